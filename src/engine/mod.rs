@@ -1,0 +1,391 @@
+//! The database layer: one connection pool per side, and everything dbdelta asks of a database.
+//!
+//! [`Db`] wraps a pool of one of the three engines (a closed set, so an enum, not a trait object)
+//! and offers the operations the pipeline needs: introspect a table, find chunk boundaries,
+//! checksum a chunk, list `(key, row hash)` pairs, fetch rows, apply changes in one transaction.
+//! The SQL text of these operations is assembled in [`sql`] from per-engine pieces (quoting,
+//! parameters, canonical expressions) that live in that engine's file; the sqlx calls are written
+//! once here, expanded for each pool type by the `on_pool!` macro.
+
+pub mod mysql;
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+use crate::config::{DbUrl, EngineKind};
+use crate::value::{row_hash, sum_mod_2_64, Key, TypeClass, Value};
+use anyhow::{anyhow, bail, Context, Result};
+use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
+use std::time::Duration;
+
+/// One column as introspected.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    /// The engine's full type name (`numeric(12,2)`, `varchar(16)`), for messages.
+    pub decl_type: String,
+    /// The type a bound parameter is cast to before it reaches this column (PostgreSQL only).
+    pub cast_type: String,
+    pub class: TypeClass,
+    pub nullable: bool,
+    /// The database fills the column when an INSERT omits it (default, identity, auto-increment).
+    pub has_default: bool,
+    /// A generated (computed) column: read but never written.
+    pub generated: bool,
+}
+
+/// A table as one side describes it.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    pub columns: Vec<Column>,
+    /// Primary-key columns in key order; empty when the table has none.
+    pub primary_key: Vec<String>,
+    /// Every unique, non-partial index (the primary key first), as column lists.
+    pub unique_keys: Vec<Vec<String>>,
+}
+
+/// What one side reads and writes for a table: the quoted table name, the shared columns in the
+/// agreed order, and the positions of the key columns among them.
+#[derive(Debug, Clone)]
+pub struct TableSide {
+    pub table: String,
+    pub columns: Vec<Column>,
+    pub key: Vec<usize>,
+}
+
+impl TableSide {
+    pub fn key_columns(&self) -> impl Iterator<Item = &Column> {
+        self.key.iter().map(|&i| &self.columns[i])
+    }
+}
+
+/// A half-open key range `[lower, upper)`; `None` is unbounded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyRange {
+    pub lower: Option<Key>,
+    pub upper: Option<Key>,
+}
+
+/// Row count and order-independent hash sum of a chunk (see [`crate::value`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checksum {
+    pub rows: u64,
+    pub sum: u64,
+}
+
+/// How a selected column travels over the wire, i.e. which Rust type it is decoded into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Int,
+    /// An unsigned 64-bit integer (MySQL `BIGINT UNSIGNED`), refused past the signed range.
+    UInt,
+    Float,
+    Bool,
+    Bytes,
+    Text,
+    /// A 64-bit row hash (signed on PostgreSQL, unsigned on MySQL), decoded as its bits.
+    Hash,
+}
+
+/// A statement and its bound parameters.
+pub type Statement = (String, Vec<Value>);
+
+enum Pool {
+    Postgres(PgPool),
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs `$body` with `$p` bound to the concrete pool, so sqlx code is written once for all engines.
+macro_rules! on_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            Pool::Postgres($p) => $body,
+            Pool::MySql($p) => $body,
+            Pool::Sqlite($p) => $body,
+        }
+    };
+}
+
+/// Binds every value of `$params` to `$query` in order.
+macro_rules! bind_values {
+    ($query:expr, $params:expr) => {{
+        let mut q = $query;
+        for v in $params {
+            q = match v {
+                Value::Null => q.bind(None::<String>),
+                Value::Int(x) => q.bind(*x),
+                Value::Float(x) => q.bind(*x),
+                Value::Bool(x) => q.bind(*x),
+                Value::Text(x) => q.bind(x.as_str()),
+                Value::Bytes(x) => q.bind(x.as_slice()),
+            };
+        }
+        q
+    }};
+}
+
+/// Decoding of a result row into neutral values, per engine.
+trait RowValues {
+    fn values(&self, wires: &[Wire]) -> Result<Vec<Value>>;
+}
+
+/// PostgreSQL and MySQL rows carry static types, so each column decodes into its wire type.
+macro_rules! typed_row_values {
+    ($row:ty, $hash:ty, $uint:ty) => {
+        impl RowValues for $row {
+            fn values(&self, wires: &[Wire]) -> Result<Vec<Value>> {
+                wires
+                    .iter()
+                    .enumerate()
+                    .map(|(i, wire)| {
+                        let v = match wire {
+                            Wire::Int => self.try_get::<Option<i64>, _>(i)?.map(Value::Int),
+                            Wire::UInt => match self.try_get::<Option<$uint>, _>(i)? {
+                                Some(u) => Some(Value::Int(i64::try_from(u).map_err(|_| {
+                                    anyhow!("unsigned value {u} exceeds the supported integer range")
+                                })?)),
+                                None => None,
+                            },
+                            Wire::Float => self.try_get::<Option<f64>, _>(i)?.map(Value::Float),
+                            Wire::Bool => self.try_get::<Option<bool>, _>(i)?.map(Value::Bool),
+                            Wire::Bytes => self.try_get::<Option<Vec<u8>>, _>(i)?.map(Value::Bytes),
+                            Wire::Text => self.try_get::<Option<String>, _>(i)?.map(Value::Text),
+                            // The hash's bits, whatever signedness the engine reports.
+                            Wire::Hash => self
+                                .try_get::<Option<$hash>, _>(i)?
+                                .map(|h| Value::Int(h as i64)),
+                        };
+                        Ok(v.unwrap_or(Value::Null))
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+typed_row_values!(sqlx::postgres::PgRow, i64, i64);
+typed_row_values!(sqlx::mysql::MySqlRow, u64, u64);
+
+impl RowValues for sqlx::sqlite::SqliteRow {
+    /// SQLite values are dynamically typed: decode by each value's storage class, not the column.
+    fn values(&self, wires: &[Wire]) -> Result<Vec<Value>> {
+        use sqlx::{TypeInfo, ValueRef};
+        (0..wires.len())
+            .map(|i| {
+                let raw = self.try_get_raw(i)?;
+                if raw.is_null() {
+                    return Ok(Value::Null);
+                }
+                let storage = raw.type_info().name().to_string();
+                Ok(match storage.as_str() {
+                    "INTEGER" => Value::Int(self.try_get_unchecked::<i64, _>(i)?),
+                    "REAL" => Value::Float(self.try_get_unchecked::<f64, _>(i)?),
+                    "BLOB" => Value::Bytes(self.try_get_unchecked::<Vec<u8>, _>(i)?),
+                    _ => Value::Text(self.try_get_unchecked::<String, _>(i)?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A connected database: one side of a job.
+pub struct Db {
+    pub kind: EngineKind,
+    pool: Pool,
+    /// The location with any password hidden; the only form used in messages.
+    pub display: String,
+    /// SQLite allows one writer at a time; chunks take turns here instead of failing with BUSY.
+    write_gate: tokio::sync::Mutex<()>,
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Db {
+    /// Opens a pool of at most `connections` connections and checks that one can be made.
+    pub async fn connect(url: &DbUrl, connections: u32) -> Result<Db> {
+        let pool = match url.engine {
+            EngineKind::Postgres => Pool::Postgres(postgres::connect(url, connections, CONNECT_TIMEOUT).await?),
+            EngineKind::MySql => Pool::MySql(mysql::connect(url, connections, CONNECT_TIMEOUT).await?),
+            EngineKind::Sqlite => Pool::Sqlite(sqlite::connect(url, connections, CONNECT_TIMEOUT).await?),
+        };
+        Ok(Db {
+            kind: url.engine,
+            pool,
+            display: url.display.clone(),
+            write_gate: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The table's columns and keys, or `None` when it does not exist.
+    pub async fn table_info(&self, name: &str) -> Result<Option<TableInfo>> {
+        match &self.pool {
+            Pool::Postgres(p) => postgres::table_info(p, name).await,
+            Pool::MySql(p) => mysql::table_info(p, name).await,
+            Pool::Sqlite(p) => sqlite::table_info(p, name).await,
+        }
+        .with_context(|| format!("cannot read the definition of table {name} on {}", self.display))
+    }
+
+    /// Quotes a possibly schema-qualified table name for this engine.
+    pub fn quote_table(&self, name: &str) -> String {
+        sql::quote_table(self.kind, name)
+    }
+
+    /// Runs a query and decodes every row into values.
+    async fn fetch(&self, sql: &str, params: &[Value], wires: &[Wire]) -> Result<Vec<Vec<Value>>> {
+        let rows: Vec<Vec<Value>> = on_pool!(&self.pool, p => {
+            let rows = bind_values!(sqlx::query(sql), params).fetch_all(p).await?;
+            rows.iter().map(|r| r.values(wires)).collect::<Result<_>>()?
+        });
+        Ok(rows)
+    }
+
+    /// The key `step` rows into `[after, before)` (exclusive bounds), if there is one: the next
+    /// chunk boundary. Without `after`, counting starts at the first row.
+    pub async fn next_boundary(
+        &self,
+        side: &TableSide,
+        after: Option<&Key>,
+        before: Option<&Key>,
+        step: u64,
+    ) -> Result<Option<Key>> {
+        let (text, params) = sql::next_boundary(self.kind, side, after, before, step);
+        let wires = sql::key_wires(self.kind, side);
+        Ok(self.fetch(&text, &params, &wires).await?.into_iter().next())
+    }
+
+    /// The smallest and largest key of the table, if it has rows.
+    pub async fn key_extremes(&self, side: &TableSide) -> Result<Option<(Key, Key)>> {
+        let wires = sql::key_wires(self.kind, side);
+        let first = sql::extreme_key(self.kind, side, false);
+        let last = sql::extreme_key(self.kind, side, true);
+        let min = self.fetch(&first, &[], &wires).await?.into_iter().next();
+        let max = self.fetch(&last, &[], &wires).await?.into_iter().next();
+        Ok(min.zip(max))
+    }
+
+    /// Row count and hash sum of the rows in `range`: in SQL where the engine can, otherwise by
+    /// reading the rows and hashing them here with the same definition.
+    pub async fn checksum(&self, side: &TableSide, range: &KeyRange) -> Result<Checksum> {
+        match sql::checksum(self.kind, side, range) {
+            Some((text, params)) => {
+                let row = self.fetch(&text, &params, &[Wire::Int, Wire::Text]).await?;
+                let (rows, sum) = match row.as_slice() {
+                    [r] => match (&r[0], &r[1]) {
+                        (Value::Int(n), Value::Text(s)) => (*n, s.clone()),
+                        other => bail!("unexpected checksum result {other:?}"),
+                    },
+                    _ => bail!("checksum query returned {} rows", row.len()),
+                };
+                let sum = sum_mod_2_64(&sum).ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))?;
+                Ok(Checksum { rows: rows as u64, sum })
+            }
+            None => {
+                let classes = classes(side);
+                let rows = self.rows_in_range(side, range).await?;
+                let sum = rows
+                    .iter()
+                    .fold(0u64, |acc, r| acc.wrapping_add(row_hash(&classes, r)));
+                Ok(Checksum { rows: rows.len() as u64, sum })
+            }
+        }
+    }
+
+    /// Every `(key, row hash)` pair in `range`.
+    pub async fn row_hashes(&self, side: &TableSide, range: &KeyRange) -> Result<Vec<(Key, u64)>> {
+        let nkey = side.key.len();
+        match sql::row_hashes(self.kind, side, range) {
+            Some((text, params)) => {
+                let mut wires = sql::key_wires(self.kind, side);
+                wires.push(Wire::Hash);
+                let rows = self.fetch(&text, &params, &wires).await?;
+                rows.into_iter()
+                    .map(|mut r| match r.pop() {
+                        Some(Value::Int(h)) if r.len() == nkey => Ok((r, h as u64)),
+                        other => bail!("unexpected row hash {other:?}"),
+                    })
+                    .collect()
+            }
+            None => {
+                let classes = classes(side);
+                let rows = self.rows_in_range(side, range).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| {
+                        let h = row_hash(&classes, &r);
+                        (side.key.iter().map(|&i| r[i].clone()).collect(), h)
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Every row in `range`, columns in the side's order.
+    pub async fn rows_in_range(&self, side: &TableSide, range: &KeyRange) -> Result<Vec<Vec<Value>>> {
+        let (text, params) = sql::rows_in_range(self.kind, side, range);
+        self.fetch(&text, &params, &sql::column_wires(self.kind, side)).await
+    }
+
+    /// The rows with these keys (missing keys are simply absent from the result).
+    pub async fn rows_by_keys(&self, side: &TableSide, keys: &[Key]) -> Result<Vec<Vec<Value>>> {
+        let wires = sql::column_wires(self.kind, side);
+        let mut out = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(sql::batch_rows(side.key.len())) {
+            let (text, params) = sql::rows_by_keys(self.kind, side, batch);
+            out.extend(self.fetch(&text, &params, &wires).await?);
+        }
+        Ok(out)
+    }
+
+    /// Statements that make the target match: delete these keys and this range, then upsert these
+    /// rows. Built here so that callers never see SQL.
+    pub fn change_statements(
+        &self,
+        side: &TableSide,
+        delete_range: Option<&KeyRange>,
+        delete_keys: &[Key],
+        upsert_rows: &[Vec<Value>],
+    ) -> Vec<Statement> {
+        let mut statements = Vec::new();
+        if let Some(range) = delete_range {
+            statements.push(sql::delete_range(self.kind, side, range));
+        }
+        for batch in delete_keys.chunks(sql::batch_rows(side.key.len())) {
+            statements.push(sql::delete_keys(self.kind, side, batch));
+        }
+        for batch in upsert_rows.chunks(sql::batch_rows(side.columns.len())) {
+            statements.push(sql::upsert(self.kind, side, batch));
+        }
+        statements
+    }
+
+    /// Runs the statements in one transaction: all of them take effect, or none.
+    pub async fn execute_in_transaction(&self, statements: &[Statement]) -> Result<()> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let _turn = match self.pool {
+            Pool::Sqlite(_) => Some(self.write_gate.lock().await),
+            _ => None,
+        };
+        on_pool!(&self.pool, p => {
+            let mut tx = p.begin().await.context("cannot begin a transaction")?;
+            for (text, params) in statements {
+                bind_values!(sqlx::query(text), params)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await.context("cannot commit")?;
+        });
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to finish cleanly.
+    pub async fn close(&self) {
+        on_pool!(&self.pool, p => p.close().await)
+    }
+}
+
+fn classes(side: &TableSide) -> Vec<TypeClass> {
+    side.columns.iter().map(|c| c.class).collect()
+}

@@ -1,0 +1,195 @@
+//! MySQL and MariaDB: connecting, introspection through `information_schema`, and the SQL pieces of
+//! the canonical row encoding (computed on the server with `MD5`).
+
+use super::{Column, TableInfo, Wire};
+use crate::config::DbUrl;
+use crate::value::TypeClass;
+use anyhow::{Context, Result};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::Row;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result<MySqlPool> {
+    // sqlx already runs sessions with time_zone '+00:00' and utf8mb4, which the canonical
+    // encoding relies on (TIMESTAMP columns print in UTC, text hashes as UTF-8).
+    let options = MySqlConnectOptions::from_str(url.secret()).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid MySQL URL {}: {}",
+            url.display,
+            e.to_string().replace(url.secret(), &url.display)
+        )
+    })?;
+    MySqlPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to MySQL/MariaDB at {}", url.display))
+}
+
+/// `(schema, table)`; a bare name lives in the URL's database.
+fn split_name(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('.') {
+        Some((schema, table)) => (Some(schema), table),
+        None => (None, name),
+    }
+}
+
+pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo>> {
+    let (schema, table) = split_name(name);
+    let rows = sqlx::query(
+        "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR), CAST(data_type AS CHAR), \
+                CAST(is_nullable = 'YES' AS SIGNED), \
+                CAST(column_default IS NOT NULL OR extra LIKE '%auto_increment%' AS SIGNED), \
+                CAST(extra LIKE '%GENERATED%' AS SIGNED) \
+         FROM information_schema.columns \
+         WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \
+         ORDER BY ordinal_position",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Vec::with_capacity(rows.len());
+    for r in rows {
+        let column_type: String = r.try_get(1)?;
+        let data_type: String = r.try_get(2)?;
+        columns.push(Column {
+            name: r.try_get(0)?,
+            class: classify(&data_type.to_ascii_lowercase(), &column_type.to_ascii_lowercase()),
+            cast_type: column_type.clone(),
+            decl_type: column_type,
+            nullable: r.try_get::<i64, _>(3)? != 0,
+            has_default: r.try_get::<i64, _>(4)? != 0,
+            generated: r.try_get::<i64, _>(5)? != 0,
+        });
+    }
+    let index_rows = sqlx::query(
+        "SELECT CAST(index_name AS CHAR), CAST(column_name AS CHAR), CAST(sub_part IS NOT NULL AS SIGNED) \
+         FROM information_schema.statistics \
+         WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? AND non_unique = 0 \
+         ORDER BY index_name = 'PRIMARY' DESC, index_name, seq_in_index",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    let mut indexes: Vec<(String, Vec<String>, bool)> = Vec::new();
+    for r in index_rows {
+        let index: String = r.try_get(0)?;
+        let column: String = r.try_get(1)?;
+        let prefix = r.try_get::<i64, _>(2)? != 0;
+        match indexes.last_mut() {
+            Some((name, cols, partial)) if *name == index => {
+                cols.push(column);
+                *partial |= prefix;
+            }
+            _ => indexes.push((index, vec![column], prefix)),
+        }
+    }
+    let primary_key = indexes
+        .iter()
+        .find(|(name, _, _)| name == "PRIMARY")
+        .map(|(_, cols, _)| cols.clone())
+        .unwrap_or_default();
+    // A unique index over column prefixes does not make the whole value unique.
+    let unique_keys = indexes
+        .into_iter()
+        .filter(|(_, _, partial)| !partial)
+        .map(|(_, cols, _)| cols)
+        .collect();
+    Ok(Some(TableInfo {
+        columns,
+        primary_key,
+        unique_keys,
+    }))
+}
+
+/// Maps `information_schema.columns.data_type` (and `column_type` for the details) to a class.
+fn classify(data_type: &str, column_type: &str) -> TypeClass {
+    match data_type {
+        "tinyint" if column_type.starts_with("tinyint(1)") => TypeClass::Bool,
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => TypeClass::Int,
+        "decimal" | "numeric" => TypeClass::Decimal,
+        "float" | "double" | "real" => TypeClass::Float,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => TypeClass::Text,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit" => TypeClass::Bytes,
+        "date" => TypeClass::Date,
+        "time" => TypeClass::Time,
+        "datetime" => TypeClass::Timestamp,
+        "timestamp" => TypeClass::TimestampTz,
+        "uuid" => TypeClass::Uuid,
+        "json" => TypeClass::Json,
+        _ => TypeClass::Other,
+    }
+}
+
+fn is_unsigned_bigint(column: &Column) -> bool {
+    let t = column.decl_type.to_ascii_lowercase();
+    t.starts_with("bigint") && t.contains("unsigned")
+}
+
+/// How a column is selected for transport, and the wire type it decodes from.
+pub fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
+    match column.class {
+        // CAST AS SIGNED would wrap an unsigned BIGINT past 2^63; read it as it is and check.
+        TypeClass::Int if is_unsigned_bigint(column) => (quoted.to_string(), Wire::UInt),
+        TypeClass::Int | TypeClass::Bool => (format!("CAST({quoted} AS SIGNED)"), Wire::Int),
+        TypeClass::Float => (quoted.to_string(), Wire::Float),
+        TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
+        TypeClass::Date | TypeClass::Time | TypeClass::Timestamp | TypeClass::TimestampTz => {
+            (canonical_expr(column, quoted), Wire::Text)
+        }
+        _ => (format!("CAST({quoted} AS CHAR)"), Wire::Text),
+    }
+}
+
+/// The canonical text of a column (see [`crate::value`]); NULL stays NULL.
+pub fn canonical_expr(column: &Column, quoted: &str) -> String {
+    match column.class {
+        TypeClass::Decimal => format!(
+            "IF(INSTR(CAST({quoted} AS CHAR), '.') > 0, \
+             TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({quoted} AS CHAR))), CAST({quoted} AS CHAR))"
+        ),
+        TypeClass::Bytes => format!("LOWER(HEX({quoted}))"),
+        TypeClass::Date => format!("DATE_FORMAT({quoted}, '%Y-%m-%d')"),
+        TypeClass::Time => format!("TIME_FORMAT({quoted}, '%H:%i:%s.%f')"),
+        TypeClass::Timestamp | TypeClass::TimestampTz => {
+            format!("DATE_FORMAT({quoted}, '%Y-%m-%d %H:%i:%s.%f')")
+        }
+        // Hash text as UTF-8 whatever the column's character set.
+        TypeClass::Text | TypeClass::Uuid => format!("CONVERT({quoted} USING utf8mb4)"),
+        _ => format!("CAST({quoted} AS CHAR)"),
+    }
+}
+
+/// The row hash as an unsigned BIGINT: the first 16 hex digits of MD5 over the encoded row.
+pub fn row_hash_expr(canonical: &[String]) -> String {
+    let fields: Vec<String> = canonical
+        .iter()
+        .map(|t| format!("COALESCE(CONCAT(CHAR_LENGTH({t}), ':', {t}), 'N')"))
+        .collect();
+    format!(
+        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
+        fields.join(", ")
+    )
+}
+
+/// The exact (DECIMAL) sum of the row hashes, as text.
+pub fn sum_expr(hash: &str) -> String {
+    format!("CAST(COALESCE(SUM({hash}), 0) AS CHAR)")
+}
+
+/// `ON DUPLICATE KEY UPDATE` taking every non-key column from the inserted row.
+pub fn upsert_clause(keys: &[String], others: &[String]) -> String {
+    let sets: Vec<String> = if others.is_empty() {
+        keys.iter().map(|k| format!("{k} = {k}")).collect()
+    } else {
+        others.iter().map(|c| format!("{c} = VALUES({c})")).collect()
+    };
+    format!("ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+}

@@ -1,0 +1,175 @@
+//! PostgreSQL: connecting, introspection through the system catalogs, and the SQL pieces of the
+//! canonical row encoding (computed on the server with `md5`).
+
+use super::{Column, TableInfo, Wire};
+use crate::config::DbUrl;
+use crate::value::TypeClass;
+use anyhow::{Context, Result};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Row;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url.secret())
+        .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL {}: {}", url.display, strip_url(&e.to_string(), url)))?
+        .application_name("dbdelta")
+        // Any positive value makes PostgreSQL 12+ print floats in their shortest exact form,
+        // which the canonical encoding relies on.
+        .extra_float_digits(1);
+    PgPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {}", url.display))
+}
+
+/// sqlx may echo the URL it could not parse; never let the password through.
+fn strip_url(message: &str, url: &DbUrl) -> String {
+    message.replace(url.secret(), &url.display)
+}
+
+/// `schema.table` or `table` (found through `search_path`) as a `regclass` literal.
+fn regclass_text(name: &str) -> String {
+    super::sql::quote_table(crate::config::EngineKind::Postgres, name)
+}
+
+pub async fn table_info(pool: &PgPool, name: &str) -> Result<Option<TableInfo>> {
+    let rel = regclass_text(name);
+    let rows = sqlx::query(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), \
+                COALESCE(bt.typname, t.typname)::text, NOT a.attnotnull, \
+                a.atthasdef OR a.attidentity <> '', a.attgenerated <> '' \
+         FROM pg_attribute a \
+         JOIN pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
+         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
+         ORDER BY a.attnum",
+    )
+    .bind(&rel)
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Vec::with_capacity(rows.len());
+    for r in rows {
+        let base: String = r.try_get(3)?;
+        let cast_type: String = r.try_get(2)?;
+        columns.push(Column {
+            name: r.try_get(0)?,
+            decl_type: r.try_get(1)?,
+            // Casting to the type without its modifier keeps length checks on assignment:
+            // an explicit cast to varchar(n) or char(n) would truncate silently.
+            cast_type: match base.as_str() {
+                "bpchar" => "text".to_string(),
+                "bit" => "varbit".to_string(),
+                _ => cast_type,
+            },
+            class: classify(&base),
+            nullable: r.try_get(4)?,
+            has_default: r.try_get(5)?,
+            generated: r.try_get(6)?,
+        });
+    }
+    let keys = sqlx::query(
+        "SELECT i.indisprimary, array_agg(a.attname::text ORDER BY k.ord) \
+         FROM pg_index i \
+         CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+         WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL \
+           AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts \
+         GROUP BY i.indexrelid, i.indisprimary \
+         ORDER BY i.indisprimary DESC, i.indexrelid",
+    )
+    .bind(&rel)
+    .fetch_all(pool)
+    .await?;
+    let mut primary_key = Vec::new();
+    let mut unique_keys = Vec::new();
+    for r in keys {
+        let is_primary: bool = r.try_get(0)?;
+        let cols: Vec<String> = r.try_get(1)?;
+        if is_primary {
+            primary_key = cols.clone();
+        }
+        unique_keys.push(cols);
+    }
+    Ok(Some(TableInfo {
+        columns,
+        primary_key,
+        unique_keys,
+    }))
+}
+
+/// Maps a base type name (`pg_type.typname`) to its class.
+fn classify(typname: &str) -> TypeClass {
+    match typname {
+        "int2" | "int4" | "int8" => TypeClass::Int,
+        "numeric" => TypeClass::Decimal,
+        "float4" | "float8" => TypeClass::Float,
+        "bool" => TypeClass::Bool,
+        "text" | "varchar" | "bpchar" | "name" | "citext" => TypeClass::Text,
+        "bytea" => TypeClass::Bytes,
+        "date" => TypeClass::Date,
+        "time" => TypeClass::Time,
+        "timestamp" => TypeClass::Timestamp,
+        "timestamptz" => TypeClass::TimestampTz,
+        "uuid" => TypeClass::Uuid,
+        "json" | "jsonb" => TypeClass::Json,
+        _ => TypeClass::Other,
+    }
+}
+
+/// `$n`, cast to the column's type so that text-carried values (decimals, timestamps, UUIDs…)
+/// arrive typed, and out-of-range values fail instead of being altered.
+pub fn placeholder(n: usize, column: &Column) -> String {
+    format!("CAST(${n} AS {})", column.cast_type)
+}
+
+/// How a column is selected for transport, and the wire type it decodes from.
+pub fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
+    match column.class {
+        TypeClass::Int => (format!("{quoted}::int8"), Wire::Int),
+        TypeClass::Float => (format!("{quoted}::float8"), Wire::Float),
+        TypeClass::Bool => (quoted.to_string(), Wire::Bool),
+        TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
+        TypeClass::Date
+        | TypeClass::Time
+        | TypeClass::Timestamp
+        | TypeClass::TimestampTz => (canonical_expr(column, quoted), Wire::Text),
+        _ => (format!("{quoted}::text"), Wire::Text),
+    }
+}
+
+/// The canonical text of a column (see [`crate::value`]); NULL stays NULL.
+pub fn canonical_expr(column: &Column, quoted: &str) -> String {
+    match column.class {
+        TypeClass::Decimal => format!("trim_scale({quoted})::text"),
+        TypeClass::Bool => format!("{quoted}::int::text"),
+        TypeClass::Bytes => format!("encode({quoted}, 'hex')"),
+        TypeClass::Time => format!("to_char(DATE '2000-01-01' + {quoted}, 'HH24:MI:SS.US')"),
+        // Sessions run in UTC (sqlx sets TimeZone), so time-zone aware values print in UTC.
+        // Infinite timestamps have no digits; they keep their text.
+        TypeClass::Timestamp | TypeClass::TimestampTz => format!(
+            "CASE WHEN isfinite({quoted}) THEN to_char({quoted}, 'YYYY-MM-DD HH24:MI:SS.US') ELSE {quoted}::text END"
+        ),
+        TypeClass::Json => format!("{quoted}::jsonb::text"),
+        _ => format!("{quoted}::text"),
+    }
+}
+
+/// The row hash as a signed bigint: the first 16 hex digits of MD5 over the encoded row.
+pub fn row_hash_expr(canonical: &[String]) -> String {
+    let fields: Vec<String> = canonical
+        .iter()
+        .map(|t| format!("COALESCE(length({t})::text || ':' || {t}, 'N')"))
+        .collect();
+    format!("('x' || substr(md5({}), 1, 16))::bit(64)::int8", fields.join(" || "))
+}
+
+/// The exact (numeric) sum of the row hashes, as text.
+pub fn sum_expr(hash: &str) -> String {
+    format!("COALESCE(SUM({hash}), 0)::text")
+}

@@ -1,0 +1,359 @@
+//! SQL text for every operation of [`super::Db`], assembled from the per-engine pieces (quoting,
+//! placeholders, canonical and transport expressions). Every identifier is quoted and every value
+//! is bound; nothing from a row is ever spliced into SQL text.
+
+use super::{mysql, postgres, sqlite, Column, KeyRange, Statement, TableSide, Wire};
+use crate::config::EngineKind;
+use crate::value::{Key, Value};
+
+/// At most this many rows (or keys) go into one statement, well under every engine's limit on
+/// bound parameters (PostgreSQL and MySQL 65,535; SQLite 32,766).
+pub fn batch_rows(values_per_row: usize) -> usize {
+    (30_000 / values_per_row.max(1)).clamp(1, 1_000)
+}
+
+pub fn quote_ident(kind: EngineKind, ident: &str) -> String {
+    match kind {
+        EngineKind::MySql => format!("`{}`", ident.replace('`', "``")),
+        EngineKind::Postgres | EngineKind::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+/// `schema.table` or `table`, each part taken literally and quoted.
+pub fn quote_table(kind: EngineKind, name: &str) -> String {
+    match name.split_once('.') {
+        Some((schema, table)) => format!("{}.{}", quote_ident(kind, schema), quote_ident(kind, table)),
+        None => quote_ident(kind, name),
+    }
+}
+
+/// Collects bound values and hands out the matching placeholders.
+struct Binder {
+    kind: EngineKind,
+    values: Vec<Value>,
+}
+
+impl Binder {
+    fn new(kind: EngineKind) -> Binder {
+        Binder { kind, values: Vec::new() }
+    }
+
+    fn bind(&mut self, column: &Column, value: Value) -> String {
+        self.values.push(value);
+        match self.kind {
+            EngineKind::Postgres => postgres::placeholder(self.values.len(), column),
+            EngineKind::MySql | EngineKind::Sqlite => "?".to_string(),
+        }
+    }
+
+    /// `(p1, p2)` for a composite key, `p1` for a single column.
+    fn bind_key(&mut self, side: &TableSide, key: &Key) -> String {
+        let parts: Vec<String> = side
+            .key_columns()
+            .zip(key)
+            .map(|(c, v)| self.bind(c, v.clone()))
+            .collect();
+        tuple(parts)
+    }
+}
+
+fn tuple(parts: Vec<String>) -> String {
+    if parts.len() == 1 {
+        parts.into_iter().next().unwrap_or_default()
+    } else {
+        format!("({})", parts.join(", "))
+    }
+}
+
+fn key_tuple(kind: EngineKind, side: &TableSide) -> String {
+    tuple(side.key_columns().map(|c| quote_ident(kind, &c.name)).collect())
+}
+
+fn order_by(kind: EngineKind, side: &TableSide, descending: bool) -> String {
+    let dir = if descending { " DESC" } else { "" };
+    side.key_columns()
+        .map(|c| format!("{}{dir}", quote_ident(kind, &c.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn select_expr(kind: EngineKind, column: &Column) -> (String, Wire) {
+    let quoted = quote_ident(kind, &column.name);
+    match kind {
+        EngineKind::Postgres => postgres::select_expr(column, &quoted),
+        EngineKind::MySql => mysql::select_expr(column, &quoted),
+        EngineKind::Sqlite => sqlite::select_expr(column, &quoted),
+    }
+}
+
+pub fn column_wires(kind: EngineKind, side: &TableSide) -> Vec<Wire> {
+    side.columns.iter().map(|c| select_expr(kind, c).1).collect()
+}
+
+pub fn key_wires(kind: EngineKind, side: &TableSide) -> Vec<Wire> {
+    side.key_columns().map(|c| select_expr(kind, c).1).collect()
+}
+
+fn select_list<'a>(kind: EngineKind, columns: impl Iterator<Item = &'a Column>) -> String {
+    columns
+        .map(|c| select_expr(kind, c).0)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The server-side per-row hash expression, or `None` where rows are hashed in-process.
+fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
+    let canonical = |c: &Column| {
+        let quoted = quote_ident(kind, &c.name);
+        match kind {
+            EngineKind::Postgres => postgres::canonical_expr(c, &quoted),
+            EngineKind::MySql => mysql::canonical_expr(c, &quoted),
+            EngineKind::Sqlite => String::new(),
+        }
+    };
+    let fields: Vec<String> = side.columns.iter().map(canonical).collect();
+    match kind {
+        EngineKind::Postgres => Some(postgres::row_hash_expr(&fields)),
+        EngineKind::MySql => Some(mysql::row_hash_expr(&fields)),
+        EngineKind::Sqlite => None,
+    }
+}
+
+/// `WHERE` conditions for a key range.
+fn range_condition(binder: &mut Binder, side: &TableSide, range: &KeyRange) -> String {
+    let kind = binder.kind;
+    let key = key_tuple(kind, side);
+    let mut parts = Vec::new();
+    if let Some(lower) = &range.lower {
+        parts.push(format!("{key} >= {}", binder.bind_key(side, lower)));
+    }
+    if let Some(upper) = &range.upper {
+        parts.push(format!("{key} < {}", binder.bind_key(side, upper)));
+    }
+    if parts.is_empty() {
+        "1 = 1".to_string()
+    } else {
+        parts.join(" AND ")
+    }
+}
+
+/// `WHERE` condition matching exactly these keys.
+fn keys_condition(binder: &mut Binder, side: &TableSide, keys: &[Key]) -> String {
+    let kind = binder.kind;
+    let items: Vec<String> = keys.iter().map(|k| binder.bind_key(side, k)).collect();
+    let list = items.join(", ");
+    if side.key.len() > 1 && kind == EngineKind::Sqlite {
+        // SQLite takes a list of row values only as a subquery.
+        let rows: Vec<String> = items.iter().map(|i| format!("VALUES {i}")).collect();
+        format!("{} IN ({})", key_tuple(kind, side), rows.join(" UNION ALL "))
+    } else {
+        format!("{} IN ({list})", key_tuple(kind, side))
+    }
+}
+
+pub fn next_boundary(
+    kind: EngineKind,
+    side: &TableSide,
+    after: Option<&Key>,
+    before: Option<&Key>,
+    step: u64,
+) -> Statement {
+    let mut b = Binder::new(kind);
+    let key = key_tuple(kind, side);
+    let mut conditions = Vec::new();
+    if let Some(after) = after {
+        conditions.push(format!("{key} > {}", b.bind_key(side, after)));
+    }
+    if let Some(before) = before {
+        conditions.push(format!("{key} < {}", b.bind_key(side, before)));
+    }
+    let condition = if conditions.is_empty() {
+        "1 = 1".to_string()
+    } else {
+        conditions.join(" AND ")
+    };
+    // Counting from an exclusive lower bound, the row `step` positions on is at offset step - 1;
+    // from the very first row, the first row of the next chunk is at offset `step`.
+    let offset = if after.is_some() { step.saturating_sub(1) } else { step };
+    let text = format!(
+        "SELECT {} FROM {} WHERE {condition} ORDER BY {} LIMIT 1 OFFSET {offset}",
+        select_list(kind, side.key_columns()),
+        side.table,
+        order_by(kind, side, false),
+    );
+    (text, b.values)
+}
+
+pub fn extreme_key(kind: EngineKind, side: &TableSide, last: bool) -> String {
+    format!(
+        "SELECT {} FROM {} ORDER BY {} LIMIT 1",
+        select_list(kind, side.key_columns()),
+        side.table,
+        order_by(kind, side, last),
+    )
+}
+
+pub fn checksum(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Option<Statement> {
+    let hash = row_hash_expr(kind, side)?;
+    let mut b = Binder::new(kind);
+    let condition = range_condition(&mut b, side, range);
+    let sum = match kind {
+        EngineKind::Postgres => postgres::sum_expr(&hash),
+        _ => mysql::sum_expr(&hash),
+    };
+    let text = format!("SELECT COUNT(*), {sum} FROM {} WHERE {condition}", side.table);
+    Some((text, b.values))
+}
+
+pub fn row_hashes(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Option<Statement> {
+    let hash = row_hash_expr(kind, side)?;
+    let mut b = Binder::new(kind);
+    let condition = range_condition(&mut b, side, range);
+    let text = format!(
+        "SELECT {}, {hash} FROM {} WHERE {condition}",
+        select_list(kind, side.key_columns()),
+        side.table
+    );
+    Some((text, b.values))
+}
+
+pub fn rows_in_range(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = range_condition(&mut b, side, range);
+    let text = format!(
+        "SELECT {} FROM {} WHERE {condition} ORDER BY {}",
+        select_list(kind, side.columns.iter()),
+        side.table,
+        order_by(kind, side, false)
+    );
+    (text, b.values)
+}
+
+pub fn rows_by_keys(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = keys_condition(&mut b, side, keys);
+    let text = format!(
+        "SELECT {} FROM {} WHERE {condition}",
+        select_list(kind, side.columns.iter()),
+        side.table
+    );
+    (text, b.values)
+}
+
+pub fn delete_range(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = range_condition(&mut b, side, range);
+    (format!("DELETE FROM {} WHERE {condition}", side.table), b.values)
+}
+
+pub fn delete_keys(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = keys_condition(&mut b, side, keys);
+    (format!("DELETE FROM {} WHERE {condition}", side.table), b.values)
+}
+
+/// One multi-row INSERT that updates rows whose key already exists.
+pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statement {
+    let mut b = Binder::new(kind);
+    let columns: Vec<String> = side.columns.iter().map(|c| quote_ident(kind, &c.name)).collect();
+    let tuples: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let params: Vec<String> = side
+                .columns
+                .iter()
+                .zip(row)
+                .map(|(c, v)| b.bind(c, v.clone()))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let keys: Vec<String> = side.key_columns().map(|c| quote_ident(kind, &c.name)).collect();
+    let others: Vec<String> = side
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !side.key.contains(i))
+        .map(|(_, c)| quote_ident(kind, &c.name))
+        .collect();
+    let conflict = match kind {
+        EngineKind::MySql => mysql::upsert_clause(&keys, &others),
+        EngineKind::Postgres | EngineKind::Sqlite => {
+            if others.is_empty() {
+                format!("ON CONFLICT ({}) DO NOTHING", keys.join(", "))
+            } else {
+                let sets: Vec<String> = others.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+                format!("ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), sets.join(", "))
+            }
+        }
+    };
+    let text = format!(
+        "INSERT INTO {} ({}) VALUES {} {conflict}",
+        side.table,
+        columns.join(", "),
+        tuples.join(", ")
+    );
+    (text, b.values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::TypeClass;
+
+    fn side(kind: EngineKind, key: Vec<usize>) -> TableSide {
+        let col = |name: &str| Column {
+            name: name.to_string(),
+            decl_type: "bigint".into(),
+            cast_type: "bigint".into(),
+            class: TypeClass::Int,
+            nullable: false,
+            has_default: false,
+            generated: false,
+        };
+        TableSide {
+            table: quote_table(kind, "s.t"),
+            columns: vec![col("a"), col("b"), col("v")],
+            key,
+        }
+    }
+
+    #[test]
+    fn identifiers_are_quoted_per_engine() {
+        assert_eq!(quote_ident(EngineKind::Postgres, "we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(quote_ident(EngineKind::MySql, "or`der"), "`or``der`");
+        assert_eq!(quote_table(EngineKind::Sqlite, "main.t"), "\"main\".\"t\"");
+    }
+
+    #[test]
+    fn ranges_bind_values_with_typed_placeholders() {
+        let s = side(EngineKind::Postgres, vec![0]);
+        let range = KeyRange { lower: Some(vec![Value::Int(1)]), upper: Some(vec![Value::Int(9)]) };
+        let (text, params) = delete_range(EngineKind::Postgres, &s, &range);
+        assert_eq!(
+            text,
+            "DELETE FROM \"s\".\"t\" WHERE \"a\" >= CAST($1 AS bigint) AND \"a\" < CAST($2 AS bigint)"
+        );
+        assert_eq!(params.len(), 2);
+    }
+
+    #[test]
+    fn composite_keys_use_row_values() {
+        let s = side(EngineKind::Sqlite, vec![0, 1]);
+        let keys = vec![vec![Value::Int(1), Value::Int(2)], vec![Value::Int(3), Value::Int(4)]];
+        let (text, params) = delete_keys(EngineKind::Sqlite, &s, &keys);
+        assert_eq!(
+            text,
+            "DELETE FROM \"s\".\"t\" WHERE (\"a\", \"b\") IN (VALUES (?, ?) UNION ALL VALUES (?, ?))"
+        );
+        assert_eq!(params.len(), 4);
+    }
+
+    #[test]
+    fn upserts_update_non_key_columns() {
+        let s = side(EngineKind::MySql, vec![0]);
+        let rows = vec![vec![Value::Int(1), Value::Int(2), Value::Null]];
+        let (text, _) = upsert(EngineKind::MySql, &s, &rows);
+        assert!(text.ends_with("ON DUPLICATE KEY UPDATE `b` = VALUES(`b`), `v` = VALUES(`v`)"), "{text}");
+    }
+}

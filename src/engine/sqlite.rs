@@ -1,0 +1,166 @@
+//! SQLite: opening a database file, introspection through `PRAGMA table_xinfo` and the index
+//! pragmas, and column classification by declared type. SQLite has no MD5 function, so its rows
+//! are hashed in-process ([`crate::value::row_hash`]); only plain column reads happen in SQL.
+
+use super::{Column, TableInfo, Wire};
+use crate::config::DbUrl;
+use crate::value::TypeClass;
+use anyhow::{bail, Context, Result};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+use std::time::Duration;
+
+pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result<SqlitePool> {
+    let Some(path) = &url.sqlite_path else {
+        bail!("{} is not a SQLite URL", url.display);
+    };
+    if !path.is_file() {
+        bail!("SQLite database file {} does not exist", path.display());
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(false)
+        // Another process (or our own writer) may hold the write lock for a moment.
+        .busy_timeout(Duration::from_secs(30));
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(timeout)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open SQLite database {}", path.display()))
+}
+
+pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInfo>> {
+    let (schema, table) = match name.split_once('.') {
+        Some((schema, table)) => (schema, table),
+        None => ("main", name),
+    };
+    let rows = sqlx::query(
+        "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk, hidden \
+         FROM pragma_table_xinfo(?, ?) ORDER BY cid",
+    )
+    .bind(table)
+    .bind(schema)
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Vec::with_capacity(rows.len());
+    let mut pk: Vec<(i64, String)> = Vec::new();
+    for r in rows {
+        let name: String = r.try_get(0)?;
+        let decl: String = r.try_get(1)?;
+        let pk_pos: i64 = r.try_get(4)?;
+        let hidden: i64 = r.try_get(5)?;
+        let class = classify(&decl);
+        if pk_pos > 0 {
+            pk.push((pk_pos, name.clone()));
+        }
+        // An INTEGER PRIMARY KEY is the rowid: SQLite assigns it when omitted.
+        let rowid_alias = pk_pos > 0 && decl.eq_ignore_ascii_case("integer");
+        columns.push(Column {
+            name,
+            cast_type: decl.clone(),
+            decl_type: decl,
+            class,
+            nullable: r.try_get::<i64, _>(2)? == 0,
+            has_default: r.try_get::<bool, _>(3)? || rowid_alias,
+            // 2 and 3 mark virtual and stored generated columns.
+            generated: hidden == 2 || hidden == 3,
+        });
+    }
+    pk.sort();
+    let primary_key: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
+
+    let index_rows = sqlx::query(
+        "SELECT il.name, ii.name FROM pragma_index_list(?, ?) il \
+         JOIN pragma_index_info(il.name, ?) ii \
+         WHERE il.\"unique\" = 1 AND il.partial = 0 AND ii.name IS NOT NULL \
+         ORDER BY il.origin = 'pk' DESC, il.seq, ii.seqno",
+    )
+    .bind(table)
+    .bind(schema)
+    .bind(schema)
+    .fetch_all(pool)
+    .await?;
+    let mut unique_keys: Vec<Vec<String>> = Vec::new();
+    if !primary_key.is_empty() {
+        unique_keys.push(primary_key.clone());
+    }
+    let mut current: Option<(String, Vec<String>)> = None;
+    for r in index_rows {
+        let index: String = r.try_get(0)?;
+        let column: String = r.try_get(1)?;
+        match &mut current {
+            Some((name, cols)) if *name == index => cols.push(column),
+            _ => {
+                if let Some((_, cols)) = current.take() {
+                    unique_keys.push(cols);
+                }
+                current = Some((index, vec![column]));
+            }
+        }
+    }
+    if let Some((_, cols)) = current {
+        unique_keys.push(cols);
+    }
+    Ok(Some(TableInfo {
+        columns,
+        primary_key,
+        unique_keys,
+    }))
+}
+
+/// Classifies a declared type, following SQLite's own affinity rules first
+/// (<https://www.sqlite.org/datatype3.html#determination_of_column_affinity>) and then the
+/// conventional names for types SQLite stores as text or numbers.
+fn classify(decl: &str) -> TypeClass {
+    let t = decl.to_ascii_uppercase();
+    let has = |s: &str| t.contains(s);
+    if has("BOOL") {
+        TypeClass::Bool
+    } else if has("INT") {
+        TypeClass::Int
+    } else if has("UUID") {
+        TypeClass::Uuid
+    } else if has("JSON") {
+        TypeClass::Json
+    } else if has("CHAR") || has("CLOB") || has("TEXT") {
+        TypeClass::Text
+    } else if has("BLOB") || has("BINARY") || has("BYTEA") {
+        TypeClass::Bytes
+    } else if has("REAL") || has("FLOA") || has("DOUB") {
+        TypeClass::Float
+    } else if has("TIMESTAMP") || has("DATETIME") {
+        TypeClass::Timestamp
+    } else if has("DATE") {
+        TypeClass::Date
+    } else if has("TIME") {
+        TypeClass::Time
+    } else if has("DEC") || has("NUM") {
+        TypeClass::Decimal
+    } else {
+        TypeClass::Other
+    }
+}
+
+/// Columns are read as stored; values decode by their storage class (see `RowValues`).
+pub fn select_expr(_column: &Column, quoted: &str) -> (String, Wire) {
+    (quoted.to_string(), Wire::Text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_map_to_classes() {
+        assert_eq!(classify("INTEGER"), TypeClass::Int);
+        assert_eq!(classify("varchar(20)"), TypeClass::Text);
+        assert_eq!(classify("BOOLEAN"), TypeClass::Bool);
+        assert_eq!(classify("NUMERIC(12,2)"), TypeClass::Decimal);
+        assert_eq!(classify("DATETIME"), TypeClass::Timestamp);
+        assert_eq!(classify(""), TypeClass::Other);
+    }
+}

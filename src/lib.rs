@@ -1,0 +1,22 @@
+//! dbdelta: make a target database's tables match a source's while moving as little data as
+//! possible. The pipeline runs one way, each stage taking the previous stage's plain data:
+//!
+//! ```text
+//! config ─► schema (introspect, match) ─► plan (chunks) ─► compare (checksums, narrowing) ─► apply ─► report
+//! ```
+//!
+//! [`sync::run`] wires the stages; `main.rs` only turns a command line into a run and an exit code.
+
+pub mod apply;
+pub mod compare;
+pub mod config;
+pub mod engine;
+pub mod plan;
+pub mod report;
+pub mod schema;
+pub mod sync;
+pub mod value;
+
+pub use config::{Job, Overrides};
+pub use report::{Reporter, RunReport};
+pub use sync::{run, Command};

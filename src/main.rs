@@ -1,0 +1,119 @@
+//! The `dbdelta` command line: parse arguments, load the job file, run, and turn the outcome into
+//! an exit code (0 in sync, 1 differences found by `diff`, 2 error).
+
+use clap::{Args, Parser, Subcommand};
+use dbdelta::{Command, Job, Overrides, Reporter, RunReport};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dbdelta", version, about = "Make a target database match a source, copying only what differs")]
+struct Cli {
+    #[command(subcommand)]
+    command: CliCommand,
+}
+
+#[derive(Subcommand)]
+enum CliCommand {
+    /// Make the target tables equal to the source tables.
+    Sync(RunArgs),
+    /// Compare only: list the chunks and keys that differ, write nothing.
+    Diff(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The job file.
+    #[arg(short = 'c', long = "config", default_value = "sync.toml")]
+    config: PathBuf,
+    /// Only these tables of the job file (default: all of them).
+    tables: Vec<String>,
+    /// Print one JSON document with the results on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Chunks compared and copied at once (overrides `jobs` in the file).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Approximate rows per chunk (overrides every `chunk_size` in the file).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    chunk_size: Option<u64>,
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print what happens to every chunk that differs.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+const EXIT_DIFFERENCES: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (command, args) = match cli.command {
+        CliCommand::Sync(a) => (Command::Sync, a),
+        CliCommand::Diff(a) => (Command::Diff, a),
+    };
+    match execute(command, &args) {
+        Ok(report) => ExitCode::from(exit_code(command, &report)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
+    let overrides = Overrides {
+        jobs: args.jobs.map(|j| j as usize),
+        chunk_size: args.chunk_size,
+        tables: args.tables.clone(),
+    };
+    let job = Job::load(&args.config, &overrides)?;
+    let reporter = Reporter::new(args.quiet, args.verbose);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(dbdelta::run(&job, command, &reporter))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        if command == Command::Diff {
+            print_differences(&report);
+        }
+        reporter.summary(&report);
+    }
+    Ok(report)
+}
+
+/// `diff`'s listing on stdout: per table, each differing chunk and its keys.
+fn print_differences(report: &RunReport) {
+    for table in &report.tables {
+        for chunk in &table.differences {
+            println!("{} chunk {}:", table.table, chunk.range);
+            for (what, keys) in [
+                ("only in source", &chunk.only_in_source),
+                ("only in target", &chunk.only_in_target),
+                ("changed", &chunk.changed),
+            ] {
+                if !keys.is_empty() {
+                    let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+                    println!("  {what} ({}): {}", keys.len(), list.join(", "));
+                }
+            }
+        }
+    }
+}
+
+fn exit_code(command: Command, report: &RunReport) -> u8 {
+    if report.tables.iter().any(|t| t.error.is_some()) {
+        EXIT_ERROR
+    } else if report.in_sync {
+        0
+    } else if command == Command::Diff {
+        EXIT_DIFFERENCES
+    } else {
+        EXIT_ERROR
+    }
+}

@@ -1,0 +1,94 @@
+//! Splitting a table's key space into chunks of about `chunk_size` rows.
+//!
+//! Boundaries are taken from the data, not from arithmetic on the key range: walking the source's
+//! key index, every `chunk_size`-th key starts a new chunk (`ORDER BY key LIMIT 1 OFFSET n`, each
+//! step resuming after the previous boundary). Sparse or skewed keys therefore give chunks of even
+//! size and never thousands of empty ones. Keys the target holds below the source's smallest or
+//! above its largest key are walked on the target the same way, so that a target with many extra
+//! rows (or an empty source) is still cut into chunks of bounded size.
+//!
+//! Chunks are half-open ranges `[b(i), b(i+1))`; the first has no lower and the last no upper
+//! bound, so every key on either side falls into exactly one chunk.
+
+use crate::engine::{Db, KeyRange, TableSide};
+use crate::value::Key;
+use anyhow::{Context, Result};
+
+/// The chunk ranges of one table, in key order.
+pub async fn plan_chunks(source: &Db, target: &Db, src: &TableSide, tgt: &TableSide, chunk_size: u64) -> Result<Vec<KeyRange>> {
+    let (source_walk, extremes) = tokio::try_join!(
+        walk(source, src, None, None, chunk_size),
+        source.key_extremes(src),
+    )
+    .context("cannot plan chunks on the source")?;
+
+    let boundaries = match extremes {
+        // Nothing in the source: the target alone decides.
+        None => walk(target, tgt, None, None, chunk_size)
+            .await
+            .context("cannot plan chunks on the target")?,
+        Some((min, max)) => {
+            let (below, above) = tokio::try_join!(
+                walk(target, tgt, None, Some(&min), chunk_size),
+                walk(target, tgt, Some(&max), None, chunk_size),
+            )
+            .context("cannot plan chunks on the target")?;
+            let mut all = below;
+            if !all.is_empty() {
+                all.push(min);
+            }
+            all.extend(source_walk);
+            all.extend(above);
+            all
+        }
+    };
+    Ok(ranges_from_boundaries(boundaries))
+}
+
+/// Every `step`-th key strictly between `after` and `before`, in order.
+async fn walk(db: &Db, side: &TableSide, after: Option<&Key>, before: Option<&Key>, step: u64) -> Result<Vec<Key>> {
+    let mut boundaries: Vec<Key> = Vec::new();
+    loop {
+        let from = boundaries.last().or(after);
+        match db.next_boundary(side, from, before, step).await? {
+            Some(key) => boundaries.push(key),
+            None => return Ok(boundaries),
+        }
+    }
+}
+
+/// `[b0, b1, …]` → `(-∞, b0), [b0, b1), …, [bn, +∞)`.
+fn ranges_from_boundaries(boundaries: Vec<Key>) -> Vec<KeyRange> {
+    let mut ranges = Vec::with_capacity(boundaries.len() + 1);
+    let mut lower: Option<Key> = None;
+    for b in boundaries {
+        ranges.push(KeyRange {
+            lower: lower.take(),
+            upper: Some(b.clone()),
+        });
+        lower = Some(b);
+    }
+    ranges.push(KeyRange { lower, upper: None });
+    ranges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn boundaries_become_half_open_ranges_covering_everything() {
+        let k = |v| vec![Value::Int(v)];
+        let ranges = ranges_from_boundaries(vec![k(10), k(20)]);
+        assert_eq!(
+            ranges,
+            vec![
+                KeyRange { lower: None, upper: Some(k(10)) },
+                KeyRange { lower: Some(k(10)), upper: Some(k(20)) },
+                KeyRange { lower: Some(k(20)), upper: None },
+            ]
+        );
+        assert_eq!(ranges_from_boundaries(vec![]), vec![KeyRange::default()]);
+    }
+}

@@ -1,0 +1,248 @@
+//! Matching a table's two definitions into a [`TablePlan`]: which columns are compared and
+//! copied, which key identifies a row, and why a pair of tables cannot be synced.
+//!
+//! The rules follow pgsync: columns are matched by name; a column present on one side only is a
+//! warning, except a target column that is NOT NULL without a default, which would make every
+//! insert fail and is refused up front. Generated target columns are never written.
+
+use crate::config::{EngineKind, TableJob};
+use crate::engine::{Column, TableInfo, TableSide};
+use crate::value::TypeClass;
+use anyhow::{bail, Result};
+
+/// Everything the pipeline needs to know about one table, both sides resolved.
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    /// The table's name as written in the job file.
+    pub name: String,
+    pub source: TableSide,
+    pub target: TableSide,
+    pub chunk_size: u64,
+    /// Differences between the two definitions that do not stop the sync.
+    pub warnings: Vec<String>,
+}
+
+/// Both sides of a table as introspected, with the quoted names to use in SQL.
+pub struct Definitions<'a> {
+    pub source_kind: EngineKind,
+    pub source: &'a TableInfo,
+    pub source_table: String,
+    pub target_kind: EngineKind,
+    pub target: &'a TableInfo,
+    pub target_table: String,
+}
+
+pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
+    let name = &job.name;
+    let find = |info: &TableInfo, column: &str| info.columns.iter().position(|c| c.name == column);
+    let mut warnings = Vec::new();
+
+    let mut source_columns: Vec<Column> = Vec::new();
+    let mut target_columns: Vec<Column> = Vec::new();
+    for column in &defs.source.columns {
+        match find(defs.target, &column.name).map(|i| &defs.target.columns[i]) {
+            None => warnings.push(format!(
+                "column {:?} exists only in the source; it is not copied",
+                column.name
+            )),
+            Some(t) if t.generated => warnings.push(format!(
+                "column {:?} is generated on the target; it is not written",
+                column.name
+            )),
+            Some(t) => {
+                if !column.class.comparable_with(t.class) {
+                    bail!(
+                        "table {name}: column {:?} cannot be compared: {} in the source ({}) but {} in the target ({})",
+                        column.name,
+                        column.decl_type,
+                        defs.source_kind,
+                        t.decl_type,
+                        defs.target_kind,
+                    );
+                }
+                source_columns.push(column.clone());
+                target_columns.push(t.clone());
+            }
+        }
+    }
+    for column in &defs.target.columns {
+        if find(defs.source, &column.name).is_some() {
+            continue;
+        }
+        if !column.nullable && !column.has_default && !column.generated {
+            bail!(
+                "table {name}: target column {:?} is NOT NULL without a default and does not exist in \
+                 the source, so no row could be inserted; add it to the source, give it a default, \
+                 or make it nullable",
+                column.name
+            );
+        }
+        if !column.generated {
+            warnings.push(format!(
+                "column {:?} exists only in the target; new rows get its default",
+                column.name
+            ));
+        }
+    }
+
+    let key_names = match &job.key {
+        Some(key) => key.clone(),
+        None if !defs.source.primary_key.is_empty() => defs.source.primary_key.clone(),
+        None => bail!(
+            "table {name} has no primary key in the source: set `key = \"column\"` in its [[tables]] \
+             entry to a unique, NOT NULL integer column"
+        ),
+    };
+    let mut key = Vec::with_capacity(key_names.len());
+    for k in &key_names {
+        let Some(pos) = source_columns.iter().position(|c| &c.name == k) else {
+            let side = if find(defs.source, k).is_none() { "source" } else { "target" };
+            bail!("table {name}: key column {k:?} does not exist in the {side}");
+        };
+        let (s, t) = (&source_columns[pos], &target_columns[pos]);
+        if s.class != TypeClass::Int || t.class != TypeClass::Int {
+            bail!(
+                "table {name}: key column {k:?} is {} in the source and {} in the target; \
+                 only integer keys are supported",
+                s.decl_type,
+                t.decl_type
+            );
+        }
+        if s.nullable || t.nullable {
+            bail!("table {name}: key column {k:?} allows NULL; a key must be NOT NULL");
+        }
+        key.push(pos);
+    }
+    let is_unique = |info: &TableInfo| {
+        info.unique_keys.iter().any(|u| {
+            u.len() == key_names.len() && key_names.iter().all(|k| u.contains(k))
+        })
+    };
+    for (side, info) in [("source", defs.source), ("target", defs.target)] {
+        if !is_unique(info) {
+            bail!(
+                "table {name}: key ({}) is not the primary key or a unique index in the {side}; \
+                 rows must be identified uniquely on both sides",
+                key_names.join(", ")
+            );
+        }
+    }
+
+    Ok(TablePlan {
+        name: name.clone(),
+        source: TableSide {
+            table: defs.source_table,
+            columns: source_columns,
+            key: key.clone(),
+        },
+        target: TableSide {
+            table: defs.target_table,
+            columns: target_columns,
+            key,
+        },
+        chunk_size: job.chunk_size,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, class: TypeClass, nullable: bool, has_default: bool) -> Column {
+        Column {
+            name: name.into(),
+            decl_type: format!("{class:?}"),
+            cast_type: String::new(),
+            class,
+            nullable,
+            has_default,
+            generated: false,
+        }
+    }
+
+    fn info(columns: Vec<Column>, pk: &[&str]) -> TableInfo {
+        let pk: Vec<String> = pk.iter().map(|s| s.to_string()).collect();
+        TableInfo {
+            columns,
+            unique_keys: if pk.is_empty() { vec![] } else { vec![pk.clone()] },
+            primary_key: pk,
+        }
+    }
+
+    fn plan(job_key: Option<&str>, source: &TableInfo, target: &TableInfo) -> Result<TablePlan> {
+        let job = TableJob {
+            name: "t".into(),
+            key: job_key.map(|k| vec![k.to_string()]),
+            chunk_size: 10,
+        };
+        plan_table(
+            &job,
+            Definitions {
+                source_kind: EngineKind::Postgres,
+                source,
+                source_table: "\"t\"".into(),
+                target_kind: EngineKind::Postgres,
+                target,
+                target_table: "\"t\"".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn one_sided_columns_are_warnings() {
+        let s = info(
+            vec![column("id", TypeClass::Int, false, false), column("extra", TypeClass::Text, true, false)],
+            &["id"],
+        );
+        let t = info(
+            vec![column("id", TypeClass::Int, false, false), column("note", TypeClass::Text, true, false)],
+            &["id"],
+        );
+        let p = plan(None, &s, &t).unwrap();
+        assert_eq!(p.source.columns.len(), 1);
+        assert_eq!(p.warnings.len(), 2);
+    }
+
+    #[test]
+    fn required_target_only_column_is_an_error() {
+        let s = info(vec![column("id", TypeClass::Int, false, false)], &["id"]);
+        let t = info(
+            vec![column("id", TypeClass::Int, false, false), column("must", TypeClass::Text, false, false)],
+            &["id"],
+        );
+        let err = plan(None, &s, &t).unwrap_err().to_string();
+        assert!(err.contains("\"must\""), "{err}");
+    }
+
+    #[test]
+    fn missing_key_names_the_table() {
+        let s = info(vec![column("id", TypeClass::Int, false, false)], &[]);
+        let err = plan(None, &s, &s).unwrap_err().to_string();
+        assert!(err.contains("table t has no primary key"), "{err}");
+    }
+
+    #[test]
+    fn incompatible_types_are_refused() {
+        let s = info(
+            vec![column("id", TypeClass::Int, false, false), column("v", TypeClass::Json, true, false)],
+            &["id"],
+        );
+        let t = info(
+            vec![column("id", TypeClass::Int, false, false), column("v", TypeClass::Int, true, false)],
+            &["id"],
+        );
+        let err = plan(None, &s, &t).unwrap_err().to_string();
+        assert!(err.contains("column \"v\" cannot be compared"), "{err}");
+    }
+
+    #[test]
+    fn explicit_key_must_be_unique() {
+        let s = info(
+            vec![column("id", TypeClass::Int, false, false), column("n", TypeClass::Int, false, false)],
+            &["id"],
+        );
+        let err = plan(Some("n"), &s, &s).unwrap_err().to_string();
+        assert!(err.contains("not the primary key or a unique index"), "{err}");
+    }
+}

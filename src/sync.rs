@@ -1,0 +1,222 @@
+//! Orchestration: connect, validate every table before anything is written, then run each
+//! table's chunks through compare (and, for `sync`, apply) with at most `jobs` chunks in flight.
+//!
+//! Tables run one after another; within a table, chunks run concurrently and each chunk compares
+//! both sides at once, so comparing one chunk overlaps with copying another. A failing table is
+//! reported and the run goes on with the next one; the exit code then says that something failed.
+
+use crate::apply::{apply_chunk, planned_stats, ApplyStats};
+use crate::compare::{compare_chunk, ChunkComparison, ChunkWork};
+use crate::config::Job;
+use crate::engine::{Db, KeyRange};
+use crate::plan::plan_chunks;
+use crate::report::{ChunkListing, Reporter, RunReport, TableReport};
+use crate::schema::{plan_table, Definitions, TablePlan};
+use crate::value::{compare_keys, key_to_string, Key};
+use anyhow::{bail, Context, Result};
+use futures::{StreamExt, TryStreamExt};
+use std::time::Instant;
+
+/// What a run does with the differences it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Make the target equal to the source.
+    Sync,
+    /// Only report the differences.
+    Diff,
+}
+
+impl Command {
+    fn name(self) -> &'static str {
+        match self {
+            Command::Sync => "sync",
+            Command::Diff => "diff",
+        }
+    }
+}
+
+/// Runs a job. An `Err` means nothing could be compared (bad connection, a table that cannot be
+/// synced); failures during a table's run are in that table's report instead.
+pub async fn run(job: &Job, command: Command, reporter: &Reporter) -> Result<RunReport> {
+    let started = Instant::now();
+    // One connection per concurrent chunk, plus one for planning.
+    let connections = u32::try_from(job.jobs + 1).unwrap_or(u32::MAX);
+    let (source, target) = tokio::try_join!(
+        async { Db::connect(&job.source, connections).await.context("source") },
+        async { Db::connect(&job.target, connections).await.context("target") },
+    )?;
+    let result = run_connected(job, command, reporter, &source, &target, started).await;
+    tokio::join!(source.close(), target.close());
+    result
+}
+
+async fn run_connected(
+    job: &Job,
+    command: Command,
+    reporter: &Reporter,
+    source: &Db,
+    target: &Db,
+    started: Instant,
+) -> Result<RunReport> {
+    let mut plans = Vec::with_capacity(job.tables.len());
+    for table in &job.tables {
+        plans.push(prepare_table(source, target, table).await?);
+    }
+    for plan in &plans {
+        for w in &plan.warnings {
+            reporter.note(&format!("warning: table {}: {w}", plan.name));
+        }
+    }
+    let mut tables = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let t0 = Instant::now();
+        let mut report = TableReport {
+            table: plan.name.clone(),
+            warnings: plan.warnings.clone(),
+            ..Default::default()
+        };
+        if let Err(e) = run_table(source, target, plan, command, job.jobs, reporter, &mut report).await {
+            report.error = Some(format!("{e:#}"));
+        }
+        report.seconds = t0.elapsed().as_secs_f64();
+        reporter.table_finished(&report, command == Command::Sync);
+        tables.push(report);
+    }
+    let in_sync = tables
+        .iter()
+        .all(|t| t.error.is_none() && (command == Command::Sync || t.chunks_differing == 0));
+    Ok(RunReport {
+        command: command.name(),
+        in_sync,
+        seconds: started.elapsed().as_secs_f64(),
+        tables,
+    })
+}
+
+/// Introspects both sides and matches them; refuses tables that cannot be compared.
+async fn prepare_table(source: &Db, target: &Db, table: &crate::config::TableJob) -> Result<TablePlan> {
+    let (src, tgt) = tokio::try_join!(source.table_info(&table.name), target.table_info(&table.name))?;
+    let Some(src) = src else {
+        bail!("table {} does not exist in the source ({})", table.name, source.display);
+    };
+    let Some(tgt) = tgt else {
+        bail!("table {} does not exist in the target ({})", table.name, target.display);
+    };
+    plan_table(
+        table,
+        Definitions {
+            source_kind: source.kind,
+            source: &src,
+            source_table: source.quote_table(&table.name),
+            target_kind: target.kind,
+            target: &tgt,
+            target_table: target.quote_table(&table.name),
+        },
+    )
+}
+
+async fn run_table(
+    source: &Db,
+    target: &Db,
+    plan: &TablePlan,
+    command: Command,
+    jobs: usize,
+    reporter: &Reporter,
+    report: &mut TableReport,
+) -> Result<()> {
+    let ranges = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
+    report.chunks = ranges.len() as u64;
+    let writing = command == Command::Sync;
+    let progress = reporter.table(&plan.name, report.chunks, writing);
+    let progress = &progress;
+
+    let outcomes = futures::stream::iter(ranges.iter().enumerate())
+        .map(|(index, range)| async move {
+            let comparison = compare_chunk(source, target, plan, range, !writing)
+                .await
+                .with_context(|| format!("comparing chunk {}", describe_range(range)))?;
+            progress.compared(comparison.diff.is_some());
+            let written = match (&comparison.diff, writing) {
+                (Some(diff), true) => {
+                    let stats = apply_chunk(source, target, plan, diff)
+                        .await
+                        .with_context(|| format!("copying chunk {}", describe_range(range)))?;
+                    progress.copied();
+                    reporter.detail(&format!(
+                        "{}: chunk {}: inserted {}, updated {}, deleted {}",
+                        plan.name,
+                        describe_range(range),
+                        stats.inserted,
+                        stats.updated,
+                        stats.deleted
+                    ));
+                    stats
+                }
+                _ => ApplyStats::default(),
+            };
+            Ok::<_, anyhow::Error>((index, comparison, written))
+        })
+        .buffer_unordered(jobs.max(1));
+    let result = outcomes
+        .try_for_each(|(index, comparison, written)| {
+            record(report, index, &comparison, written);
+            futures::future::ready(Ok(()))
+        })
+        .await;
+    progress.finish();
+    // Listings in key order read better than completion order.
+    report.differences.sort_by_key(|listing| listing.chunk);
+    result
+}
+
+/// Adds one chunk's outcome to the table's report.
+fn record(report: &mut TableReport, chunk: usize, comparison: &ChunkComparison, written: ApplyStats) {
+    report.rows_source += comparison.source.rows;
+    report.rows_target += comparison.target.rows;
+    report.inserted += written.inserted;
+    report.updated += written.updated;
+    report.deleted += written.deleted;
+    let Some(diff) = &comparison.diff else {
+        return;
+    };
+    report.chunks_differing += 1;
+    let found = planned_stats(diff);
+    report.rows_only_in_source += found.inserted;
+    report.rows_changed += found.updated;
+    report.rows_only_in_target += found.deleted;
+    if let ChunkWork::Rows {
+        only_in_source,
+        only_in_target,
+        changed,
+    } = &diff.work
+    {
+        if written.total() == 0 {
+            report.differences.push(ChunkListing {
+                chunk,
+                range: describe_range(&diff.range),
+                only_in_source: sorted_json(only_in_source),
+                only_in_target: sorted_json(only_in_target),
+                changed: sorted_json(changed),
+            });
+        }
+    }
+}
+
+/// Keys as JSON: the bare value for a one-column key, an array for a composite one.
+fn sorted_json(keys: &[Key]) -> Vec<serde_json::Value> {
+    let mut keys: Vec<&Key> = keys.iter().collect();
+    keys.sort_by(|a, b| compare_keys(a, b));
+    keys.iter()
+        .map(|k| match k.as_slice() {
+            [one] => serde_json::to_value(one).unwrap_or_default(),
+            many => serde_json::to_value(many).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `[lower, upper)` for messages.
+pub fn describe_range(range: &KeyRange) -> String {
+    let lower = range.lower.as_ref().map(key_to_string).unwrap_or_else(|| "-inf".into());
+    let upper = range.upper.as_ref().map(key_to_string).unwrap_or_else(|| "+inf".into());
+    format!("[{lower}, {upper})")
+}

@@ -1,0 +1,324 @@
+//! The neutral value vocabulary shared by every engine, and the canonical row encoding that
+//! chunk checksums are built from.
+//!
+//! # Canonical row encoding (the one definition every engine implements)
+//!
+//! A row is hashed over the columns both sides share, in the source's column order. Each value is
+//! first turned into its *canonical text* according to its [`TypeClass`]:
+//!
+//! | class        | canonical text                                                       |
+//! |--------------|----------------------------------------------------------------------|
+//! | Int          | decimal digits with optional `-` (`-42`)                             |
+//! | Decimal      | decimal digits; trailing fractional zeros and a bare `.` removed (`12.50` → `12.5`, `3.00` → `3`) |
+//! | Float        | the engine's shortest round-trip text of the number                  |
+//! | Bool         | `1` or `0`                                                           |
+//! | Text, Other  | the text itself, UTF-8                                               |
+//! | Bytes        | lowercase hex of the bytes                                           |
+//! | Date         | `YYYY-MM-DD`                                                         |
+//! | Time         | `HH:MM:SS.ffffff` (always six fractional digits)                      |
+//! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC)          |
+//! | Uuid         | lowercase hyphenated                                                 |
+//! | Json         | the engine's normalised JSON text                                    |
+//!
+//! A field is then written as `N` for NULL, or as `<number of characters>:<canonical text>` otherwise
+//! (`3:abc`, `0:` for the empty string), and the fields are concatenated without separators. The
+//! length prefix keeps the encoding unambiguous: NULL and the empty string differ, and no text can
+//! shift content from one column into the next.
+//!
+//! The row hash is the first 8 bytes of the MD5 digest of that UTF-8 string read as a big-endian
+//! 64-bit integer. A chunk checksum is the number of rows plus the sum of the row hashes modulo
+//! 2^64: order-independent, so both sides may scan in any order, and a changed, missing or extra
+//! row changes it. PostgreSQL and MySQL compute it in SQL on the server; SQLite rows are hashed
+//! in-process by [`row_hash`], with the same definition.
+
+use md5::{Digest, Md5};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// What kind of data a column holds, independent of the engine that declared it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeClass {
+    Int,
+    Decimal,
+    Float,
+    Bool,
+    Text,
+    Bytes,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Uuid,
+    Json,
+    Other,
+}
+
+impl TypeClass {
+    /// Whether values of two classes share one canonical text, so that hashes of the two
+    /// columns can be compared without false differences.
+    pub fn comparable_with(self, other: TypeClass) -> bool {
+        use TypeClass::*;
+        self == other
+            || matches!(
+                (self, other),
+                (Int, Decimal) | (Decimal, Int) | (Text, Other) | (Other, Text)
+            )
+    }
+}
+
+/// One value as it travels between engines. Types without a native carrier here (decimals, dates,
+/// UUIDs, …) travel as text that the target engine casts back, so no precision is lost in transit.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            // Bitwise, so that keys are usable in hash maps and NaN equals itself.
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::Null => {}
+            Value::Int(v) => v.hash(state),
+            Value::Float(v) => v.to_bits().hash(state),
+            Value::Bool(v) => v.hash(state),
+            Value::Text(v) => v.hash(state),
+            Value::Bytes(v) => v.hash(state),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::Float(v) => write!(f, "{v}"),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::Text(v) => write!(f, "{v:?}"),
+            Value::Bytes(v) => write!(f, "x'{}'", hex::encode(v)),
+        }
+    }
+}
+
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_none(),
+            Value::Int(v) => s.serialize_i64(*v),
+            Value::Float(v) => s.serialize_f64(*v),
+            Value::Bool(v) => s.serialize_bool(*v),
+            Value::Text(v) => s.serialize_str(v),
+            Value::Bytes(v) => s.serialize_str(&hex::encode(v)),
+        }
+    }
+}
+
+/// A primary-key value: one entry per key column.
+pub type Key = Vec<Value>;
+
+/// Renders a key for messages and listings: the bare value for one column, a tuple otherwise.
+pub fn key_to_string(key: &Key) -> String {
+    match key.as_slice() {
+        [one] => one.to_string(),
+        many => format!(
+            "({})",
+            many.iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Orders keys for listings: numbers numerically, everything else by its text.
+pub fn compare_keys(a: &Key, b: &Key) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let order = match (x, y) {
+            (Value::Int(x), Value::Int(y)) => x.cmp(y),
+            _ => x.to_string().cmp(&y.to_string()),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// The canonical text of one value (see the module documentation), or `None` for NULL.
+pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
+    Some(match value {
+        Value::Null => return None,
+        // A boolean stored as an integer keeps its number, so that 2 and 1 still differ.
+        Value::Int(v) => v.to_string(),
+        Value::Float(v) => match class {
+            // SQLite stores a NUMERIC value that has no fraction as an integer and one with a
+            // fraction as REAL; both spell the decimal the way the server engines do.
+            TypeClass::Decimal => trim_decimal(&v.to_string()),
+            _ => v.to_string(),
+        },
+        Value::Bool(v) => (if *v { "1" } else { "0" }).to_string(),
+        Value::Bytes(v) => hex::encode(v),
+        Value::Text(v) => match class {
+            TypeClass::Decimal => trim_decimal(v),
+            TypeClass::Time => pad_fraction(v),
+            TypeClass::Timestamp | TypeClass::TimestampTz => pad_fraction(&v.replacen('T', " ", 1)),
+            TypeClass::Uuid => v.to_ascii_lowercase(),
+            _ => v.clone(),
+        },
+    })
+}
+
+/// `12.50` → `12.5`, `3.00` → `3`, `-0.0` → `0`; integers are left alone.
+fn trim_decimal(text: &str) -> String {
+    if !text.contains('.') {
+        return text.to_string();
+    }
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    match trimmed {
+        "-0" | "" | "-" => "0".to_string(),
+        _ => trimmed.to_string(),
+    }
+}
+
+/// Pads (or adds) the fractional seconds of a `…HH:MM:SS[.f]` text to six digits.
+fn pad_fraction(text: &str) -> String {
+    let Some(colon) = text.rfind(':') else {
+        return text.to_string();
+    };
+    let seconds = &text[colon + 1..];
+    match seconds.find('.') {
+        Some(dot) => {
+            let digits = seconds.len() - dot - 1;
+            if digits >= 6 {
+                text.to_string()
+            } else {
+                format!("{text}{}", "0".repeat(6 - digits))
+            }
+        }
+        None => format!("{text}.000000"),
+    }
+}
+
+/// Appends one field of the canonical row encoding.
+fn push_field(out: &mut String, text: Option<&str>) {
+    match text {
+        None => out.push('N'),
+        Some(t) => {
+            out.push_str(&t.chars().count().to_string());
+            out.push(':');
+            out.push_str(t);
+        }
+    }
+}
+
+/// The canonical encoding of a whole row.
+pub fn encode_row(classes: &[TypeClass], row: &[Value]) -> String {
+    let mut out = String::new();
+    for (class, value) in classes.iter().zip(row) {
+        push_field(&mut out, canonical_text(*class, value).as_deref());
+    }
+    out
+}
+
+/// The 64-bit row hash: the first 8 bytes of MD5 over the canonical encoding, big-endian.
+pub fn row_hash(classes: &[TypeClass], row: &[Value]) -> u64 {
+    hash_encoded(&encode_row(classes, row))
+}
+
+/// The 64-bit hash of an already encoded row.
+pub fn hash_encoded(encoded: &str) -> u64 {
+    let digest = Md5::digest(encoded.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Reduces a server-side `SUM` of row hashes (an arbitrary-precision decimal, signed on
+/// PostgreSQL and unsigned on MySQL) to the sum modulo 2^64. Both readings agree modulo 2^64.
+pub fn sum_mod_2_64(decimal: &str) -> Option<u64> {
+    let text = decimal.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut acc: u64 = 0;
+    for b in digits.bytes() {
+        acc = acc.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+    }
+    Some(if negative { acc.wrapping_neg() } else { acc })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_and_empty_string_encode_differently() {
+        let classes = [TypeClass::Text, TypeClass::Text];
+        let a = encode_row(&classes, &[Value::Null, Value::Text(String::new())]);
+        let b = encode_row(&classes, &[Value::Text(String::new()), Value::Null]);
+        assert_eq!(a, "N0:");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn length_prefix_counts_characters_not_bytes() {
+        let row = [Value::Text("ü€😀".into())];
+        assert_eq!(encode_row(&[TypeClass::Text], &row), "3:ü€😀");
+    }
+
+    #[test]
+    fn decimals_lose_trailing_zeros_only_after_the_point() {
+        assert_eq!(trim_decimal("12.50"), "12.5");
+        assert_eq!(trim_decimal("3.00"), "3");
+        assert_eq!(trim_decimal("100"), "100");
+        assert_eq!(trim_decimal("-0.00"), "0");
+    }
+
+    #[test]
+    fn timestamps_get_six_fractional_digits() {
+        assert_eq!(pad_fraction("2024-01-01 10:00:00"), "2024-01-01 10:00:00.000000");
+        assert_eq!(pad_fraction("2024-01-01 10:00:00.5"), "2024-01-01 10:00:00.500000");
+        assert_eq!(pad_fraction("10:00:01.123456"), "10:00:01.123456");
+    }
+
+    #[test]
+    fn row_hash_is_md5_prefix() {
+        // md5("N") = 8d9c307cb7f3c4a32822a51922d1ceaa
+        assert_eq!(hash_encoded("N"), 0x8d9c307cb7f3c4a3);
+    }
+
+    #[test]
+    fn server_sums_reduce_modulo_2_64() {
+        assert_eq!(sum_mod_2_64("18446744073709551617"), Some(1));
+        assert_eq!(sum_mod_2_64("-1"), Some(u64::MAX));
+        assert_eq!(sum_mod_2_64("0"), Some(0));
+        assert_eq!(sum_mod_2_64("1.5"), None);
+    }
+}
