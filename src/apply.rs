@@ -30,8 +30,14 @@ impl ApplyStats {
 /// What applying `diff` writes, without writing it.
 pub fn planned_stats(diff: &ChunkDiff) -> ApplyStats {
     match &diff.work {
-        ChunkWork::CopyAll { rows } => ApplyStats { inserted: *rows, ..Default::default() },
-        ChunkWork::DeleteAll { rows } => ApplyStats { deleted: *rows, ..Default::default() },
+        ChunkWork::CopyAll { rows } => ApplyStats {
+            inserted: *rows,
+            ..Default::default()
+        },
+        ChunkWork::DeleteAll { rows } => ApplyStats {
+            deleted: *rows,
+            ..Default::default()
+        },
         ChunkWork::Rows {
             only_in_source,
             only_in_target,
@@ -45,7 +51,12 @@ pub fn planned_stats(diff: &ChunkDiff) -> ApplyStats {
 }
 
 /// Makes the target's chunk equal to the source's.
-pub async fn apply_chunk(source: &Db, target: &Db, plan: &TablePlan, diff: &ChunkDiff) -> Result<ApplyStats> {
+pub async fn apply_chunk(
+    source: &Db,
+    target: &Db,
+    plan: &TablePlan,
+    diff: &ChunkDiff,
+) -> Result<ApplyStats> {
     let statements = match &diff.work {
         ChunkWork::CopyAll { .. } => {
             let rows = source
@@ -54,7 +65,9 @@ pub async fn apply_chunk(source: &Db, target: &Db, plan: &TablePlan, diff: &Chun
                 .context("reading the chunk from the source")?;
             target.change_statements(&plan.target, None, &[], &rows)
         }
-        ChunkWork::DeleteAll { .. } => target.change_statements(&plan.target, Some(&diff.range), &[], &[]),
+        ChunkWork::DeleteAll { .. } => {
+            target.change_statements(&plan.target, Some(&diff.range), &[], &[])
+        }
         ChunkWork::Rows {
             only_in_source,
             only_in_target,

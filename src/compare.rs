@@ -42,10 +42,26 @@ pub struct ChunkComparison {
 
 /// Compares one chunk. With `list_keys`, a differing chunk is always narrowed to keys (for
 /// `diff`'s listing); otherwise one-sided chunks are left whole.
-pub async fn compare_chunk(source: &Db, target: &Db, plan: &TablePlan, range: &KeyRange, list_keys: bool) -> Result<ChunkComparison> {
+pub async fn compare_chunk(
+    source: &Db,
+    target: &Db,
+    plan: &TablePlan,
+    range: &KeyRange,
+    list_keys: bool,
+) -> Result<ChunkComparison> {
     let (src, tgt) = tokio::try_join!(
-        async { source.checksum(&plan.source, range).await.context("checksum on the source") },
-        async { target.checksum(&plan.target, range).await.context("checksum on the target") },
+        async {
+            source
+                .checksum(&plan.source, range)
+                .await
+                .context("checksum on the source")
+        },
+        async {
+            target
+                .checksum(&plan.target, range)
+                .await
+                .context("checksum on the target")
+        },
     )?;
     let diff = if src == tgt {
         None
@@ -69,8 +85,18 @@ pub async fn compare_chunk(source: &Db, target: &Db, plan: &TablePlan, range: &K
 /// Lists the keys that differ in a chunk by merging both sides' row hashes.
 async fn narrow(source: &Db, target: &Db, plan: &TablePlan, range: &KeyRange) -> Result<ChunkWork> {
     let (src, tgt) = tokio::try_join!(
-        async { source.row_hashes(&plan.source, range).await.context("row hashes on the source") },
-        async { target.row_hashes(&plan.target, range).await.context("row hashes on the target") },
+        async {
+            source
+                .row_hashes(&plan.source, range)
+                .await
+                .context("row hashes on the source")
+        },
+        async {
+            target
+                .row_hashes(&plan.target, range)
+                .await
+                .context("row hashes on the target")
+        },
     )?;
     let mut target_rows: HashMap<Key, u64> = tgt.into_iter().collect();
     let mut only_in_source = Vec::new();

@@ -102,7 +102,11 @@ impl DbUrl {
     /// Parses a URL as written in a job file (after `${VAR}` expansion). `base` is the folder that
     /// relative SQLite paths are relative to.
     pub fn parse(url: &str, base: &Path) -> Result<DbUrl> {
-        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        let scheme = url
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let engine = match scheme.as_str() {
             "postgres" | "postgresql" => EngineKind::Postgres,
             "mysql" | "mariadb" => EngineKind::MySql,
@@ -163,7 +167,9 @@ impl DbUrl {
 /// A URL that failed to parse may still hold a password: hide everything between `://` and `@`.
 fn redact_unparsed(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(start), Some(at)) if at > start => format!("{}://***@{}", &url[..start], &url[at + 1..]),
+        (Some(start), Some(at)) if at > start => {
+            format!("{}://***@{}", &url[..start], &url[at + 1..])
+        }
         _ => url.to_string(),
     }
 }
@@ -207,9 +213,12 @@ impl Job {
 
     /// Parses job-file text; `path` names the file in messages and anchors relative SQLite paths.
     pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Job> {
-        let file: JobFile = toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), describe_toml_error(&e, text)))?;
-        let at = |span: std::ops::Range<usize>| format!("{}:{}", path.display(), line_of(text, span.start));
+        let file: JobFile = toml::from_str(text).map_err(|e| {
+            anyhow::anyhow!("{}: {}", path.display(), describe_toml_error(&e, text))
+        })?;
+        let at = |span: std::ops::Range<usize>| {
+            format!("{}:{}", path.display(), line_of(text, span.start))
+        };
         let base = path
             .parent()
             .map(Path::to_path_buf)
@@ -219,7 +228,11 @@ impl Job {
             match value {
                 None => Ok(None),
                 Some(v) if *v.get_ref() > 0 => Ok(Some(*v.get_ref() as u64)),
-                Some(v) => bail!("{}: {what} must be a positive number, got {}", at(v.span()), v.get_ref()),
+                Some(v) => bail!(
+                    "{}: {what} must be a positive number, got {}",
+                    at(v.span()),
+                    v.get_ref()
+                ),
             }
         };
         let default_chunk = overrides
@@ -239,13 +252,17 @@ impl Job {
         let endpoint = |e: &EndpointFile, side: &str| -> Result<DbUrl> {
             let expanded = expand_env(e.url.get_ref())
                 .with_context(|| format!("{}: [{side}] url", at(e.url.span())))?;
-            DbUrl::parse(&expanded, &base).with_context(|| format!("{}: [{side}] url", at(e.url.span())))
+            DbUrl::parse(&expanded, &base)
+                .with_context(|| format!("{}: [{side}] url", at(e.url.span())))
         };
         let source = endpoint(&file.source, "source")?;
         let target = endpoint(&file.target, "target")?;
 
         if file.tables.is_empty() {
-            bail!("{}: no [[tables]] to sync: add at least one [[tables]] entry with a name", path.display());
+            bail!(
+                "{}: no [[tables]] to sync: add at least one [[tables]] entry with a name",
+                path.display()
+            );
         }
         let mut seen = HashSet::new();
         let mut tables = Vec::new();
@@ -264,14 +281,21 @@ impl Job {
             };
             if let Some(k) = &key {
                 if k.is_empty() || k.iter().any(|c| c.trim().is_empty()) {
-                    bail!("{}: table {name:?} has an empty key column name", at(t.name.span()));
+                    bail!(
+                        "{}: table {name:?} has an empty key column name",
+                        at(t.name.span())
+                    );
                 }
             }
             let chunk_size = overrides
                 .chunk_size
                 .or(positive(&t.chunk_size, "chunk_size")?)
                 .unwrap_or(default_chunk);
-            tables.push(TableJob { name, key, chunk_size });
+            tables.push(TableJob {
+                name,
+                key,
+                chunk_size,
+            });
         }
 
         if !overrides.tables.is_empty() {
@@ -356,22 +380,32 @@ mod tests {
     #[test]
     fn relative_sqlite_paths_follow_the_job_file() {
         let job = parse(MINIMAL).unwrap();
-        assert_eq!(job.source.sqlite_path.as_deref(), Some(Path::new("/jobs/a.db")));
-        assert_eq!(job.target.sqlite_path.as_deref(), Some(Path::new("/tmp/b.db")));
+        assert_eq!(
+            job.source.sqlite_path.as_deref(),
+            Some(Path::new("/jobs/a.db"))
+        );
+        assert_eq!(
+            job.target.sqlite_path.as_deref(),
+            Some(Path::new("/tmp/b.db"))
+        );
         assert_eq!(job.tables[0].chunk_size, DEFAULT_CHUNK_SIZE);
         assert_eq!(job.jobs, DEFAULT_JOBS);
     }
 
     #[test]
     fn unknown_keys_name_key_and_line() {
-        let err = parse(&format!("{MINIMAL}chunk_sise = 5\n")).unwrap_err().to_string();
+        let err = parse(&format!("{MINIMAL}chunk_sise = 5\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 7"), "{err}");
         assert!(err.contains("chunk_sise"), "{err}");
     }
 
     #[test]
     fn zero_chunk_size_is_refused_with_its_line() {
-        let err = parse(&format!("{MINIMAL}chunk_size = 0\n")).unwrap_err().to_string();
+        let err = parse(&format!("{MINIMAL}chunk_size = 0\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sync.toml:7"), "{err}");
     }
 
@@ -380,7 +414,10 @@ mod tests {
         let url = DbUrl::parse("postgres://app:s3cret@db:5432/app", Path::new(".")).unwrap();
         assert_eq!(url.display, "postgres://app:***@db:5432/app");
         assert!(!format!("{url:?}").contains("s3cret"));
-        assert_eq!(redact_unparsed("mysql://u:s3cret@h:bad/x"), "mysql://***@h:bad/x");
+        assert_eq!(
+            redact_unparsed("mysql://u:s3cret@h:bad/x"),
+            "mysql://***@h:bad/x"
+        );
     }
 
     #[test]
@@ -391,7 +428,9 @@ mod tests {
 
     #[test]
     fn duplicate_tables_are_refused() {
-        let err = parse(&format!("{MINIMAL}[[tables]]\nname = \"t\"\n")).unwrap_err().to_string();
+        let err = parse(&format!("{MINIMAL}[[tables]]\nname = \"t\"\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listed twice"), "{err}");
     }
 }

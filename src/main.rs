@@ -3,11 +3,16 @@
 
 use clap::{Args, Parser, Subcommand};
 use dbdelta::{Command, Job, Overrides, Reporter, RunReport};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "dbdelta", version, about = "Make a target database match a source, copying only what differs")]
+#[command(
+    name = "dbdelta",
+    version,
+    about = "Make a target database match a source, copying only what differs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: CliCommand,
@@ -45,6 +50,9 @@ struct RunArgs {
     verbose: bool,
 }
 
+/// Keys listed per chunk and kind in `diff`'s human output; `--json` has them all.
+const LISTED_KEYS: usize = 10;
+
 const EXIT_DIFFERENCES: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
@@ -74,36 +82,58 @@ fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
     };
     let job = Job::load(&args.config, &overrides)?;
     let reporter = Reporter::new(args.quiet, args.verbose);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let report = runtime.block_on(dbdelta::run(&job, command, &reporter))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let printed = if args.json {
+        serde_json::to_string_pretty(&report)
+            .map_err(std::io::Error::other)
+            .and_then(|text| writeln!(std::io::stdout().lock(), "{text}"))
     } else {
-        if command == Command::Diff {
-            print_differences(&report);
-        }
+        let printed = match command {
+            Command::Diff => print_differences(&report),
+            Command::Sync => Ok(()),
+        };
         reporter.summary(&report);
+        printed
+    };
+    // A reader that stops early (`| head`) is no reason to fail or panic; the run is done.
+    match printed {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(report),
     }
-    Ok(report)
 }
 
 /// `diff`'s listing on stdout: per table, each differing chunk and its keys.
-fn print_differences(report: &RunReport) {
+fn print_differences(report: &RunReport) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     for table in &report.tables {
         for chunk in &table.differences {
-            println!("{} chunk {}:", table.table, chunk.range);
+            writeln!(out, "{} chunk {}:", table.table, chunk.range)?;
             for (what, keys) in [
                 ("only in source", &chunk.only_in_source),
                 ("only in target", &chunk.only_in_target),
                 ("changed", &chunk.changed),
             ] {
                 if !keys.is_empty() {
-                    let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-                    println!("  {what} ({}): {}", keys.len(), list.join(", "));
+                    let mut list: Vec<String> = keys
+                        .iter()
+                        .take(LISTED_KEYS)
+                        .map(|k| k.to_string())
+                        .collect();
+                    if keys.len() > LISTED_KEYS {
+                        list.push(format!(
+                            "… {} more (--json lists all)",
+                            keys.len() - LISTED_KEYS
+                        ));
+                    }
+                    writeln!(out, "  {what} ({}): {}", keys.len(), list.join(", "))?;
                 }
             }
         }
     }
+    out.flush()
 }
 
 fn exit_code(command: Command, report: &RunReport) -> u8 {

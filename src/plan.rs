@@ -15,7 +15,13 @@ use crate::value::Key;
 use anyhow::{Context, Result};
 
 /// The chunk ranges of one table, in key order.
-pub async fn plan_chunks(source: &Db, target: &Db, src: &TableSide, tgt: &TableSide, chunk_size: u64) -> Result<Vec<KeyRange>> {
+pub async fn plan_chunks(
+    source: &Db,
+    target: &Db,
+    src: &TableSide,
+    tgt: &TableSide,
+    chunk_size: u64,
+) -> Result<Vec<KeyRange>> {
     let (source_walk, extremes) = tokio::try_join!(
         walk(source, src, None, None, chunk_size),
         source.key_extremes(src),
@@ -46,7 +52,13 @@ pub async fn plan_chunks(source: &Db, target: &Db, src: &TableSide, tgt: &TableS
 }
 
 /// Every `step`-th key strictly between `after` and `before`, in order.
-async fn walk(db: &Db, side: &TableSide, after: Option<&Key>, before: Option<&Key>, step: u64) -> Result<Vec<Key>> {
+async fn walk(
+    db: &Db,
+    side: &TableSide,
+    after: Option<&Key>,
+    before: Option<&Key>,
+    step: u64,
+) -> Result<Vec<Key>> {
     let mut boundaries: Vec<Key> = Vec::new();
     loop {
         let from = boundaries.last().or(after);
@@ -84,9 +96,18 @@ mod tests {
         assert_eq!(
             ranges,
             vec![
-                KeyRange { lower: None, upper: Some(k(10)) },
-                KeyRange { lower: Some(k(10)), upper: Some(k(20)) },
-                KeyRange { lower: Some(k(20)), upper: None },
+                KeyRange {
+                    lower: None,
+                    upper: Some(k(10))
+                },
+                KeyRange {
+                    lower: Some(k(10)),
+                    upper: Some(k(20))
+                },
+                KeyRange {
+                    lower: Some(k(20)),
+                    upper: None
+                },
             ]
         );
         assert_eq!(ranges_from_boundaries(vec![]), vec![KeyRange::default()]);

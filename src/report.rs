@@ -251,7 +251,10 @@ impl TableProgress {
     fn refresh(&self, bar: &ProgressBar) {
         let differing = self.differing.load(Ordering::Relaxed);
         if self.writing {
-            bar.set_message(format!("{}/{differing} differing copied", self.copied.load(Ordering::Relaxed)));
+            bar.set_message(format!(
+                "{}/{differing} differing copied",
+                self.copied.load(Ordering::Relaxed)
+            ));
         } else {
             bar.set_message(format!("{differing} differ"));
         }

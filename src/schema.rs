@@ -96,7 +96,11 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     let mut key = Vec::with_capacity(key_names.len());
     for k in &key_names {
         let Some(pos) = source_columns.iter().position(|c| &c.name == k) else {
-            let side = if find(defs.source, k).is_none() { "source" } else { "target" };
+            let side = if find(defs.source, k).is_none() {
+                "source"
+            } else {
+                "target"
+            };
             bail!("table {name}: key column {k:?} does not exist in the {side}");
         };
         let (s, t) = (&source_columns[pos], &target_columns[pos]);
@@ -114,9 +118,9 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
         key.push(pos);
     }
     let is_unique = |info: &TableInfo| {
-        info.unique_keys.iter().any(|u| {
-            u.len() == key_names.len() && key_names.iter().all(|k| u.contains(k))
-        })
+        info.unique_keys
+            .iter()
+            .any(|u| u.len() == key_names.len() && key_names.iter().all(|k| u.contains(k)))
     };
     for (side, info) in [("source", defs.source), ("target", defs.target)] {
         if !is_unique(info) {
@@ -165,7 +169,11 @@ mod tests {
         let pk: Vec<String> = pk.iter().map(|s| s.to_string()).collect();
         TableInfo {
             columns,
-            unique_keys: if pk.is_empty() { vec![] } else { vec![pk.clone()] },
+            unique_keys: if pk.is_empty() {
+                vec![]
+            } else {
+                vec![pk.clone()]
+            },
             primary_key: pk,
         }
     }
@@ -192,11 +200,17 @@ mod tests {
     #[test]
     fn one_sided_columns_are_warnings() {
         let s = info(
-            vec![column("id", TypeClass::Int, false, false), column("extra", TypeClass::Text, true, false)],
+            vec![
+                column("id", TypeClass::Int, false, false),
+                column("extra", TypeClass::Text, true, false),
+            ],
             &["id"],
         );
         let t = info(
-            vec![column("id", TypeClass::Int, false, false), column("note", TypeClass::Text, true, false)],
+            vec![
+                column("id", TypeClass::Int, false, false),
+                column("note", TypeClass::Text, true, false),
+            ],
             &["id"],
         );
         let p = plan(None, &s, &t).unwrap();
@@ -208,7 +222,10 @@ mod tests {
     fn required_target_only_column_is_an_error() {
         let s = info(vec![column("id", TypeClass::Int, false, false)], &["id"]);
         let t = info(
-            vec![column("id", TypeClass::Int, false, false), column("must", TypeClass::Text, false, false)],
+            vec![
+                column("id", TypeClass::Int, false, false),
+                column("must", TypeClass::Text, false, false),
+            ],
             &["id"],
         );
         let err = plan(None, &s, &t).unwrap_err().to_string();
@@ -225,11 +242,17 @@ mod tests {
     #[test]
     fn incompatible_types_are_refused() {
         let s = info(
-            vec![column("id", TypeClass::Int, false, false), column("v", TypeClass::Json, true, false)],
+            vec![
+                column("id", TypeClass::Int, false, false),
+                column("v", TypeClass::Json, true, false),
+            ],
             &["id"],
         );
         let t = info(
-            vec![column("id", TypeClass::Int, false, false), column("v", TypeClass::Int, true, false)],
+            vec![
+                column("id", TypeClass::Int, false, false),
+                column("v", TypeClass::Int, true, false),
+            ],
             &["id"],
         );
         let err = plan(None, &s, &t).unwrap_err().to_string();
@@ -239,10 +262,16 @@ mod tests {
     #[test]
     fn explicit_key_must_be_unique() {
         let s = info(
-            vec![column("id", TypeClass::Int, false, false), column("n", TypeClass::Int, false, false)],
+            vec![
+                column("id", TypeClass::Int, false, false),
+                column("n", TypeClass::Int, false, false),
+            ],
             &["id"],
         );
         let err = plan(Some("n"), &s, &s).unwrap_err().to_string();
-        assert!(err.contains("not the primary key or a unique index"), "{err}");
+        assert!(
+            err.contains("not the primary key or a unique index"),
+            "{err}"
+        );
     }
 }

@@ -42,8 +42,16 @@ pub async fn run(job: &Job, command: Command, reporter: &Reporter) -> Result<Run
     // One connection per concurrent chunk, plus one for planning.
     let connections = u32::try_from(job.jobs + 1).unwrap_or(u32::MAX);
     let (source, target) = tokio::try_join!(
-        async { Db::connect(&job.source, connections).await.context("source") },
-        async { Db::connect(&job.target, connections).await.context("target") },
+        async {
+            Db::connect(&job.source, connections)
+                .await
+                .context("source")
+        },
+        async {
+            Db::connect(&job.target, connections)
+                .await
+                .context("target")
+        },
     )?;
     let result = run_connected(job, command, reporter, &source, &target, started).await;
     tokio::join!(source.close(), target.close());
@@ -75,7 +83,17 @@ async fn run_connected(
             warnings: plan.warnings.clone(),
             ..Default::default()
         };
-        if let Err(e) = run_table(source, target, plan, command, job.jobs, reporter, &mut report).await {
+        if let Err(e) = run_table(
+            source,
+            target,
+            plan,
+            command,
+            job.jobs,
+            reporter,
+            &mut report,
+        )
+        .await
+        {
             report.error = Some(format!("{e:#}"));
         }
         report.seconds = t0.elapsed().as_secs_f64();
@@ -94,13 +112,28 @@ async fn run_connected(
 }
 
 /// Introspects both sides and matches them; refuses tables that cannot be compared.
-async fn prepare_table(source: &Db, target: &Db, table: &crate::config::TableJob) -> Result<TablePlan> {
-    let (src, tgt) = tokio::try_join!(source.table_info(&table.name), target.table_info(&table.name))?;
+async fn prepare_table(
+    source: &Db,
+    target: &Db,
+    table: &crate::config::TableJob,
+) -> Result<TablePlan> {
+    let (src, tgt) = tokio::try_join!(
+        source.table_info(&table.name),
+        target.table_info(&table.name)
+    )?;
     let Some(src) = src else {
-        bail!("table {} does not exist in the source ({})", table.name, source.display);
+        bail!(
+            "table {} does not exist in the source ({})",
+            table.name,
+            source.display
+        );
     };
     let Some(tgt) = tgt else {
-        bail!("table {} does not exist in the target ({})", table.name, target.display);
+        bail!(
+            "table {} does not exist in the target ({})",
+            table.name,
+            target.display
+        );
     };
     plan_table(
         table,
@@ -170,7 +203,12 @@ async fn run_table(
 }
 
 /// Adds one chunk's outcome to the table's report.
-fn record(report: &mut TableReport, chunk: usize, comparison: &ChunkComparison, written: ApplyStats) {
+fn record(
+    report: &mut TableReport,
+    chunk: usize,
+    comparison: &ChunkComparison,
+    written: ApplyStats,
+) {
     report.rows_source += comparison.source.rows;
     report.rows_target += comparison.target.rows;
     report.inserted += written.inserted;
@@ -216,7 +254,15 @@ fn sorted_json(keys: &[Key]) -> Vec<serde_json::Value> {
 
 /// `[lower, upper)` for messages.
 pub fn describe_range(range: &KeyRange) -> String {
-    let lower = range.lower.as_ref().map(key_to_string).unwrap_or_else(|| "-inf".into());
-    let upper = range.upper.as_ref().map(key_to_string).unwrap_or_else(|| "+inf".into());
+    let lower = range
+        .lower
+        .as_ref()
+        .map(key_to_string)
+        .unwrap_or_else(|| "-inf".into());
+    let upper = range
+        .upper
+        .as_ref()
+        .map(key_to_string)
+        .unwrap_or_else(|| "+inf".into());
     format!("[{lower}, {upper})")
 }

@@ -303,8 +303,14 @@ mod tests {
 
     #[test]
     fn timestamps_get_six_fractional_digits() {
-        assert_eq!(pad_fraction("2024-01-01 10:00:00"), "2024-01-01 10:00:00.000000");
-        assert_eq!(pad_fraction("2024-01-01 10:00:00.5"), "2024-01-01 10:00:00.500000");
+        assert_eq!(
+            pad_fraction("2024-01-01 10:00:00"),
+            "2024-01-01 10:00:00.000000"
+        );
+        assert_eq!(
+            pad_fraction("2024-01-01 10:00:00.5"),
+            "2024-01-01 10:00:00.500000"
+        );
         assert_eq!(pad_fraction("10:00:01.123456"), "10:00:01.123456");
     }
 

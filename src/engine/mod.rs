@@ -87,8 +87,33 @@ pub enum Wire {
     Hash,
 }
 
+/// A bound value with the wire type of the column it is compared with or written to.
+///
+/// PostgreSQL prepares a statement once per SQL text and fixes its parameter types then, so every
+/// execution must bind the same types in the same positions: NULLs are bound typed, and values
+/// are coerced to the column's wire type.
+#[derive(Debug, Clone)]
+pub struct Param {
+    value: Value,
+    wire: Wire,
+}
+
+impl Param {
+    pub fn new(value: Value, wire: Wire) -> Param {
+        let value = match (value, wire) {
+            (Value::Int(i), Wire::Float) => Value::Float(i as f64),
+            (Value::Int(i), Wire::Bool) => Value::Bool(i != 0),
+            (Value::Bool(b), Wire::Int) => Value::Int(i64::from(b)),
+            (Value::Int(i), Wire::Text) => Value::Text(i.to_string()),
+            (Value::Float(f), Wire::Text) => Value::Text(f.to_string()),
+            (value, _) => value,
+        };
+        Param { value, wire }
+    }
+}
+
 /// A statement and its bound parameters.
-pub type Statement = (String, Vec<Value>);
+pub type Statement = (String, Vec<Param>);
 
 enum Pool {
     Postgres(PgPool),
@@ -111,9 +136,15 @@ macro_rules! on_pool {
 macro_rules! bind_values {
     ($query:expr, $params:expr) => {{
         let mut q = $query;
-        for v in $params {
-            q = match v {
-                Value::Null => q.bind(None::<String>),
+        for p in $params {
+            q = match &p.value {
+                Value::Null => match p.wire {
+                    Wire::Int => q.bind(None::<i64>),
+                    Wire::Float => q.bind(None::<f64>),
+                    Wire::Bool => q.bind(None::<bool>),
+                    Wire::Bytes => q.bind(None::<Vec<u8>>),
+                    Wire::UInt | Wire::Text | Wire::Hash => q.bind(None::<String>),
+                },
                 Value::Int(x) => q.bind(*x),
                 Value::Float(x) => q.bind(*x),
                 Value::Bool(x) => q.bind(*x),
@@ -204,9 +235,15 @@ impl Db {
     /// Opens a pool of at most `connections` connections and checks that one can be made.
     pub async fn connect(url: &DbUrl, connections: u32) -> Result<Db> {
         let pool = match url.engine {
-            EngineKind::Postgres => Pool::Postgres(postgres::connect(url, connections, CONNECT_TIMEOUT).await?),
-            EngineKind::MySql => Pool::MySql(mysql::connect(url, connections, CONNECT_TIMEOUT).await?),
-            EngineKind::Sqlite => Pool::Sqlite(sqlite::connect(url, connections, CONNECT_TIMEOUT).await?),
+            EngineKind::Postgres => {
+                Pool::Postgres(postgres::connect(url, connections, CONNECT_TIMEOUT).await?)
+            }
+            EngineKind::MySql => {
+                Pool::MySql(mysql::connect(url, connections, CONNECT_TIMEOUT).await?)
+            }
+            EngineKind::Sqlite => {
+                Pool::Sqlite(sqlite::connect(url, connections, CONNECT_TIMEOUT).await?)
+            }
         };
         Ok(Db {
             kind: url.engine,
@@ -223,7 +260,12 @@ impl Db {
             Pool::MySql(p) => mysql::table_info(p, name).await,
             Pool::Sqlite(p) => sqlite::table_info(p, name).await,
         }
-        .with_context(|| format!("cannot read the definition of table {name} on {}", self.display))
+        .with_context(|| {
+            format!(
+                "cannot read the definition of table {name} on {}",
+                self.display
+            )
+        })
     }
 
     /// Quotes a possibly schema-qualified table name for this engine.
@@ -232,7 +274,7 @@ impl Db {
     }
 
     /// Runs a query and decodes every row into values.
-    async fn fetch(&self, sql: &str, params: &[Value], wires: &[Wire]) -> Result<Vec<Vec<Value>>> {
+    async fn fetch(&self, sql: &str, params: &[Param], wires: &[Wire]) -> Result<Vec<Vec<Value>>> {
         let rows: Vec<Vec<Value>> = on_pool!(&self.pool, p => {
             let rows = bind_values!(sqlx::query(sql), params).fetch_all(p).await?;
             rows.iter().map(|r| r.values(wires)).collect::<Result<_>>()?
@@ -277,8 +319,12 @@ impl Db {
                     },
                     _ => bail!("checksum query returned {} rows", row.len()),
                 };
-                let sum = sum_mod_2_64(&sum).ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))?;
-                Ok(Checksum { rows: rows as u64, sum })
+                let sum = sum_mod_2_64(&sum)
+                    .ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))?;
+                Ok(Checksum {
+                    rows: rows as u64,
+                    sum,
+                })
             }
             None => {
                 let classes = classes(side);
@@ -286,7 +332,10 @@ impl Db {
                 let sum = rows
                     .iter()
                     .fold(0u64, |acc, r| acc.wrapping_add(row_hash(&classes, r)));
-                Ok(Checksum { rows: rows.len() as u64, sum })
+                Ok(Checksum {
+                    rows: rows.len() as u64,
+                    sum,
+                })
             }
         }
     }
@@ -321,9 +370,14 @@ impl Db {
     }
 
     /// Every row in `range`, columns in the side's order.
-    pub async fn rows_in_range(&self, side: &TableSide, range: &KeyRange) -> Result<Vec<Vec<Value>>> {
+    pub async fn rows_in_range(
+        &self,
+        side: &TableSide,
+        range: &KeyRange,
+    ) -> Result<Vec<Vec<Value>>> {
         let (text, params) = sql::rows_in_range(self.kind, side, range);
-        self.fetch(&text, &params, &sql::column_wires(self.kind, side)).await
+        self.fetch(&text, &params, &sql::column_wires(self.kind, side))
+            .await
     }
 
     /// The rows with these keys (missing keys are simply absent from the result).

@@ -60,7 +60,10 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
         let data_type: String = r.try_get(2)?;
         columns.push(Column {
             name: r.try_get(0)?,
-            class: classify(&data_type.to_ascii_lowercase(), &column_type.to_ascii_lowercase()),
+            class: classify(
+                &data_type.to_ascii_lowercase(),
+                &column_type.to_ascii_lowercase(),
+            ),
             cast_type: column_type.clone(),
             decl_type: column_type,
             nullable: r.try_get::<i64, _>(3)? != 0,
@@ -113,11 +116,15 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
 fn classify(data_type: &str, column_type: &str) -> TypeClass {
     match data_type {
         "tinyint" if column_type.starts_with("tinyint(1)") => TypeClass::Bool,
-        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => TypeClass::Int,
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
+            TypeClass::Int
+        }
         "decimal" | "numeric" => TypeClass::Decimal,
         "float" | "double" | "real" => TypeClass::Float,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => TypeClass::Text,
-        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit" => TypeClass::Bytes,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit" => {
+            TypeClass::Bytes
+        }
         "date" => TypeClass::Date,
         "time" => TypeClass::Time,
         "datetime" => TypeClass::Timestamp,
@@ -189,7 +196,10 @@ pub fn upsert_clause(keys: &[String], others: &[String]) -> String {
     let sets: Vec<String> = if others.is_empty() {
         keys.iter().map(|k| format!("{k} = {k}")).collect()
     } else {
-        others.iter().map(|c| format!("{c} = VALUES({c})")).collect()
+        others
+            .iter()
+            .map(|c| format!("{c} = VALUES({c})"))
+            .collect()
     };
     format!("ON DUPLICATE KEY UPDATE {}", sets.join(", "))
 }

@@ -12,7 +12,13 @@ use std::time::Duration;
 
 pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(url.secret())
-        .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL {}: {}", url.display, strip_url(&e.to_string(), url)))?
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "invalid PostgreSQL URL {}: {}",
+                url.display,
+                strip_url(&e.to_string(), url)
+            )
+        })?
         .application_name("dbdelta")
         // Any positive value makes PostgreSQL 12+ print floats in their shortest exact form,
         // which the canonical encoding relies on.
@@ -135,10 +141,9 @@ pub fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
         TypeClass::Float => (format!("{quoted}::float8"), Wire::Float),
         TypeClass::Bool => (quoted.to_string(), Wire::Bool),
         TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
-        TypeClass::Date
-        | TypeClass::Time
-        | TypeClass::Timestamp
-        | TypeClass::TimestampTz => (canonical_expr(column, quoted), Wire::Text),
+        TypeClass::Date | TypeClass::Time | TypeClass::Timestamp | TypeClass::TimestampTz => {
+            (canonical_expr(column, quoted), Wire::Text)
+        }
         _ => (format!("{quoted}::text"), Wire::Text),
     }
 }
@@ -166,7 +171,10 @@ pub fn row_hash_expr(canonical: &[String]) -> String {
         .iter()
         .map(|t| format!("COALESCE(length({t})::text || ':' || {t}, 'N')"))
         .collect();
-    format!("('x' || substr(md5({}), 1, 16))::bit(64)::int8", fields.join(" || "))
+    format!(
+        "('x' || substr(md5({}), 1, 16))::bit(64)::int8",
+        fields.join(" || ")
+    )
 }
 
 /// The exact (numeric) sum of the row hashes, as text.

@@ -2,7 +2,7 @@
 //! placeholders, canonical and transport expressions). Every identifier is quoted and every value
 //! is bound; nothing from a row is ever spliced into SQL text.
 
-use super::{mysql, postgres, sqlite, Column, KeyRange, Statement, TableSide, Wire};
+use super::{mysql, postgres, sqlite, Column, KeyRange, Param, Statement, TableSide, Wire};
 use crate::config::EngineKind;
 use crate::value::{Key, Value};
 
@@ -22,7 +22,9 @@ pub fn quote_ident(kind: EngineKind, ident: &str) -> String {
 /// `schema.table` or `table`, each part taken literally and quoted.
 pub fn quote_table(kind: EngineKind, name: &str) -> String {
     match name.split_once('.') {
-        Some((schema, table)) => format!("{}.{}", quote_ident(kind, schema), quote_ident(kind, table)),
+        Some((schema, table)) => {
+            format!("{}.{}", quote_ident(kind, schema), quote_ident(kind, table))
+        }
         None => quote_ident(kind, name),
     }
 }
@@ -30,16 +32,20 @@ pub fn quote_table(kind: EngineKind, name: &str) -> String {
 /// Collects bound values and hands out the matching placeholders.
 struct Binder {
     kind: EngineKind,
-    values: Vec<Value>,
+    values: Vec<Param>,
 }
 
 impl Binder {
     fn new(kind: EngineKind) -> Binder {
-        Binder { kind, values: Vec::new() }
+        Binder {
+            kind,
+            values: Vec::new(),
+        }
     }
 
     fn bind(&mut self, column: &Column, value: Value) -> String {
-        self.values.push(value);
+        let wire = select_expr(self.kind, column).1;
+        self.values.push(Param::new(value, wire));
         match self.kind {
             EngineKind::Postgres => postgres::placeholder(self.values.len(), column),
             EngineKind::MySql | EngineKind::Sqlite => "?".to_string(),
@@ -66,7 +72,11 @@ fn tuple(parts: Vec<String>) -> String {
 }
 
 fn key_tuple(kind: EngineKind, side: &TableSide) -> String {
-    tuple(side.key_columns().map(|c| quote_ident(kind, &c.name)).collect())
+    tuple(
+        side.key_columns()
+            .map(|c| quote_ident(kind, &c.name))
+            .collect(),
+    )
 }
 
 fn order_by(kind: EngineKind, side: &TableSide, descending: bool) -> String {
@@ -87,7 +97,10 @@ fn select_expr(kind: EngineKind, column: &Column) -> (String, Wire) {
 }
 
 pub fn column_wires(kind: EngineKind, side: &TableSide) -> Vec<Wire> {
-    side.columns.iter().map(|c| select_expr(kind, c).1).collect()
+    side.columns
+        .iter()
+        .map(|c| select_expr(kind, c).1)
+        .collect()
 }
 
 pub fn key_wires(kind: EngineKind, side: &TableSide) -> Vec<Wire> {
@@ -145,7 +158,11 @@ fn keys_condition(binder: &mut Binder, side: &TableSide, keys: &[Key]) -> String
     if side.key.len() > 1 && kind == EngineKind::Sqlite {
         // SQLite takes a list of row values only as a subquery.
         let rows: Vec<String> = items.iter().map(|i| format!("VALUES {i}")).collect();
-        format!("{} IN ({})", key_tuple(kind, side), rows.join(" UNION ALL "))
+        format!(
+            "{} IN ({})",
+            key_tuple(kind, side),
+            rows.join(" UNION ALL ")
+        )
     } else {
         format!("{} IN ({list})", key_tuple(kind, side))
     }
@@ -174,7 +191,11 @@ pub fn next_boundary(
     };
     // Counting from an exclusive lower bound, the row `step` positions on is at offset step - 1;
     // from the very first row, the first row of the next chunk is at offset `step`.
-    let offset = if after.is_some() { step.saturating_sub(1) } else { step };
+    let offset = if after.is_some() {
+        step.saturating_sub(1)
+    } else {
+        step
+    };
     let text = format!(
         "SELECT {} FROM {} WHERE {condition} ORDER BY {} LIMIT 1 OFFSET {offset}",
         select_list(kind, side.key_columns()),
@@ -201,7 +222,10 @@ pub fn checksum(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Option<
         EngineKind::Postgres => postgres::sum_expr(&hash),
         _ => mysql::sum_expr(&hash),
     };
-    let text = format!("SELECT COUNT(*), {sum} FROM {} WHERE {condition}", side.table);
+    let text = format!(
+        "SELECT COUNT(*), {sum} FROM {} WHERE {condition}",
+        side.table
+    );
     Some((text, b.values))
 }
 
@@ -243,19 +267,29 @@ pub fn rows_by_keys(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Stateme
 pub fn delete_range(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Statement {
     let mut b = Binder::new(kind);
     let condition = range_condition(&mut b, side, range);
-    (format!("DELETE FROM {} WHERE {condition}", side.table), b.values)
+    (
+        format!("DELETE FROM {} WHERE {condition}", side.table),
+        b.values,
+    )
 }
 
 pub fn delete_keys(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Statement {
     let mut b = Binder::new(kind);
     let condition = keys_condition(&mut b, side, keys);
-    (format!("DELETE FROM {} WHERE {condition}", side.table), b.values)
+    (
+        format!("DELETE FROM {} WHERE {condition}", side.table),
+        b.values,
+    )
 }
 
 /// One multi-row INSERT that updates rows whose key already exists.
 pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statement {
     let mut b = Binder::new(kind);
-    let columns: Vec<String> = side.columns.iter().map(|c| quote_ident(kind, &c.name)).collect();
+    let columns: Vec<String> = side
+        .columns
+        .iter()
+        .map(|c| quote_ident(kind, &c.name))
+        .collect();
     let tuples: Vec<String> = rows
         .iter()
         .map(|row| {
@@ -268,7 +302,10 @@ pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statem
             format!("({})", params.join(", "))
         })
         .collect();
-    let keys: Vec<String> = side.key_columns().map(|c| quote_ident(kind, &c.name)).collect();
+    let keys: Vec<String> = side
+        .key_columns()
+        .map(|c| quote_ident(kind, &c.name))
+        .collect();
     let others: Vec<String> = side
         .columns
         .iter()
@@ -282,8 +319,15 @@ pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statem
             if others.is_empty() {
                 format!("ON CONFLICT ({}) DO NOTHING", keys.join(", "))
             } else {
-                let sets: Vec<String> = others.iter().map(|c| format!("{c} = excluded.{c}")).collect();
-                format!("ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), sets.join(", "))
+                let sets: Vec<String> = others
+                    .iter()
+                    .map(|c| format!("{c} = excluded.{c}"))
+                    .collect();
+                format!(
+                    "ON CONFLICT ({}) DO UPDATE SET {}",
+                    keys.join(", "),
+                    sets.join(", ")
+                )
             }
         }
     };
@@ -320,7 +364,10 @@ mod tests {
 
     #[test]
     fn identifiers_are_quoted_per_engine() {
-        assert_eq!(quote_ident(EngineKind::Postgres, "we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(
+            quote_ident(EngineKind::Postgres, "we\"ird"),
+            "\"we\"\"ird\""
+        );
         assert_eq!(quote_ident(EngineKind::MySql, "or`der"), "`or``der`");
         assert_eq!(quote_table(EngineKind::Sqlite, "main.t"), "\"main\".\"t\"");
     }
@@ -328,7 +375,10 @@ mod tests {
     #[test]
     fn ranges_bind_values_with_typed_placeholders() {
         let s = side(EngineKind::Postgres, vec![0]);
-        let range = KeyRange { lower: Some(vec![Value::Int(1)]), upper: Some(vec![Value::Int(9)]) };
+        let range = KeyRange {
+            lower: Some(vec![Value::Int(1)]),
+            upper: Some(vec![Value::Int(9)]),
+        };
         let (text, params) = delete_range(EngineKind::Postgres, &s, &range);
         assert_eq!(
             text,
@@ -340,7 +390,10 @@ mod tests {
     #[test]
     fn composite_keys_use_row_values() {
         let s = side(EngineKind::Sqlite, vec![0, 1]);
-        let keys = vec![vec![Value::Int(1), Value::Int(2)], vec![Value::Int(3), Value::Int(4)]];
+        let keys = vec![
+            vec![Value::Int(1), Value::Int(2)],
+            vec![Value::Int(3), Value::Int(4)],
+        ];
         let (text, params) = delete_keys(EngineKind::Sqlite, &s, &keys);
         assert_eq!(
             text,
@@ -354,6 +407,9 @@ mod tests {
         let s = side(EngineKind::MySql, vec![0]);
         let rows = vec![vec![Value::Int(1), Value::Int(2), Value::Null]];
         let (text, _) = upsert(EngineKind::MySql, &s, &rows);
-        assert!(text.ends_with("ON DUPLICATE KEY UPDATE `b` = VALUES(`b`), `v` = VALUES(`v`)"), "{text}");
+        assert!(
+            text.ends_with("ON DUPLICATE KEY UPDATE `b` = VALUES(`b`), `v` = VALUES(`v`)"),
+            "{text}"
+        );
     }
 }

@@ -64,7 +64,8 @@ pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInf
             cast_type: decl.clone(),
             decl_type: decl,
             class,
-            nullable: r.try_get::<i64, _>(2)? == 0,
+            // The rowid can never be NULL, whatever the declaration says.
+            nullable: r.try_get::<i64, _>(2)? == 0 && !rowid_alias,
             has_default: r.try_get::<bool, _>(3)? || rowid_alias,
             // 2 and 3 mark virtual and stored generated columns.
             generated: hidden == 2 || hidden == 3,
