@@ -4,8 +4,10 @@
 use crate::compare::{ChunkDiff, ChunkWork};
 use crate::engine::Db;
 use crate::schema::TablePlan;
+use crate::value::Key;
 use anyhow::{Context, Result};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// Rows written to the target.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -50,24 +52,33 @@ pub fn planned_stats(diff: &ChunkDiff) -> ApplyStats {
     }
 }
 
-/// Makes the target's chunk equal to the source's.
+/// Makes the target's chunk equal to the source's, and returns what was written: rows that left
+/// the source since the comparison are not counted (the next run will see them).
 pub async fn apply_chunk(
     source: &Db,
     target: &Db,
     plan: &TablePlan,
     diff: &ChunkDiff,
 ) -> Result<ApplyStats> {
-    let statements = match &diff.work {
+    let (statements, stats) = match &diff.work {
         ChunkWork::CopyAll { .. } => {
             let rows = source
                 .rows_in_range(&plan.source, &diff.range)
                 .await
                 .context("reading the chunk from the source")?;
-            target.change_statements(&plan.target, None, &[], &rows)
+            let stats = ApplyStats {
+                inserted: rows.len() as u64,
+                ..Default::default()
+            };
+            (
+                target.change_statements(&plan.target, None, &[], &rows),
+                stats,
+            )
         }
-        ChunkWork::DeleteAll { .. } => {
-            target.change_statements(&plan.target, Some(&diff.range), &[], &[])
-        }
+        ChunkWork::DeleteAll { .. } => (
+            target.change_statements(&plan.target, Some(&diff.range), &[], &[]),
+            planned_stats(diff),
+        ),
         ChunkWork::Rows {
             only_in_source,
             only_in_target,
@@ -78,12 +89,34 @@ pub async fn apply_chunk(
                 .rows_by_keys(&plan.source, &wanted)
                 .await
                 .context("reading changed rows from the source")?;
-            target.change_statements(&plan.target, None, only_in_target, &rows)
+            let new: HashSet<&Key> = only_in_source.iter().collect();
+            let inserted = rows
+                .iter()
+                .filter(|row| {
+                    new.contains(
+                        &plan
+                            .source
+                            .key
+                            .iter()
+                            .map(|&i| row[i].clone())
+                            .collect::<Key>(),
+                    )
+                })
+                .count() as u64;
+            let stats = ApplyStats {
+                inserted,
+                updated: rows.len() as u64 - inserted,
+                deleted: only_in_target.len() as u64,
+            };
+            (
+                target.change_statements(&plan.target, None, only_in_target, &rows),
+                stats,
+            )
         }
     };
     target
         .execute_in_transaction(&statements)
         .await
         .context("writing the chunk to the target")?;
-    Ok(planned_stats(diff))
+    Ok(stats)
 }

@@ -15,6 +15,8 @@ use toml::Spanned;
 
 pub const DEFAULT_CHUNK_SIZE: u64 = 10_000;
 pub const DEFAULT_JOBS: usize = 4;
+/// More concurrent chunks than this only queue up on the servers.
+pub const MAX_JOBS: usize = 1024;
 
 /// The job file exactly as written.
 #[derive(Debug, Deserialize)]
@@ -102,11 +104,13 @@ impl DbUrl {
     /// Parses a URL as written in a job file (after `${VAR}` expansion). `base` is the folder that
     /// relative SQLite paths are relative to.
     pub fn parse(url: &str, base: &Path) -> Result<DbUrl> {
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let Some((scheme, rest)) = url.split_once(':') else {
+            bail!(
+                "database URL {} has no scheme: start it with postgres://, mysql://, mariadb:// or sqlite://",
+                redact_unparsed(url)
+            );
+        };
+        let scheme = scheme.to_ascii_lowercase();
         let engine = match scheme.as_str() {
             "postgres" | "postgresql" => EngineKind::Postgres,
             "mysql" | "mariadb" => EngineKind::MySql,
@@ -117,7 +121,6 @@ impl DbUrl {
             ),
         };
         if engine == EngineKind::Sqlite {
-            let rest = &url[scheme.len() + 1..];
             let path_text = rest.strip_prefix("//").unwrap_or(rest);
             let path_text = path_text.split('?').next().unwrap_or_default();
             if path_text.is_empty() {
@@ -138,7 +141,7 @@ impl DbUrl {
         }
         // sqlx wants `mysql://`; accept the product name too.
         let normalized = match scheme.as_str() {
-            "mariadb" => format!("mysql{}", &url[scheme.len()..]),
+            "mariadb" => format!("mysql:{rest}"),
             _ => url.to_string(),
         };
         let mut parsed = url::Url::parse(&normalized)
@@ -224,24 +227,32 @@ impl Job {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
 
-        let positive = |value: &Option<Spanned<i64>>, what: &str| -> Result<Option<u64>> {
-            match value {
-                None => Ok(None),
-                Some(v) if *v.get_ref() > 0 => Ok(Some(*v.get_ref() as u64)),
-                Some(v) => bail!(
-                    "{}: {what} must be a positive number, got {}",
-                    at(v.span()),
-                    v.get_ref()
-                ),
-            }
-        };
+        let positive =
+            |value: &Option<Spanned<i64>>, what: &str, limit: i64| -> Result<Option<u64>> {
+                match value {
+                    None => Ok(None),
+                    Some(v) if (1..=limit).contains(v.get_ref()) => Ok(Some(*v.get_ref() as u64)),
+                    Some(v) if limit == i64::MAX => {
+                        bail!(
+                            "{}: {what} must be a positive number, got {}",
+                            at(v.span()),
+                            v.get_ref()
+                        )
+                    }
+                    Some(v) => bail!(
+                        "{}: {what} must be a number from 1 to {limit}, got {}",
+                        at(v.span()),
+                        v.get_ref()
+                    ),
+                }
+            };
         let default_chunk = overrides
             .chunk_size
-            .or(positive(&file.defaults.chunk_size, "chunk_size")?)
+            .or(positive(&file.defaults.chunk_size, "chunk_size", i64::MAX)?)
             .unwrap_or(DEFAULT_CHUNK_SIZE);
         let jobs = match overrides.jobs {
             Some(j) => j,
-            None => positive(&file.defaults.jobs, "jobs")?
+            None => positive(&file.defaults.jobs, "jobs", MAX_JOBS as i64)?
                 .map(|j| j as usize)
                 .unwrap_or(DEFAULT_JOBS),
         };
@@ -289,7 +300,7 @@ impl Job {
             }
             let chunk_size = overrides
                 .chunk_size
-                .or(positive(&t.chunk_size, "chunk_size")?)
+                .or(positive(&t.chunk_size, "chunk_size", i64::MAX)?)
                 .unwrap_or(default_chunk);
             tables.push(TableJob {
                 name,
@@ -418,6 +429,12 @@ mod tests {
             redact_unparsed("mysql://u:s3cret@h:bad/x"),
             "mysql://***@h:bad/x"
         );
+    }
+
+    #[test]
+    fn urls_without_scheme_are_refused() {
+        assert!(DbUrl::parse("sqlite", Path::new(".")).is_err());
+        assert!(DbUrl::parse("oracle://x/y", Path::new(".")).is_err());
     }
 
     #[test]

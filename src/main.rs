@@ -37,7 +37,7 @@ struct RunArgs {
     #[arg(long)]
     json: bool,
     /// Chunks compared and copied at once (overrides `jobs` in the file).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=dbdelta::config::MAX_JOBS as u64))]
     jobs: Option<u64>,
     /// Approximate rows per chunk (overrides every `chunk_size` in the file).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -65,9 +65,13 @@ fn main() -> ExitCode {
     match execute(command, &args) {
         Ok(report) => ExitCode::from(exit_code(command, &report)),
         Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+            let messages = dbdelta::report::error_messages(&e);
+            for (i, message) in messages.iter().enumerate() {
+                if i == 0 {
+                    eprintln!("error: {message}");
+                } else {
+                    eprintln!("  caused by: {message}");
+                }
             }
             ExitCode::from(EXIT_ERROR)
         }

@@ -11,6 +11,19 @@ use serde::Serialize;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The messages of an error and its causes, leaving out a cause that only repeats its parent
+/// (sqlx's database errors print their source's text once more).
+pub fn error_messages(e: &anyhow::Error) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.last().is_some_and(|previous| previous.contains(&text)) {
+            out.push(text);
+        }
+    }
+    out
+}
+
 /// The keys that differ in one chunk, for `diff`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChunkListing {
@@ -140,7 +153,8 @@ impl Reporter {
         }
     }
 
-    /// The one-line account of a finished table (the plain-output line, also used after bars).
+    /// The one-line account of a finished table: always for a failure, otherwise only where there
+    /// are no bars to show it.
     pub fn table_finished(&self, report: &TableReport, writing: bool) {
         let line = match &report.error {
             Some(e) => format!("{}: FAILED after {:.1}s: {e}", report.table, report.seconds),
@@ -170,8 +184,14 @@ impl Reporter {
                 report.seconds
             ),
         };
-        if self.output == Output::Lines {
-            eprintln!("{line}");
+        match (self.output, &report.error) {
+            (Output::Lines, _) => eprintln!("{line}"),
+            // A failure is never silent, not even with bars or --quiet.
+            (Output::Bars, Some(_)) => {
+                let _ = self.multi.println(&line);
+            }
+            (Output::Quiet, Some(_)) => eprintln!("{line}"),
+            _ => {}
         }
     }
 

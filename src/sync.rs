@@ -10,7 +10,7 @@ use crate::compare::{compare_chunk, ChunkComparison, ChunkWork};
 use crate::config::Job;
 use crate::engine::{Db, KeyRange};
 use crate::plan::plan_chunks;
-use crate::report::{ChunkListing, Reporter, RunReport, TableReport};
+use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::schema::{plan_table, Definitions, TablePlan};
 use crate::value::{compare_keys, key_to_string, Key};
 use anyhow::{bail, Context, Result};
@@ -94,7 +94,7 @@ async fn run_connected(
         )
         .await
         {
-            report.error = Some(format!("{e:#}"));
+            report.error = Some(error_messages(&e).join(": "));
         }
         report.seconds = t0.elapsed().as_secs_f64();
         reporter.table_finished(&report, command == Command::Sync);

@@ -231,6 +231,19 @@ pub struct Db {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Makes one connection and closes it again, so that a refused or unreachable server fails at
+/// once with the server's own reason; pools would keep retrying until their timeout.
+async fn check_connection<C: sqlx::Connection>(
+    options: &C::Options,
+    timeout: Duration,
+) -> Result<()> {
+    let connection = tokio::time::timeout(timeout, C::connect_with(options))
+        .await
+        .map_err(|_| anyhow!("no answer within {} seconds", timeout.as_secs()))??;
+    connection.close().await?;
+    Ok(())
+}
+
 impl Db {
     /// Opens a pool of at most `connections` connections and checks that one can be made.
     pub async fn connect(url: &DbUrl, connections: u32) -> Result<Db> {

@@ -5,7 +5,7 @@ use super::{Column, TableInfo, Wire};
 use crate::config::DbUrl;
 use crate::value::TypeClass;
 use anyhow::{Context, Result};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,12 +20,13 @@ pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result
             e.to_string().replace(url.secret(), &url.display)
         )
     })?;
-    MySqlPoolOptions::new()
+    super::check_connection::<MySqlConnection>(&options, timeout)
+        .await
+        .with_context(|| format!("cannot connect to MySQL/MariaDB at {}", url.display))?;
+    Ok(MySqlPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(timeout)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("cannot connect to MySQL/MariaDB at {}", url.display))
+        .connect_lazy_with(options))
 }
 
 /// `(schema, table)`; a bare name lives in the URL's database.

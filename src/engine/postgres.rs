@@ -5,7 +5,7 @@ use super::{Column, TableInfo, Wire};
 use crate::config::DbUrl;
 use crate::value::TypeClass;
 use anyhow::{Context, Result};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,12 +23,13 @@ pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result
         // Any positive value makes PostgreSQL 12+ print floats in their shortest exact form,
         // which the canonical encoding relies on.
         .extra_float_digits(1);
-    PgPoolOptions::new()
+    super::check_connection::<PgConnection>(&options, timeout)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {}", url.display))?;
+    Ok(PgPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(timeout)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("cannot connect to PostgreSQL at {}", url.display))
+        .connect_lazy_with(options))
 }
 
 /// sqlx may echo the URL it could not parse; never let the password through.

@@ -6,7 +6,7 @@ use super::{Column, TableInfo, Wire};
 use crate::config::DbUrl;
 use crate::value::TypeClass;
 use anyhow::{bail, Context, Result};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 use std::time::Duration;
 
@@ -22,12 +22,13 @@ pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result
         .create_if_missing(false)
         // Another process (or our own writer) may hold the write lock for a moment.
         .busy_timeout(Duration::from_secs(30));
-    SqlitePoolOptions::new()
+    super::check_connection::<SqliteConnection>(&options, timeout)
+        .await
+        .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+    Ok(SqlitePoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(timeout)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("cannot open SQLite database {}", path.display()))
+        .connect_lazy_with(options))
 }
 
 pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInfo>> {
@@ -46,6 +47,15 @@ pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInf
     if rows.is_empty() {
         return Ok(None);
     }
+    // Only a single-column INTEGER PRIMARY KEY is the rowid; SQLite assigns it when omitted and
+    // it can never be NULL, whatever the declaration says.
+    let pk_columns = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>(4))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|&p| p > 0)
+        .count();
     let mut columns = Vec::with_capacity(rows.len());
     let mut pk: Vec<(i64, String)> = Vec::new();
     for r in rows {
@@ -57,14 +67,12 @@ pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInf
         if pk_pos > 0 {
             pk.push((pk_pos, name.clone()));
         }
-        // An INTEGER PRIMARY KEY is the rowid: SQLite assigns it when omitted.
-        let rowid_alias = pk_pos > 0 && decl.eq_ignore_ascii_case("integer");
+        let rowid_alias = pk_columns == 1 && pk_pos > 0 && decl.eq_ignore_ascii_case("integer");
         columns.push(Column {
             name,
             cast_type: decl.clone(),
             decl_type: decl,
             class,
-            // The rowid can never be NULL, whatever the declaration says.
             nullable: r.try_get::<i64, _>(2)? == 0 && !rowid_alias,
             has_default: r.try_get::<bool, _>(3)? || rowid_alias,
             // 2 and 3 mark virtual and stored generated columns.

@@ -1,0 +1,271 @@
+//! Bad input gets exit code 2, a message naming what to fix, no password in any output, and no
+//! write to the target.
+
+mod common;
+
+use common::{dbdelta, describe, Engine, Pair};
+use std::process::Output;
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_error(output: &Output, needles: &[&str]) {
+    assert_eq!(output.status.code(), Some(2), "{}", describe(output));
+    let text = stderr(output);
+    for needle in needles {
+        assert!(
+            text.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            describe(output)
+        );
+    }
+}
+
+/// A SQLite pair with a `good` table that differs between the sides.
+async fn sqlite_pair() -> Pair {
+    let pair = Pair::new(Engine::Sqlite).await.expect("SQLite is embedded");
+    pair.exec_both("CREATE TABLE good (id INTEGER PRIMARY KEY, v TEXT)")
+        .await;
+    pair.source
+        .exec("INSERT INTO good VALUES (1, 'a'), (2, 'b')")
+        .await;
+    pair
+}
+
+async fn target_untouched(pair: &Pair) {
+    assert_eq!(
+        pair.target.count("good").await,
+        0,
+        "nothing was written to the target"
+    );
+}
+
+#[tokio::test]
+async fn malformed_toml_names_file_and_line() {
+    let pair = sqlite_pair().await;
+    let job = pair.job_file("[[tables]]\nname = \"good\"\nchunk_size = = 3\n");
+    let output = dbdelta(
+        pair.dir.path(),
+        &["sync", "-c", job.to_str().unwrap_or_default()],
+    );
+    assert_error(&output, &["sync.toml", "line 7"]);
+    target_untouched(&pair).await;
+}
+
+#[tokio::test]
+async fn unknown_keys_and_bad_values_are_named() {
+    let pair = sqlite_pair().await;
+    let dir = pair.dir.path();
+    for (rest, needles) in [
+        (
+            "[[tables]]\nname = \"good\"\nchunksize = 3\n",
+            vec!["line 7", "chunksize"],
+        ),
+        (
+            "[[tables]]\nname = \"good\"\nchunk_size = 0\n",
+            vec!["sync.toml:7", "chunk_size must be a positive number"],
+        ),
+        (
+            "[defaults]\njobs = -1\n[[tables]]\nname = \"good\"\n",
+            vec!["sync.toml:6", "jobs must be a number from 1 to 1024"],
+        ),
+        ("", vec!["no [[tables]]"]),
+        (
+            "[[tables]]\nname = \"good\"\n[[tables]]\nname = \"good\"\n",
+            vec!["listed twice"],
+        ),
+    ] {
+        let job = pair.job_file(rest);
+        let output = dbdelta(dir, &["sync", "-c", job.to_str().unwrap_or_default()]);
+        assert_error(&output, &needles);
+    }
+    target_untouched(&pair).await;
+}
+
+#[tokio::test]
+async fn unknown_table_is_named_and_nothing_is_written() {
+    let pair = sqlite_pair().await;
+    let job = pair.job_file("[[tables]]\nname = \"good\"\n[[tables]]\nname = \"nope\"\n");
+    let output = dbdelta(
+        pair.dir.path(),
+        &["sync", "-c", job.to_str().unwrap_or_default()],
+    );
+    assert_error(&output, &["table nope does not exist in the source"]);
+    // `good` comes first and differs, but every table is checked before anything is written.
+    target_untouched(&pair).await;
+
+    let output = dbdelta(
+        pair.dir.path(),
+        &["sync", "-c", job.to_str().unwrap_or_default(), "other"],
+    );
+    assert_error(&output, &["table \"other\" is not in"]);
+}
+
+#[tokio::test]
+async fn tables_that_cannot_be_compared_are_refused_before_writing() {
+    let pair = sqlite_pair().await;
+    pair.exec_both("CREATE TABLE nokey (a INTEGER, b TEXT)")
+        .await;
+    pair.source
+        .exec("CREATE TABLE strict_target (id INTEGER PRIMARY KEY, v TEXT)")
+        .await;
+    pair.target
+        .exec("CREATE TABLE strict_target (id INTEGER PRIMARY KEY, v TEXT, must TEXT NOT NULL)")
+        .await;
+    pair.source
+        .exec("CREATE TABLE texty (code TEXT PRIMARY KEY NOT NULL, v TEXT)")
+        .await;
+    pair.target
+        .exec("CREATE TABLE texty (code TEXT PRIMARY KEY NOT NULL, v TEXT)")
+        .await;
+    pair.source
+        .exec("CREATE TABLE typed (id INTEGER PRIMARY KEY, v BLOB)")
+        .await;
+    pair.target
+        .exec("CREATE TABLE typed (id INTEGER PRIMARY KEY, v INTEGER)")
+        .await;
+    for (table, needles) in [
+        ("nokey", vec!["table nokey has no primary key", "key ="]),
+        (
+            "strict_target",
+            vec!["target column \"must\" is NOT NULL without a default"],
+        ),
+        ("texty", vec!["key column \"code\"", "only integer keys"]),
+        ("typed", vec!["column \"v\" cannot be compared"]),
+    ] {
+        let job = pair.job_file(&format!(
+            "[[tables]]\nname = \"good\"\n[[tables]]\nname = \"{table}\"\n"
+        ));
+        let output = dbdelta(
+            pair.dir.path(),
+            &["sync", "-c", job.to_str().unwrap_or_default()],
+        );
+        assert_error(&output, &needles);
+    }
+    let job = pair.job_file("[[tables]]\nname = \"good\"\nkey = \"missing\"\n");
+    let output = dbdelta(
+        pair.dir.path(),
+        &["sync", "-c", job.to_str().unwrap_or_default()],
+    );
+    assert_error(
+        &output,
+        &["key column \"missing\" does not exist in the source"],
+    );
+    target_untouched(&pair).await;
+}
+
+#[tokio::test]
+async fn unset_variables_are_named_without_echoing_the_url() {
+    let pair = sqlite_pair().await;
+    let path = pair.dir.path().join("vars.toml");
+    std::fs::write(
+        &path,
+        "[source]\nurl = \"postgres://app:${DBDELTA_TEST_UNSET_SECRET}@127.0.0.1:1/app\"\n\
+         [target]\nurl = \"sqlite://target.db\"\n[[tables]]\nname = \"good\"\n",
+    )
+    .expect("write job");
+    let output = dbdelta(
+        pair.dir.path(),
+        &["sync", "-c", path.to_str().unwrap_or_default()],
+    );
+    assert_error(
+        &output,
+        &["DBDELTA_TEST_UNSET_SECRET is not set", "vars.toml:2"],
+    );
+}
+
+#[tokio::test]
+async fn unreachable_servers_fail_without_printing_the_password() {
+    let pair = sqlite_pair().await;
+    for (url, needles) in [
+        (
+            "postgres://app:hunter2secret@127.0.0.1:1/app",
+            vec!["cannot connect to PostgreSQL", "app:***@127.0.0.1:1"],
+        ),
+        (
+            "mysql://app:hunter2secret@127.0.0.1:1/app",
+            vec!["cannot connect to MySQL/MariaDB"],
+        ),
+        ("sqlite://missing.db", vec!["missing.db does not exist"]),
+    ] {
+        let path = pair.dir.path().join("remote.toml");
+        std::fs::write(
+            &path,
+            format!("[source]\nurl = \"{url}\"\n[target]\nurl = \"sqlite://target.db\"\n[[tables]]\nname = \"good\"\n"),
+        )
+        .expect("write job");
+        for command in ["sync", "diff"] {
+            for extra in [&[][..], &["--json"][..], &["-v"][..]] {
+                let mut args = vec![command, "-c", path.to_str().unwrap_or_default()];
+                args.extend_from_slice(extra);
+                let output = dbdelta(pair.dir.path(), &args);
+                assert_error(&output, &needles);
+                let all = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    stderr(&output)
+                );
+                assert!(!all.contains("hunter2secret"), "password printed:\n{all}");
+            }
+        }
+    }
+    target_untouched(&pair).await;
+}
+
+#[tokio::test]
+async fn refused_login_does_not_print_the_password() {
+    let Some(pair) = Pair::new(Engine::MySql).await else {
+        return;
+    };
+    let mut bad = url::Url::parse(&pair.target_url).expect("URL");
+    bad.set_username("dbdelta_nobody").expect("user");
+    bad.set_password(Some("hunter2secret")).expect("password");
+    let path = pair.dir.path().join("refused.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{bad}\"\n[[tables]]\nname = \"t\"\n",
+            pair.source_url
+        ),
+    )
+    .expect("write job");
+    let output = dbdelta(
+        pair.dir.path(),
+        &["sync", "-c", path.to_str().unwrap_or_default()],
+    );
+    assert_error(
+        &output,
+        &[
+            "cannot connect to MySQL/MariaDB",
+            "dbdelta_nobody:***@",
+            "Access denied",
+        ],
+    );
+    assert!(
+        !stderr(&output).contains("hunter2secret"),
+        "{}",
+        describe(&output)
+    );
+    pair.cleanup().await;
+}
+
+#[tokio::test]
+async fn command_line_mistakes_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for args in [
+        &["sync", "--jobs", "0"][..],
+        &["frobnicate"][..],
+        &["sync", "--chunk-size", "-5"][..],
+    ] {
+        let output = dbdelta(dir.path(), args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            describe(&output)
+        );
+    }
+    let output = dbdelta(dir.path(), &["sync"]);
+    assert_error(&output, &["cannot read job file sync.toml"]);
+}
