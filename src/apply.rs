@@ -2,10 +2,11 @@
 //! leaves the chunk as it was. Rows are fetched from the source only for the keys that need them.
 
 use crate::compare::{ChunkDiff, ChunkWork};
+use crate::config::Mode;
 use crate::engine::Db;
 use crate::schema::TablePlan;
-use crate::value::Key;
-use anyhow::{Context, Result};
+use crate::value::{key_to_string, Key, Value};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -52,68 +53,78 @@ pub fn planned_stats(diff: &ChunkDiff) -> ApplyStats {
     }
 }
 
-/// Makes the target's chunk equal to the source's, and returns what was written: rows that left
-/// the source since the comparison are not counted (the next run will see them).
+/// Applies a chunk's difference as the table's mode allows, and returns what was written: rows
+/// that left the source since the comparison are not counted (the next run will see them).
+///
+/// * `sync`: insert, update and delete; `upsert`: no deletes; `insert-only`: only rows the
+///   target lacks (`truncate` copies whole chunks, see `sync.rs`).
+/// * With a subset, a row to insert whose key the target holds outside the subset stops the
+///   table: writing it would change a row the job does not own.
 pub async fn apply_chunk(
     source: &Db,
     target: &Db,
     plan: &TablePlan,
     diff: &ChunkDiff,
 ) -> Result<ApplyStats> {
-    let (statements, stats) = match &diff.work {
-        ChunkWork::CopyAll { .. } => {
-            let rows = source
-                .rows_in_range(&plan.source, &diff.range)
-                .await
-                .context("reading the chunk from the source")?;
-            let stats = ApplyStats {
-                inserted: rows.len() as u64,
-                ..Default::default()
-            };
-            (
-                target.change_statements(&plan.target, None, &[], &rows),
-                stats,
-            )
-        }
-        ChunkWork::DeleteAll { .. } => (
-            target.change_statements(&plan.target, Some(&diff.range), &[], &[]),
-            planned_stats(diff),
-        ),
-        ChunkWork::Rows {
-            only_in_source,
-            only_in_target,
-            changed,
-        } => {
-            let wanted: Vec<_> = only_in_source.iter().chain(changed).cloned().collect();
-            let rows = source
-                .rows_by_keys(&plan.source, &wanted)
-                .await
-                .context("reading changed rows from the source")?;
-            let new: HashSet<&Key> = only_in_source.iter().collect();
-            let inserted = rows
-                .iter()
-                .filter(|row| {
-                    new.contains(
-                        &plan
-                            .source
-                            .key
-                            .iter()
-                            .map(|&i| row[i].clone())
-                            .collect::<Key>(),
-                    )
-                })
-                .count() as u64;
-            let stats = ApplyStats {
-                inserted,
-                updated: rows.len() as u64 - inserted,
-                deleted: only_in_target.len() as u64,
-            };
-            (
-                target.change_statements(&plan.target, None, only_in_target, &rows),
-                stats,
-            )
-        }
+    let deletes = plan.mode == Mode::Sync;
+    let (delete_range, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
+        match &diff.work {
+            ChunkWork::CopyAll { .. } => {
+                let rows = source
+                    .rows_in_range(&plan.source, &diff.range)
+                    .await
+                    .context("reading the chunk from the source")?;
+                (None, &[], rows, None)
+            }
+            ChunkWork::DeleteAll { .. } => (deletes.then_some(&diff.range), &[], Vec::new(), None),
+            ChunkWork::Rows {
+                only_in_source,
+                only_in_target,
+                changed,
+            } => {
+                let wanted: Vec<Key> = if plan.mode == Mode::InsertOnly {
+                    only_in_source.clone()
+                } else {
+                    only_in_source.iter().chain(changed).cloned().collect()
+                };
+                let rows = source
+                    .rows_by_keys(&plan.source, &wanted)
+                    .await
+                    .context("reading changed rows from the source")?;
+                let deleted: &[Key] = if deletes { only_in_target } else { &[] };
+                (None, deleted, rows, Some(only_in_source.iter().collect()))
+            }
+        };
+    let key_of =
+        |row: &Vec<Value>| -> Key { plan.source.key.iter().map(|&i| row[i].clone()).collect() };
+    // Rows whose key the target lacks; the rest of `rows` update existing target rows.
+    let inserting: Vec<Key> = rows
+        .iter()
+        .map(key_of)
+        .filter(|k| new_keys.as_ref().is_none_or(|new| new.contains(k)))
+        .collect();
+    let inserted = inserting.len() as u64;
+    let outside = target
+        .keys_outside_subset(&plan.target, &inserting)
+        .await
+        .context("checking the target for rows outside the subset")?;
+    if let Some(key) = outside.first() {
+        bail!(
+            "the source row with key {} exists in the target outside the subset ({} such rows in this \
+             chunk); refusing to overwrite rows the `where` does not select",
+            key_to_string(key),
+            outside.len()
+        );
+    }
+    let stats = ApplyStats {
+        inserted,
+        updated: rows.len() as u64 - inserted,
+        deleted: match delete_range {
+            Some(_) => planned_stats(diff).deleted,
+            None => delete_keys.len() as u64,
+        },
     };
+    let statements = target.change_statements(&plan.target, delete_range, delete_keys, &rows);
     target
         .execute_in_transaction(&statements)
         .await

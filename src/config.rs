@@ -53,6 +53,31 @@ pub struct TableFile {
     pub name: Spanned<String>,
     pub key: Option<KeyFile>,
     pub chunk_size: Option<Spanned<i64>>,
+    /// SQL condition selecting the subset, applied to both sides.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    pub columns: Option<Vec<String>>,
+    #[serde(default)]
+    pub exclude_columns: Vec<String>,
+    /// The target table's name when it differs from the source's.
+    pub target: Option<String>,
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// What a sync may do to the target's subset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Insert, update and delete until the subset equals the source's.
+    #[default]
+    Sync,
+    /// Insert and update; never delete.
+    Upsert,
+    /// Only insert rows missing from the target.
+    InsertOnly,
+    /// Empty the target's subset, then copy the source's, without comparing.
+    Truncate,
 }
 
 /// `key = "id"` or `key = ["tenant_id", "id"]`.
@@ -182,9 +207,33 @@ fn redact_unparsed(url: &str) -> String {
 pub struct TableJob {
     /// The name as written: `schema.table` or `table`, taken literally (case-sensitive).
     pub name: String,
+    /// The target table's name (the same as `name` unless `target =` says otherwise).
+    pub target_name: String,
     /// Explicit key columns; `None` means the table's primary key.
     pub key: Option<Vec<String>>,
     pub chunk_size: u64,
+    /// The subset condition (SQL), applied to both sides; `None` is the whole table.
+    pub filter: Option<String>,
+    /// Only these columns (`None`: all shared columns).
+    pub columns: Option<Vec<String>>,
+    pub exclude_columns: Vec<String>,
+    pub mode: Mode,
+}
+
+impl TableJob {
+    /// A table named only on the command line: every setting at its default.
+    pub fn with_defaults(name: &str, chunk_size: u64) -> TableJob {
+        TableJob {
+            name: name.to_string(),
+            target_name: name.to_string(),
+            key: None,
+            chunk_size,
+            filter: None,
+            columns: None,
+            exclude_columns: Vec::new(),
+            mode: Mode::Sync,
+        }
+    }
 }
 
 /// A validated job, ready to run.
@@ -202,8 +251,9 @@ pub struct Job {
 pub struct Overrides {
     pub jobs: Option<usize>,
     pub chunk_size: Option<u64>,
-    /// Only these tables (as named in the file), in this order.
-    pub tables: Vec<String>,
+    /// Only these tables, in this order, each with an optional one-off subset condition that
+    /// replaces the file's `where`. A table the file does not list gets the defaults.
+    pub tables: Vec<(String, Option<String>)>,
 }
 
 impl Job {
@@ -269,7 +319,7 @@ impl Job {
         let source = endpoint(&file.source, "source")?;
         let target = endpoint(&file.target, "target")?;
 
-        if file.tables.is_empty() {
+        if file.tables.is_empty() && overrides.tables.is_empty() {
             bail!(
                 "{}: no [[tables]] to sync: add at least one [[tables]] entry with a name",
                 path.display()
@@ -302,25 +352,57 @@ impl Job {
                 .chunk_size
                 .or(positive(&t.chunk_size, "chunk_size", i64::MAX)?)
                 .unwrap_or(default_chunk);
+            let blank = |s: &str| s.trim().is_empty();
+            if t.filter.as_deref().is_some_and(blank) {
+                bail!("{}: table {name:?} has an empty `where`", at(t.name.span()));
+            }
+            if t.columns
+                .as_ref()
+                .is_some_and(|c| c.is_empty() || c.iter().any(|c| blank(c)))
+            {
+                bail!(
+                    "{}: table {name:?}: `columns` must list column names",
+                    at(t.name.span())
+                );
+            }
+            let target_name = match &t.target {
+                Some(target) if blank(target) => bail!(
+                    "{}: table {name:?} has an empty `target`",
+                    at(t.name.span())
+                ),
+                Some(target) => target.trim().to_string(),
+                None => name.clone(),
+            };
             tables.push(TableJob {
-                name,
+                target_name,
                 key,
                 chunk_size,
+                filter: t.filter.clone(),
+                columns: t.columns.clone(),
+                exclude_columns: t.exclude_columns.clone(),
+                mode: t.mode,
+                name,
             });
         }
 
         if !overrides.tables.is_empty() {
             let mut chosen = Vec::new();
-            for wanted in &overrides.tables {
-                let Some(t) = tables.iter().find(|t| &t.name == wanted) else {
-                    let known: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-                    bail!(
-                        "table {wanted:?} is not in {}; it lists: {}",
-                        path.display(),
-                        known.join(", ")
-                    );
-                };
-                chosen.push(t.clone());
+            for (wanted, filter) in &overrides.tables {
+                // A table the file does not list is synced with the defaults, as in pgsync.
+                let mut t = tables
+                    .iter()
+                    .find(|t| &t.name == wanted)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        TableJob::with_defaults(
+                            wanted,
+                            overrides.chunk_size.unwrap_or(default_chunk),
+                        )
+                    });
+                if let Some(filter) = filter {
+                    t.filter = Some(filter.clone());
+                }
+                chosen.push(t);
             }
             tables = chosen;
         }

@@ -5,7 +5,7 @@
 //! warning, except a target column that is NOT NULL without a default, which would make every
 //! insert fail and is refused up front. Generated target columns are never written.
 
-use crate::config::{EngineKind, TableJob};
+use crate::config::{EngineKind, Mode, TableJob};
 use crate::engine::{Column, TableInfo, TableSide};
 use crate::value::TypeClass;
 use anyhow::{bail, Result};
@@ -15,6 +15,7 @@ use anyhow::{bail, Result};
 pub struct TablePlan {
     /// The table's name as written in the job file.
     pub name: String,
+    pub mode: Mode,
     pub source: TableSide,
     pub target: TableSide,
     pub chunk_size: u64,
@@ -37,9 +38,24 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     let find = |info: &TableInfo, column: &str| info.columns.iter().position(|c| c.name == column);
     let mut warnings = Vec::new();
 
+    // Columns the job file names must exist on both sides.
+    for listed in job.columns.iter().flatten().chain(&job.exclude_columns) {
+        for (side, info) in [("source", defs.source), ("target", defs.target)] {
+            if find(info, listed).is_none() {
+                bail!("table {name}: column {listed:?} named in the job file does not exist in the {side}");
+            }
+        }
+    }
+    let selected = |column: &str| {
+        job.columns
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|c| c == column))
+            && !job.exclude_columns.iter().any(|c| c == column)
+    };
+
     let mut source_columns: Vec<Column> = Vec::new();
     let mut target_columns: Vec<Column> = Vec::new();
-    for column in &defs.source.columns {
+    for column in defs.source.columns.iter().filter(|c| selected(&c.name)) {
         match find(defs.target, &column.name).map(|i| &defs.target.columns[i]) {
             None => warnings.push(format!(
                 "column {:?} exists only in the source; it is not copied",
@@ -66,18 +82,18 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
         }
     }
     for column in &defs.target.columns {
-        if find(defs.source, &column.name).is_some() {
+        if target_columns.iter().any(|c| c.name == column.name) || column.generated {
             continue;
         }
-        if !column.nullable && !column.has_default && !column.generated {
+        if !column.nullable && !column.has_default {
             bail!(
-                "table {name}: target column {:?} is NOT NULL without a default and does not exist in \
-                 the source, so no row could be inserted; add it to the source, give it a default, \
-                 or make it nullable",
+                "table {name}: target column {:?} is NOT NULL without a default and is not copied \
+                 from the source, so no row could be inserted; copy it, give it a default, or make it \
+                 nullable",
                 column.name
             );
         }
-        if !column.generated {
+        if find(defs.source, &column.name).is_none() {
             warnings.push(format!(
                 "column {:?} exists only in the target; new rows get its default",
                 column.name
@@ -134,15 +150,18 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
 
     Ok(TablePlan {
         name: name.clone(),
+        mode: job.mode,
         source: TableSide {
             table: defs.source_table,
             columns: source_columns,
             key: key.clone(),
+            filter: job.filter.clone(),
         },
         target: TableSide {
             table: defs.target_table,
             columns: target_columns,
             key,
+            filter: job.filter.clone(),
         },
         chunk_size: job.chunk_size,
         warnings,
@@ -179,11 +198,8 @@ mod tests {
     }
 
     fn plan(job_key: Option<&str>, source: &TableInfo, target: &TableInfo) -> Result<TablePlan> {
-        let job = TableJob {
-            name: "t".into(),
-            key: job_key.map(|k| vec![k.to_string()]),
-            chunk_size: 10,
-        };
+        let mut job = TableJob::with_defaults("t", 10);
+        job.key = job_key.map(|k| vec![k.to_string()]);
         plan_table(
             &job,
             Definitions {

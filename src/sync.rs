@@ -6,9 +6,10 @@
 //! reported and the run goes on with the next one; the exit code then says that something failed.
 
 use crate::apply::{apply_chunk, planned_stats, ApplyStats};
-use crate::compare::{compare_chunk, ChunkComparison, ChunkWork};
+use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork};
 use crate::config::Job;
-use crate::engine::{Db, KeyRange};
+use crate::config::Mode;
+use crate::engine::{Checksum, Db, KeyRange};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::schema::{plan_table, Definitions, TablePlan};
@@ -119,7 +120,7 @@ async fn prepare_table(
 ) -> Result<TablePlan> {
     let (src, tgt) = tokio::try_join!(
         source.table_info(&table.name),
-        target.table_info(&table.name)
+        target.table_info(&table.target_name)
     )?;
     let Some(src) = src else {
         bail!(
@@ -131,7 +132,7 @@ async fn prepare_table(
     let Some(tgt) = tgt else {
         bail!(
             "table {} does not exist in the target ({})",
-            table.name,
+            table.target_name,
             target.display
         );
     };
@@ -143,7 +144,7 @@ async fn prepare_table(
             source_table: source.quote_table(&table.name),
             target_kind: target.kind,
             target: &tgt,
-            target_table: target.quote_table(&table.name),
+            target_table: target.quote_table(&table.target_name),
         },
     )
 }
@@ -157,17 +158,29 @@ async fn run_table(
     reporter: &Reporter,
     report: &mut TableReport,
 ) -> Result<()> {
+    let writing = command == Command::Sync;
+    // `truncate` empties the target's subset first; every chunk is then a plain copy.
+    let truncating = writing && plan.mode == Mode::Truncate;
+    if truncating {
+        report.deleted = target
+            .delete_subset(&plan.target)
+            .await
+            .context("emptying the target's subset")?;
+    }
     let ranges = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
     report.chunks = ranges.len() as u64;
-    let writing = command == Command::Sync;
     let progress = reporter.table(&plan.name, report.chunks, writing);
     let progress = &progress;
 
     let outcomes = futures::stream::iter(ranges.iter().enumerate())
         .map(|(index, range)| async move {
-            let comparison = compare_chunk(source, target, plan, range, !writing)
-                .await
-                .with_context(|| format!("comparing chunk {}", describe_range(range)))?;
+            let comparison = if truncating {
+                copy_without_comparing(range)
+            } else {
+                compare_chunk(source, target, plan, range, !writing)
+                    .await
+                    .with_context(|| format!("comparing chunk {}", describe_range(range)))?
+            };
             progress.compared(comparison.diff.is_some());
             let written = match (&comparison.diff, writing) {
                 (Some(diff), true) => {
@@ -202,6 +215,19 @@ async fn run_table(
     result
 }
 
+/// The "comparison" of a chunk in `truncate` mode: nothing was compared, all of it is copied.
+fn copy_without_comparing(range: &KeyRange) -> ChunkComparison {
+    let none = Checksum { rows: 0, sum: 0 };
+    ChunkComparison {
+        source: none,
+        target: none,
+        diff: Some(ChunkDiff {
+            range: range.clone(),
+            work: ChunkWork::CopyAll { rows: 0 },
+        }),
+    }
+}
+
 /// Adds one chunk's outcome to the table's report.
 fn record(
     report: &mut TableReport,
@@ -209,7 +235,8 @@ fn record(
     comparison: &ChunkComparison,
     written: ApplyStats,
 ) {
-    report.rows_source += comparison.source.rows;
+    // In truncate mode nothing is counted on the source but what was copied.
+    report.rows_source += comparison.source.rows.max(written.inserted);
     report.rows_target += comparison.target.rows;
     report.inserted += written.inserted;
     report.updated += written.updated;

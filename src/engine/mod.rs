@@ -51,6 +51,8 @@ pub struct TableSide {
     pub table: String,
     pub columns: Vec<Column>,
     pub key: Vec<usize>,
+    /// The subset condition (SQL from the job file); every read and write stays inside it.
+    pub filter: Option<String>,
 }
 
 impl TableSide {
@@ -404,6 +406,25 @@ impl Db {
         Ok(out)
     }
 
+    /// The keys among `keys` that the table holds outside the side's subset.
+    pub async fn keys_outside_subset(&self, side: &TableSide, keys: &[Key]) -> Result<Vec<Key>> {
+        let wires = sql::key_wires(self.kind, side);
+        let mut out = Vec::new();
+        for batch in keys.chunks(sql::batch_rows(side.key.len())) {
+            if let Some((text, params)) = sql::keys_outside_subset(self.kind, side, batch) {
+                out.extend(self.fetch(&text, &params, &wires).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes every row of the side's subset (the whole table without one) in one transaction,
+    /// and returns how many there were.
+    pub async fn delete_subset(&self, side: &TableSide) -> Result<u64> {
+        self.execute_in_transaction(&[sql::delete_range(self.kind, side, &KeyRange::default())])
+            .await
+    }
+
     /// Statements that make the target match: delete these keys and this range, then upsert these
     /// rows. Built here so that callers never see SQL.
     pub fn change_statements(
@@ -427,10 +448,12 @@ impl Db {
     }
 
     /// Runs the statements in one transaction: all of them take effect, or none.
-    pub async fn execute_in_transaction(&self, statements: &[Statement]) -> Result<()> {
+    /// Returns the number of rows the statements affected.
+    pub async fn execute_in_transaction(&self, statements: &[Statement]) -> Result<u64> {
         if statements.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
+        let mut affected = 0;
         let _turn = match self.pool {
             Pool::Sqlite(_) => Some(self.write_gate.lock().await),
             _ => None,
@@ -438,13 +461,14 @@ impl Db {
         on_pool!(&self.pool, p => {
             let mut tx = p.begin().await.context("cannot begin a transaction")?;
             for (text, params) in statements {
-                bind_values!(sqlx::query(text), params)
+                affected += bind_values!(sqlx::query(text), params)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
             }
             tx.commit().await.context("cannot commit")?;
         });
-        Ok(())
+        Ok(affected)
     }
 
     /// Closes the pool, waiting for connections to finish cleanly.

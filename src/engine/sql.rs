@@ -136,7 +136,7 @@ fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
 fn range_condition(binder: &mut Binder, side: &TableSide, range: &KeyRange) -> String {
     let kind = binder.kind;
     let key = key_tuple(kind, side);
-    let mut parts = Vec::new();
+    let mut parts: Vec<String> = side.filter.iter().map(|f| format!("({f})")).collect();
     if let Some(lower) = &range.lower {
         parts.push(format!("{key} >= {}", binder.bind_key(side, lower)));
     }
@@ -177,7 +177,7 @@ pub fn next_boundary(
 ) -> Statement {
     let mut b = Binder::new(kind);
     let key = key_tuple(kind, side);
-    let mut conditions = Vec::new();
+    let mut conditions: Vec<String> = side.filter.iter().map(|f| format!("({f})")).collect();
     if let Some(after) = after {
         conditions.push(format!("{key} > {}", b.bind_key(side, after)));
     }
@@ -207,11 +207,31 @@ pub fn next_boundary(
 
 pub fn extreme_key(kind: EngineKind, side: &TableSide, last: bool) -> String {
     format!(
-        "SELECT {} FROM {} ORDER BY {} LIMIT 1",
+        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
         select_list(kind, side.key_columns()),
         side.table,
+        side.filter.as_deref().unwrap_or("1 = 1"),
         order_by(kind, side, last),
     )
+}
+
+/// Which of these keys exist in the table outside the side's subset (rows a write must not touch).
+/// `None` without a subset.
+pub fn keys_outside_subset(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Option<Statement> {
+    let filter = side.filter.as_deref()?;
+    let unfiltered = TableSide {
+        filter: None,
+        ..side.clone()
+    };
+    let mut b = Binder::new(kind);
+    let condition = keys_condition(&mut b, &unfiltered, keys);
+    // A condition that is NULL for a row does not select it, so that row is outside too.
+    let text = format!(
+        "SELECT {} FROM {} WHERE {condition} AND NOT COALESCE(({filter}), 1 = 0)",
+        select_list(kind, side.key_columns()),
+        side.table
+    );
+    Some((text, b.values))
 }
 
 pub fn checksum(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Option<Statement> {
@@ -359,6 +379,7 @@ mod tests {
             table: quote_table(kind, "s.t"),
             columns: vec![col("a"), col("b"), col("v")],
             key,
+            filter: None,
         }
     }
 
