@@ -205,7 +205,7 @@ async fn run_table(
         .buffer_unordered(jobs.max(1));
     let result = outcomes
         .try_for_each(|(index, comparison, written)| {
-            record(report, index, &comparison, written);
+            record(report, index, &comparison, written, !writing);
             futures::future::ready(Ok(()))
         })
         .await;
@@ -228,12 +228,13 @@ fn copy_without_comparing(range: &KeyRange) -> ChunkComparison {
     }
 }
 
-/// Adds one chunk's outcome to the table's report.
+/// Adds one chunk's outcome to the table's report; `list_keys` keeps the differing keys (`diff`).
 fn record(
     report: &mut TableReport,
     chunk: usize,
     comparison: &ChunkComparison,
     written: ApplyStats,
+    list_keys: bool,
 ) {
     // In truncate mode nothing is counted on the source but what was copied.
     report.rows_source += comparison.source.rows.max(written.inserted);
@@ -255,7 +256,7 @@ fn record(
         changed,
     } = &diff.work
     {
-        if written.total() == 0 {
+        if list_keys {
             report.differences.push(ChunkListing {
                 chunk,
                 range: describe_range(&diff.range),
