@@ -295,11 +295,7 @@ impl Pair {
         self.target.close().await;
         if let Some(admin) = self.admin.take() {
             for n in self.databases.drain(..) {
-                let sql = match self.engine {
-                    Engine::Postgres => format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"),
-                    _ => format!("DROP DATABASE IF EXISTS {n}"),
-                };
-                admin.exec(&sql).await;
+                admin.exec(&drop_database_sql(self.engine, &n)).await;
             }
             admin.close().await;
         }
@@ -328,10 +324,7 @@ impl Drop for Pair {
                     return;
                 };
                 for n in databases {
-                    let sql = match engine {
-                        Engine::Postgres => format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"),
-                        _ => format!("DROP DATABASE IF EXISTS {n}"),
-                    };
+                    let sql = drop_database_sql(engine, &n);
                     let _ = match &admin {
                         Conn::Pg(p) => sqlx::raw_sql(&sql).execute(p).await.map(|_| ()),
                         Conn::My(p) => sqlx::raw_sql(&sql).execute(p).await.map(|_| ()),
@@ -341,6 +334,14 @@ impl Drop for Pair {
             });
         })
         .join();
+    }
+}
+
+fn drop_database_sql(engine: Engine, name: &str) -> String {
+    match engine {
+        // FORCE ends sessions a failed test may have left open.
+        Engine::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        _ => format!("DROP DATABASE IF EXISTS {name}"),
     }
 }
 
