@@ -67,16 +67,16 @@ pub async fn apply_chunk(
     diff: &ChunkDiff,
 ) -> Result<ApplyStats> {
     let deletes = plan.mode == Mode::Sync;
-    let (delete_range, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
+    let (delete_chunk, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
         match &diff.work {
             ChunkWork::CopyAll { .. } => {
                 let rows = source
-                    .rows_in_range(&plan.source, &diff.range)
+                    .rows_in_chunk(&plan.source, &diff.chunk)
                     .await
                     .context("reading the chunk from the source")?;
                 (None, &[], rows, None)
             }
-            ChunkWork::DeleteAll { .. } => (deletes.then_some(&diff.range), &[], Vec::new(), None),
+            ChunkWork::DeleteAll { .. } => (deletes.then_some(&diff.chunk), &[], Vec::new(), None),
             ChunkWork::Rows {
                 only_in_source,
                 only_in_target,
@@ -119,12 +119,12 @@ pub async fn apply_chunk(
     let stats = ApplyStats {
         inserted,
         updated: rows.len() as u64 - inserted,
-        deleted: match delete_range {
+        deleted: match delete_chunk {
             Some(_) => planned_stats(diff).deleted,
             None => delete_keys.len() as u64,
         },
     };
-    let statements = target.change_statements(&plan.target, delete_range, delete_keys, &rows);
+    let statements = target.change_statements(&plan.target, delete_chunk, delete_keys, &rows);
     target
         .execute_in_transaction(&statements)
         .await

@@ -4,7 +4,7 @@
 //! Narrowing is skipped when one side of the chunk is empty and the caller needs no key listing:
 //! then the whole chunk is simply copied or deleted, which is cheaper than listing it.
 
-use crate::engine::{Checksum, Db, KeyRange};
+use crate::engine::{Checksum, Chunk, Db};
 use crate::schema::TablePlan;
 use crate::value::Key;
 use anyhow::{Context, Result};
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 /// What must change in the target for one chunk to equal the source.
 #[derive(Debug, Clone)]
 pub struct ChunkDiff {
-    pub range: KeyRange,
+    pub chunk: Chunk,
     pub work: ChunkWork,
 }
 
@@ -21,7 +21,7 @@ pub struct ChunkDiff {
 pub enum ChunkWork {
     /// The target's chunk is empty: copy every source row of the range.
     CopyAll { rows: u64 },
-    /// The source's chunk is empty: delete every target row of the range.
+    /// The source's chunk is empty: delete every target row of the (range) chunk.
     DeleteAll { rows: u64 },
     /// Both sides have rows: these keys differ (keys in no particular order).
     Rows {
@@ -46,19 +46,19 @@ pub async fn compare_chunk(
     source: &Db,
     target: &Db,
     plan: &TablePlan,
-    range: &KeyRange,
+    chunk: &Chunk,
     list_keys: bool,
 ) -> Result<ChunkComparison> {
     let (src, tgt) = tokio::try_join!(
         async {
             source
-                .checksum(&plan.source, range)
+                .checksum(&plan.source, chunk)
                 .await
                 .context("checksum on the source")
         },
         async {
             target
-                .checksum(&plan.target, range)
+                .checksum(&plan.target, chunk)
                 .await
                 .context("checksum on the target")
         },
@@ -67,33 +67,34 @@ pub async fn compare_chunk(
         None
     } else if tgt.rows == 0 && !list_keys {
         Some(ChunkWork::CopyAll { rows: src.rows })
-    } else if src.rows == 0 && !list_keys {
+    } else if src.rows == 0 && !list_keys && matches!(chunk, Chunk::Range(_)) {
+        // A hash bucket is not a range SQLite can delete by, so buckets are always narrowed.
         Some(ChunkWork::DeleteAll { rows: tgt.rows })
     } else {
-        Some(narrow(source, target, plan, range).await?)
+        Some(narrow(source, target, plan, chunk).await?)
     };
     Ok(ChunkComparison {
         source: src,
         target: tgt,
         diff: diff.map(|work| ChunkDiff {
-            range: range.clone(),
+            chunk: chunk.clone(),
             work,
         }),
     })
 }
 
 /// Lists the keys that differ in a chunk by merging both sides' row hashes.
-async fn narrow(source: &Db, target: &Db, plan: &TablePlan, range: &KeyRange) -> Result<ChunkWork> {
+async fn narrow(source: &Db, target: &Db, plan: &TablePlan, chunk: &Chunk) -> Result<ChunkWork> {
     let (src, tgt) = tokio::try_join!(
         async {
             source
-                .row_hashes(&plan.source, range)
+                .row_hashes(&plan.source, chunk)
                 .await
                 .context("row hashes on the source")
         },
         async {
             target
-                .row_hashes(&plan.target, range)
+                .row_hashes(&plan.target, chunk)
                 .await
                 .context("row hashes on the target")
         },

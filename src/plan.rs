@@ -9,13 +9,52 @@
 //!
 //! Chunks are half-open ranges `[b(i), b(i+1))`; the first has no lower and the last no upper
 //! bound, so every key on either side falls into exactly one chunk.
+//!
+//! Ranges are used only for a single integer key, whose order every engine agrees on. Any other
+//! key (text, UUID, dates, several columns) is chunked by a hash of its canonical encoding instead
+//! (`bucket = MD5(key) mod n`, the same on every engine), so that collations, case rules and
+//! engine-specific orders can never put a row into different chunks on the two sides. The price:
+//! a bucket is not an index range, so each bucket query scans the side's subset; `n` is the row
+//! count divided by `chunk_size`.
 
-use crate::engine::{Db, KeyRange, TableSide};
+use crate::engine::{Chunk, Db, KeyRange, TableSide};
 use crate::value::Key;
+use crate::value::TypeClass;
 use anyhow::{Context, Result};
 
-/// The chunk ranges of one table, in key order.
+/// The chunks of one table: key ranges in key order, or hash buckets (see the module doc).
 pub async fn plan_chunks(
+    source: &Db,
+    target: &Db,
+    src: &TableSide,
+    tgt: &TableSide,
+    chunk_size: u64,
+) -> Result<Vec<Chunk>> {
+    let ordered = src.key.len() == 1 && src.key_columns().all(|c| c.class == TypeClass::Int);
+    if ordered {
+        let ranges = plan_ranges(source, target, src, tgt, chunk_size).await?;
+        return Ok(ranges.into_iter().map(Chunk::Range).collect());
+    }
+    let (rows_source, rows_target) = tokio::try_join!(
+        async {
+            source
+                .count(src)
+                .await
+                .context("counting rows on the source")
+        },
+        async {
+            target
+                .count(tgt)
+                .await
+                .context("counting rows on the target")
+        },
+    )?;
+    let of = rows_source.max(rows_target).div_ceil(chunk_size).max(1);
+    Ok((0..of).map(|index| Chunk::Bucket { index, of }).collect())
+}
+
+/// Key ranges of about `chunk_size` rows, in key order.
+async fn plan_ranges(
     source: &Db,
     target: &Db,
     src: &TableSide,

@@ -120,10 +120,12 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             bail!("table {name}: key column {k:?} does not exist in the {side}");
         };
         let (s, t) = (&source_columns[pos], &target_columns[pos]);
-        if s.class != TypeClass::Int || t.class != TypeClass::Int {
+        // Floats and JSON have no equality both engines agree on, so they cannot identify rows.
+        let unusable = |class: TypeClass| matches!(class, TypeClass::Float | TypeClass::Json);
+        if unusable(s.class) || unusable(t.class) {
             bail!(
                 "table {name}: key column {k:?} is {} in the source and {} in the target; \
-                 only integer keys are supported",
+                 floating-point and JSON columns cannot be keys",
                 s.decl_type,
                 t.decl_type
             );
@@ -273,6 +275,13 @@ mod tests {
         );
         let err = plan(None, &s, &t).unwrap_err().to_string();
         assert!(err.contains("column \"v\" cannot be compared"), "{err}");
+    }
+
+    #[test]
+    fn float_keys_are_refused() {
+        let s = info(vec![column("f", TypeClass::Float, false, false)], &["f"]);
+        let err = plan(None, &s, &s).unwrap_err().to_string();
+        assert!(err.contains("cannot be keys"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::apply::{apply_chunk, planned_stats, ApplyStats};
 use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork};
 use crate::config::Job;
 use crate::config::Mode;
-use crate::engine::{Checksum, Db, KeyRange};
+use crate::engine::{Checksum, Chunk, Db, KeyRange};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::schema::{plan_table, Definitions, TablePlan};
@@ -167,31 +167,31 @@ async fn run_table(
             .await
             .context("emptying the target's subset")?;
     }
-    let ranges = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
-    report.chunks = ranges.len() as u64;
+    let chunks = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
+    report.chunks = chunks.len() as u64;
     let progress = reporter.table(&plan.name, report.chunks, writing);
     let progress = &progress;
 
-    let outcomes = futures::stream::iter(ranges.iter().enumerate())
-        .map(|(index, range)| async move {
+    let outcomes = futures::stream::iter(chunks.iter().enumerate())
+        .map(|(index, chunk)| async move {
             let comparison = if truncating {
-                copy_without_comparing(range)
+                copy_without_comparing(chunk)
             } else {
-                compare_chunk(source, target, plan, range, !writing)
+                compare_chunk(source, target, plan, chunk, !writing)
                     .await
-                    .with_context(|| format!("comparing chunk {}", describe_range(range)))?
+                    .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
             };
             progress.compared(comparison.diff.is_some());
             let written = match (&comparison.diff, writing) {
                 (Some(diff), true) => {
                     let stats = apply_chunk(source, target, plan, diff)
                         .await
-                        .with_context(|| format!("copying chunk {}", describe_range(range)))?;
+                        .with_context(|| format!("copying chunk {}", describe_chunk(chunk)))?;
                     progress.copied();
                     reporter.detail(&format!(
                         "{}: chunk {}: inserted {}, updated {}, deleted {}",
                         plan.name,
-                        describe_range(range),
+                        describe_chunk(chunk),
                         stats.inserted,
                         stats.updated,
                         stats.deleted
@@ -216,13 +216,13 @@ async fn run_table(
 }
 
 /// The "comparison" of a chunk in `truncate` mode: nothing was compared, all of it is copied.
-fn copy_without_comparing(range: &KeyRange) -> ChunkComparison {
+fn copy_without_comparing(chunk: &Chunk) -> ChunkComparison {
     let none = Checksum { rows: 0, sum: 0 };
     ChunkComparison {
         source: none,
         target: none,
         diff: Some(ChunkDiff {
-            range: range.clone(),
+            chunk: chunk.clone(),
             work: ChunkWork::CopyAll { rows: 0 },
         }),
     }
@@ -259,7 +259,7 @@ fn record(
         if list_keys {
             report.differences.push(ChunkListing {
                 chunk,
-                range: describe_range(&diff.range),
+                range: describe_chunk(&diff.chunk),
                 only_in_source: sorted_json(only_in_source),
                 only_in_target: sorted_json(only_in_target),
                 changed: sorted_json(changed),
@@ -280,8 +280,15 @@ fn sorted_json(keys: &[Key]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// `[lower, upper)` for messages.
-pub fn describe_range(range: &KeyRange) -> String {
+/// `[lower, upper)` or `bucket i of n`, for messages.
+pub fn describe_chunk(chunk: &Chunk) -> String {
+    match chunk {
+        Chunk::Range(range) => describe_range(range),
+        Chunk::Bucket { index, of } => format!("bucket {index} of {of}"),
+    }
+}
+
+fn describe_range(range: &KeyRange) -> String {
     let lower = range
         .lower
         .as_ref()

@@ -256,6 +256,15 @@ pub fn hash_encoded(encoded: &str) -> u64 {
     u64::from_be_bytes(first)
 }
 
+/// The hash bucket of a key, for tables chunked by key hash: the first 4 bytes of MD5 over the
+/// key's canonical encoding, big-endian, modulo `buckets`. Computed in SQL on PostgreSQL and MySQL
+/// with the same definition.
+pub fn key_bucket(classes: &[TypeClass], key: &[Value], buckets: u64) -> u64 {
+    let digest = Md5::digest(encode_row(classes, key).as_bytes());
+    let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    u64::from(first) % buckets.max(1)
+}
+
 /// Reduces a server-side `SUM` of row hashes (an arbitrary-precision decimal, signed on
 /// PostgreSQL and unsigned on MySQL) to the sum modulo 2^64. Both readings agree modulo 2^64.
 pub fn sum_mod_2_64(decimal: &str) -> Option<u64> {

@@ -114,11 +114,7 @@ async fn tables_that_cannot_be_compared_are_refused_before_writing() {
     pair.target
         .exec("CREATE TABLE strict_target (id INTEGER PRIMARY KEY, v TEXT, must TEXT NOT NULL)")
         .await;
-    pair.source
-        .exec("CREATE TABLE texty (code TEXT PRIMARY KEY NOT NULL, v TEXT)")
-        .await;
-    pair.target
-        .exec("CREATE TABLE texty (code TEXT PRIMARY KEY NOT NULL, v TEXT)")
+    pair.exec_both("CREATE TABLE floaty (f REAL PRIMARY KEY NOT NULL, v TEXT)")
         .await;
     pair.source
         .exec("CREATE TABLE typed (id INTEGER PRIMARY KEY, v BLOB)")
@@ -132,7 +128,7 @@ async fn tables_that_cannot_be_compared_are_refused_before_writing() {
             "strict_target",
             vec!["target column \"must\" is NOT NULL without a default"],
         ),
-        ("texty", vec!["key column \"code\"", "only integer keys"]),
+        ("floaty", vec!["key column \"f\"", "cannot be keys"]),
         ("typed", vec!["column \"v\" cannot be compared"]),
     ] {
         let job = pair.job_file(&format!(

@@ -13,7 +13,7 @@ mod sql;
 pub mod sqlite;
 
 use crate::config::{DbUrl, EngineKind};
-use crate::value::{row_hash, sum_mod_2_64, Key, TypeClass, Value};
+use crate::value::{key_bucket, row_hash, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
 use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
 use std::time::Duration;
@@ -66,6 +66,22 @@ impl TableSide {
 pub struct KeyRange {
     pub lower: Option<Key>,
     pub upper: Option<Key>,
+}
+
+/// Which rows of a table one chunk holds (see [`crate::plan`] for when each is used).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    /// The rows whose key lies in a range, in the key's order.
+    Range(KeyRange),
+    /// The rows whose key hashes to bucket `index` of `of` (see [`crate::value::key_bucket`]).
+    Bucket { index: u64, of: u64 },
+}
+
+impl Chunk {
+    /// The whole table (or subset) as one chunk.
+    pub fn everything() -> Chunk {
+        Chunk::Range(KeyRange::default())
+    }
 }
 
 /// Row count and order-independent hash sum of a chunk (see [`crate::value`]).
@@ -323,8 +339,8 @@ impl Db {
 
     /// Row count and hash sum of the rows in `range`: in SQL where the engine can, otherwise by
     /// reading the rows and hashing them here with the same definition.
-    pub async fn checksum(&self, side: &TableSide, range: &KeyRange) -> Result<Checksum> {
-        match sql::checksum(self.kind, side, range) {
+    pub async fn checksum(&self, side: &TableSide, chunk: &Chunk) -> Result<Checksum> {
+        match sql::checksum(self.kind, side, chunk) {
             Some((text, params)) => {
                 let row = self.fetch(&text, &params, &[Wire::Int, Wire::Text]).await?;
                 let (rows, sum) = match row.as_slice() {
@@ -343,7 +359,7 @@ impl Db {
             }
             None => {
                 let classes = classes(side);
-                let rows = self.rows_in_range(side, range).await?;
+                let rows = self.rows_in_chunk(side, chunk).await?;
                 let sum = rows
                     .iter()
                     .fold(0u64, |acc, r| acc.wrapping_add(row_hash(&classes, r)));
@@ -356,9 +372,9 @@ impl Db {
     }
 
     /// Every `(key, row hash)` pair in `range`.
-    pub async fn row_hashes(&self, side: &TableSide, range: &KeyRange) -> Result<Vec<(Key, u64)>> {
+    pub async fn row_hashes(&self, side: &TableSide, chunk: &Chunk) -> Result<Vec<(Key, u64)>> {
         let nkey = side.key.len();
-        match sql::row_hashes(self.kind, side, range) {
+        match sql::row_hashes(self.kind, side, chunk) {
             Some((text, params)) => {
                 let mut wires = sql::key_wires(self.kind, side);
                 wires.push(Wire::Hash);
@@ -372,7 +388,7 @@ impl Db {
             }
             None => {
                 let classes = classes(side);
-                let rows = self.rows_in_range(side, range).await?;
+                let rows = self.rows_in_chunk(side, chunk).await?;
                 Ok(rows
                     .into_iter()
                     .map(|r| {
@@ -384,15 +400,33 @@ impl Db {
         }
     }
 
-    /// Every row in `range`, columns in the side's order.
-    pub async fn rows_in_range(
-        &self,
-        side: &TableSide,
-        range: &KeyRange,
-    ) -> Result<Vec<Vec<Value>>> {
-        let (text, params) = sql::rows_in_range(self.kind, side, range);
-        self.fetch(&text, &params, &sql::column_wires(self.kind, side))
-            .await
+    /// Every row of the chunk, columns in the side's order.
+    pub async fn rows_in_chunk(&self, side: &TableSide, chunk: &Chunk) -> Result<Vec<Vec<Value>>> {
+        let (text, params) = sql::rows_in_chunk(self.kind, side, chunk);
+        let mut rows = self
+            .fetch(&text, &params, &sql::column_wires(self.kind, side))
+            .await?;
+        if let (Chunk::Bucket { index, of }, false) = (chunk, sql::buckets_in_sql(self.kind)) {
+            // No MD5 in SQLite's SQL: the bucket is picked out here, by the same definition.
+            let key_classes: Vec<TypeClass> = side.key_columns().map(|c| c.class).collect();
+            rows.retain(|r| {
+                let key: Key = side.key.iter().map(|&i| r[i].clone()).collect();
+                key_bucket(&key_classes, &key, *of) == *index
+            });
+        }
+        Ok(rows)
+    }
+
+    /// Rows in the side's subset (the whole table without one).
+    pub async fn count(&self, side: &TableSide) -> Result<u64> {
+        let (text, params) = sql::count(self.kind, side);
+        match self.fetch(&text, &params, &[Wire::Int]).await?.as_slice() {
+            [row] => match row.as_slice() {
+                [Value::Int(n)] => Ok(*n as u64),
+                other => bail!("unexpected count {other:?}"),
+            },
+            rows => bail!("count returned {} rows", rows.len()),
+        }
     }
 
     /// The rows with these keys (missing keys are simply absent from the result).
@@ -421,22 +455,22 @@ impl Db {
     /// Deletes every row of the side's subset (the whole table without one) in one transaction,
     /// and returns how many there were.
     pub async fn delete_subset(&self, side: &TableSide) -> Result<u64> {
-        self.execute_in_transaction(&[sql::delete_range(self.kind, side, &KeyRange::default())])
+        self.execute_in_transaction(&[sql::delete_chunk(self.kind, side, &Chunk::everything())])
             .await
     }
 
-    /// Statements that make the target match: delete these keys and this range, then upsert these
+    /// Statements that make the target match: delete these keys and this chunk, then upsert these
     /// rows. Built here so that callers never see SQL.
     pub fn change_statements(
         &self,
         side: &TableSide,
-        delete_range: Option<&KeyRange>,
+        delete_chunk: Option<&Chunk>,
         delete_keys: &[Key],
         upsert_rows: &[Vec<Value>],
     ) -> Vec<Statement> {
         let mut statements = Vec::new();
-        if let Some(range) = delete_range {
-            statements.push(sql::delete_range(self.kind, side, range));
+        if let Some(chunk) = delete_chunk {
+            statements.push(sql::delete_chunk(self.kind, side, chunk));
         }
         for batch in delete_keys.chunks(sql::batch_rows(side.key.len())) {
             statements.push(sql::delete_keys(self.kind, side, batch));

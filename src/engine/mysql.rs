@@ -177,14 +177,27 @@ pub fn canonical_expr(column: &Column, quoted: &str) -> String {
 
 /// The row hash as an unsigned BIGINT: the first 16 hex digits of MD5 over the encoded row.
 pub fn row_hash_expr(canonical: &[String]) -> String {
+    format!(
+        "CAST(CONV(SUBSTRING(MD5({}), 1, 16), 16, 10) AS UNSIGNED)",
+        encoded_row(canonical)
+    )
+}
+
+/// The key's bucket: the first 8 hex digits of MD5 over the encoded key, modulo `buckets`.
+pub fn bucket_expr(canonical_key: &[String], buckets: u64) -> String {
+    format!(
+        "(CAST(CONV(SUBSTRING(MD5({}), 1, 8), 16, 10) AS UNSIGNED) % {buckets})",
+        encoded_row(canonical_key)
+    )
+}
+
+/// The canonical row encoding of these canonical texts (see [`crate::value`]).
+fn encoded_row(canonical: &[String]) -> String {
     let fields: Vec<String> = canonical
         .iter()
         .map(|t| format!("COALESCE(CONCAT(CHAR_LENGTH({t}), ':', {t}), 'N')"))
         .collect();
-    format!(
-        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
-        fields.join(", ")
-    )
+    format!("CONCAT({})", fields.join(", "))
 }
 
 /// The exact (DECIMAL) sum of the row hashes, as text.

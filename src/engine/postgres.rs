@@ -168,13 +168,26 @@ pub fn canonical_expr(column: &Column, quoted: &str) -> String {
 
 /// The row hash as a signed bigint: the first 16 hex digits of MD5 over the encoded row.
 pub fn row_hash_expr(canonical: &[String]) -> String {
-    let fields: Vec<String> = canonical
-        .iter()
-        .map(|t| format!("COALESCE(length({t})::text || ':' || {t}, 'N')"))
-        .collect();
     format!(
         "('x' || substr(md5({}), 1, 16))::bit(64)::int8",
-        fields.join(" || ")
+        encoded_row(canonical)
+    )
+}
+
+/// The canonical row encoding of these canonical texts (see [`crate::value`]).
+fn encoded_row(canonical: &[String]) -> String {
+    canonical
+        .iter()
+        .map(|t| format!("COALESCE(length({t})::text || ':' || {t}, 'N')"))
+        .collect::<Vec<_>>()
+        .join(" || ")
+}
+
+/// The key's bucket: the first 8 hex digits of MD5 over the encoded key, modulo `buckets`.
+pub fn bucket_expr(canonical_key: &[String], buckets: u64) -> String {
+    format!(
+        "(('x' || substr(md5({}), 1, 8))::bit(32)::int8 % {buckets})",
+        encoded_row(canonical_key)
     )
 }
 

@@ -2,7 +2,7 @@
 //! placeholders, canonical and transport expressions). Every identifier is quoted and every value
 //! is bound; nothing from a row is ever spliced into SQL text.
 
-use super::{mysql, postgres, sqlite, Column, KeyRange, Param, Statement, TableSide, Wire};
+use super::{mysql, postgres, sqlite, Chunk, Column, Param, Statement, TableSide, Wire};
 use crate::config::EngineKind;
 use crate::value::{Key, Value};
 
@@ -116,15 +116,7 @@ fn select_list<'a>(kind: EngineKind, columns: impl Iterator<Item = &'a Column>) 
 
 /// The server-side per-row hash expression, or `None` where rows are hashed in-process.
 fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
-    let canonical = |c: &Column| {
-        let quoted = quote_ident(kind, &c.name);
-        match kind {
-            EngineKind::Postgres => postgres::canonical_expr(c, &quoted),
-            EngineKind::MySql => mysql::canonical_expr(c, &quoted),
-            EngineKind::Sqlite => String::new(),
-        }
-    };
-    let fields: Vec<String> = side.columns.iter().map(canonical).collect();
+    let fields = canonical_fields(kind, side.columns.iter());
     match kind {
         EngineKind::Postgres => Some(postgres::row_hash_expr(&fields)),
         EngineKind::MySql => Some(mysql::row_hash_expr(&fields)),
@@ -132,16 +124,54 @@ fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
     }
 }
 
-/// `WHERE` conditions for a key range.
-fn range_condition(binder: &mut Binder, side: &TableSide, range: &KeyRange) -> String {
+/// Whether the engine computes a key's bucket in SQL; SQLite's buckets are picked in-process.
+pub fn buckets_in_sql(kind: EngineKind) -> bool {
+    kind != EngineKind::Sqlite
+}
+
+/// The canonical texts of the key columns.
+fn canonical_fields<'a>(
+    kind: EngineKind,
+    columns: impl Iterator<Item = &'a Column>,
+) -> Vec<String> {
+    columns
+        .map(|c| {
+            let quoted = quote_ident(kind, &c.name);
+            match kind {
+                EngineKind::Postgres => postgres::canonical_expr(c, &quoted),
+                EngineKind::MySql => mysql::canonical_expr(c, &quoted),
+                EngineKind::Sqlite => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// `WHERE` conditions selecting a chunk within the side's subset.
+fn chunk_condition(binder: &mut Binder, side: &TableSide, chunk: &Chunk) -> String {
     let kind = binder.kind;
     let key = key_tuple(kind, side);
     let mut parts: Vec<String> = side.filter.iter().map(|f| format!("({f})")).collect();
-    if let Some(lower) = &range.lower {
-        parts.push(format!("{key} >= {}", binder.bind_key(side, lower)));
-    }
-    if let Some(upper) = &range.upper {
-        parts.push(format!("{key} < {}", binder.bind_key(side, upper)));
+    match chunk {
+        Chunk::Range(range) => {
+            if let Some(lower) = &range.lower {
+                parts.push(format!("{key} >= {}", binder.bind_key(side, lower)));
+            }
+            if let Some(upper) = &range.upper {
+                parts.push(format!("{key} < {}", binder.bind_key(side, upper)));
+            }
+        }
+        Chunk::Bucket { index, of } => {
+            let fields = canonical_fields(kind, side.key_columns());
+            match kind {
+                EngineKind::Postgres => {
+                    parts.push(format!("{} = {index}", postgres::bucket_expr(&fields, *of)))
+                }
+                EngineKind::MySql => {
+                    parts.push(format!("{} = {index}", mysql::bucket_expr(&fields, *of)))
+                }
+                EngineKind::Sqlite => {}
+            }
+        }
     }
     if parts.is_empty() {
         "1 = 1".to_string()
@@ -234,10 +264,10 @@ pub fn keys_outside_subset(kind: EngineKind, side: &TableSide, keys: &[Key]) -> 
     Some((text, b.values))
 }
 
-pub fn checksum(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Option<Statement> {
+pub fn checksum(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
     let mut b = Binder::new(kind);
-    let condition = range_condition(&mut b, side, range);
+    let condition = chunk_condition(&mut b, side, chunk);
     let sum = match kind {
         EngineKind::Postgres => postgres::sum_expr(&hash),
         _ => mysql::sum_expr(&hash),
@@ -249,10 +279,10 @@ pub fn checksum(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Option<
     Some((text, b.values))
 }
 
-pub fn row_hashes(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Option<Statement> {
+pub fn row_hashes(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
     let mut b = Binder::new(kind);
-    let condition = range_condition(&mut b, side, range);
+    let condition = chunk_condition(&mut b, side, chunk);
     let text = format!(
         "SELECT {}, {hash} FROM {} WHERE {condition}",
         select_list(kind, side.key_columns()),
@@ -261,9 +291,9 @@ pub fn row_hashes(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Optio
     Some((text, b.values))
 }
 
-pub fn rows_in_range(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Statement {
+pub fn rows_in_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statement {
     let mut b = Binder::new(kind);
-    let condition = range_condition(&mut b, side, range);
+    let condition = chunk_condition(&mut b, side, chunk);
     let text = format!(
         "SELECT {} FROM {} WHERE {condition} ORDER BY {}",
         select_list(kind, side.columns.iter()),
@@ -284,11 +314,20 @@ pub fn rows_by_keys(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Stateme
     (text, b.values)
 }
 
-pub fn delete_range(kind: EngineKind, side: &TableSide, range: &KeyRange) -> Statement {
+pub fn delete_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statement {
     let mut b = Binder::new(kind);
-    let condition = range_condition(&mut b, side, range);
+    let condition = chunk_condition(&mut b, side, chunk);
     (
         format!("DELETE FROM {} WHERE {condition}", side.table),
+        b.values,
+    )
+}
+
+pub fn count(kind: EngineKind, side: &TableSide) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = chunk_condition(&mut b, side, &Chunk::everything());
+    (
+        format!("SELECT COUNT(*) FROM {} WHERE {condition}", side.table),
         b.values,
     )
 }
@@ -396,11 +435,11 @@ mod tests {
     #[test]
     fn ranges_bind_values_with_typed_placeholders() {
         let s = side(EngineKind::Postgres, vec![0]);
-        let range = KeyRange {
+        let range = Chunk::Range(super::super::KeyRange {
             lower: Some(vec![Value::Int(1)]),
             upper: Some(vec![Value::Int(9)]),
-        };
-        let (text, params) = delete_range(EngineKind::Postgres, &s, &range);
+        });
+        let (text, params) = delete_chunk(EngineKind::Postgres, &s, &range);
         assert_eq!(
             text,
             "DELETE FROM \"s\".\"t\" WHERE \"a\" >= CAST($1 AS bigint) AND \"a\" < CAST($2 AS bigint)"
