@@ -6,9 +6,9 @@
 
 use crate::engine::{Checksum, Chunk, Db};
 use crate::schema::TablePlan;
-use crate::value::Key;
-use anyhow::{Context, Result};
-use std::collections::HashMap;
+use crate::value::{key_to_string, Key, Value};
+use anyhow::{bail, Context, Result};
+use std::collections::{HashMap, HashSet};
 
 /// What must change in the target for one chunk to equal the source.
 #[derive(Debug, Clone)]
@@ -41,28 +41,20 @@ pub struct ChunkComparison {
 }
 
 /// Compares one chunk. With `list_keys`, a differing chunk is always narrowed to keys (for
-/// `diff`'s listing); otherwise one-sided chunks are left whole.
+/// `diff`'s listing); otherwise one-sided chunks are left whole. `known` holds both checksums
+/// when they were computed beforehand (all hash buckets of a table are summed in one scan).
 pub async fn compare_chunk(
     source: &Db,
     target: &Db,
     plan: &TablePlan,
     chunk: &Chunk,
     list_keys: bool,
+    known: Option<(Checksum, Checksum)>,
 ) -> Result<ChunkComparison> {
-    let (src, tgt) = tokio::try_join!(
-        async {
-            source
-                .checksum(&plan.source, chunk)
-                .await
-                .context("checksum on the source")
-        },
-        async {
-            target
-                .checksum(&plan.target, chunk)
-                .await
-                .context("checksum on the target")
-        },
-    )?;
+    let (src, tgt) = match known {
+        Some(sums) => sums,
+        None => checksums(source, target, plan, chunk).await?,
+    };
     let diff = if src == tgt {
         None
     } else if tgt.rows == 0 && !list_keys {
@@ -81,6 +73,29 @@ pub async fn compare_chunk(
             work,
         }),
     })
+}
+
+/// Both sides' checksums of one chunk, computed at the same time.
+async fn checksums(
+    source: &Db,
+    target: &Db,
+    plan: &TablePlan,
+    chunk: &Chunk,
+) -> Result<(Checksum, Checksum)> {
+    tokio::try_join!(
+        async {
+            source
+                .checksum(&plan.source, chunk)
+                .await
+                .context("checksum on the source")
+        },
+        async {
+            target
+                .checksum(&plan.target, chunk)
+                .await
+                .context("checksum on the target")
+        },
+    )
 }
 
 /// Lists the keys that differ in a chunk by merging both sides' row hashes.
@@ -102,6 +117,20 @@ async fn narrow(source: &Db, target: &Db, plan: &TablePlan, chunk: &Chunk) -> Re
     let mut target_rows: HashMap<Key, u64> = tgt.into_iter().collect();
     let mut only_in_source = Vec::new();
     let mut changed = Vec::new();
+    // Tables have unique, NOT NULL keys; a query source has only the job file's word for it.
+    let mut seen: HashSet<&Key> = HashSet::with_capacity(src.len());
+    for (key, _) in &src {
+        if key.iter().any(|v| *v == Value::Null) {
+            bail!("the source returns a row whose key is NULL; a key must identify every row");
+        }
+        if !seen.insert(key) {
+            bail!(
+                "the source returns key {} more than once; the key must be unique",
+                key_to_string(key)
+            );
+        }
+    }
+    drop(seen);
     for (key, hash) in src {
         match target_rows.remove(&key) {
             None => only_in_source.push(key),

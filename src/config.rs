@@ -28,6 +28,18 @@ pub struct JobFile {
     pub defaults: DefaultsFile,
     #[serde(default)]
     pub tables: Vec<TableFile>,
+    /// Named sets of tables with a shared subset: `dbdelta sync tenant:42`.
+    #[serde(default)]
+    pub groups: std::collections::BTreeMap<String, GroupFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFile {
+    pub tables: Vec<String>,
+    /// The subset of every table in the group; `{1}` is the value after the colon.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +75,21 @@ pub struct TableFile {
     pub target: Option<String>,
     #[serde(default)]
     pub mode: Mode,
+    /// A query whose rows are the source (then `name` is the target table).
+    pub query: Option<String>,
+    /// With `query`: which target rows the query owns (default: the whole target table).
+    pub target_where: Option<String>,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Sync => "sync",
+            Mode::Upsert => "upsert",
+            Mode::InsertOnly => "insert-only",
+            Mode::Truncate => "truncate",
+        })
+    }
 }
 
 /// What a sync may do to the target's subset.
@@ -218,6 +245,13 @@ pub struct TableJob {
     pub columns: Option<Vec<String>>,
     pub exclude_columns: Vec<String>,
     pub mode: Mode,
+    /// The source query, when the source is a query rather than the table `name`.
+    pub query: Option<String>,
+    /// With `query`: the target rows the query owns.
+    pub target_where: Option<String>,
+    /// Values for `{1}`, `{2}`, … in `filter`, `query` and `target_where`, inserted as SQL
+    /// literals of each side's engine (see [`render_sql`]).
+    pub args: Vec<String>,
 }
 
 impl TableJob {
@@ -232,8 +266,66 @@ impl TableJob {
             columns: None,
             exclude_columns: Vec::new(),
             mode: Mode::Sync,
+            query: None,
+            target_where: None,
+            args: Vec::new(),
         }
     }
+
+    /// The subset conditions of the source and the target, and the source query, rendered for
+    /// the engines of each side.
+    pub fn render(&self, source: EngineKind, target: EngineKind) -> RenderedSubset {
+        let render =
+            |text: &Option<String>, kind| text.as_deref().map(|t| render_sql(t, &self.args, kind));
+        match &self.query {
+            Some(_) => RenderedSubset {
+                source_filter: None,
+                target_filter: render(&self.target_where, target),
+                source_query: render(&self.query, source),
+            },
+            None => RenderedSubset {
+                source_filter: render(&self.filter, source),
+                target_filter: render(&self.filter, target),
+                source_query: None,
+            },
+        }
+    }
+}
+
+/// A table's subset as SQL for each side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedSubset {
+    pub source_filter: Option<String>,
+    pub target_filter: Option<String>,
+    pub source_query: Option<String>,
+}
+
+/// Replaces `{1}`, `{2}`, … with `args` as SQL literals for `kind`: a number stays a number,
+/// anything else becomes a quoted string, so that a value like `42; DROP TABLE x` is data.
+pub fn render_sql(template: &str, args: &[String], kind: EngineKind) -> String {
+    let mut out = template.to_string();
+    for (i, arg) in args.iter().enumerate() {
+        out = out.replace(&format!("{{{}}}", i + 1), &sql_literal(arg, kind));
+    }
+    out
+}
+
+fn sql_literal(value: &str, kind: EngineKind) -> String {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    let numeric = !digits.is_empty()
+        && digits.split('.').count() <= 2
+        && digits
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    if numeric {
+        return value.to_string();
+    }
+    let mut quoted = value.replace('\'', "''");
+    if kind == EngineKind::MySql {
+        // MySQL treats a backslash in a string literal as an escape character.
+        quoted = quoted.replace('\\', "\\\\");
+    }
+    format!("'{quoted}'")
 }
 
 /// A validated job, ready to run.
@@ -244,6 +336,8 @@ pub struct Job {
     pub target: DbUrl,
     pub jobs: usize,
     pub tables: Vec<TableJob>,
+    /// The file's groups: name, tables, `where` template.
+    pub groups: Vec<(String, Vec<String>, Option<String>)>,
 }
 
 /// Command-line values that take precedence over the file.
@@ -373,6 +467,24 @@ impl Job {
                 Some(target) => target.trim().to_string(),
                 None => name.clone(),
             };
+            let here = at(t.name.span());
+            match (&t.query, &t.filter, &t.target, &t.target_where) {
+                (Some(q), _, _, _) if blank(q) => bail!("{here}: table {name:?} has an empty `query`"),
+                (Some(_), Some(_), _, _) => bail!(
+                    "{here}: table {name:?} has both `query` and `where`: put the source's condition \
+                     in the query and the target's in `target_where`"
+                ),
+                (Some(_), _, Some(_), _) => bail!(
+                    "{here}: table {name:?} has both `query` and `target`: with a query, `name` is the target table"
+                ),
+                (Some(_), _, _, _) if key.is_none() => {
+                    bail!("{here}: table {name:?} has a `query`, so it needs `key = \"column\"`")
+                }
+                (None, _, _, Some(_)) => {
+                    bail!("{here}: table {name:?} has `target_where` but no `query`; use `where`")
+                }
+                _ => {}
+            }
             tables.push(TableJob {
                 target_name,
                 key,
@@ -381,13 +493,55 @@ impl Job {
                 columns: t.columns.clone(),
                 exclude_columns: t.exclude_columns.clone(),
                 mode: t.mode,
+                query: t.query.clone(),
+                target_where: t.target_where.clone(),
+                args: Vec::new(),
                 name,
             });
+        }
+        for (group, g) in &file.groups {
+            if g.tables.is_empty() {
+                bail!("{}: group {group:?} lists no tables", path.display());
+            }
         }
 
         if !overrides.tables.is_empty() {
             let mut chosen = Vec::new();
+            let default_table = |name: &str| {
+                tables
+                    .iter()
+                    .find(|t| t.name == name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        TableJob::with_defaults(name, overrides.chunk_size.unwrap_or(default_chunk))
+                    })
+            };
             for (wanted, filter) in &overrides.tables {
+                let (group_name, value) = match wanted.split_once(':') {
+                    Some((g, v)) => (g, Some(v)),
+                    None => (wanted.as_str(), None),
+                };
+                if let Some(group) = file.groups.get(group_name) {
+                    if filter.is_some() {
+                        bail!("group {group_name:?} takes a value (`{group_name}:VALUE`), not a `where`");
+                    }
+                    let needs_value = group.filter.as_deref().is_some_and(|f| f.contains("{1}"));
+                    let args: Vec<String> = match (value, needs_value) {
+                        (Some(v), true) => vec![v.to_string()],
+                        (None, false) => Vec::new(),
+                        (None, true) => bail!("group {group_name:?} needs a value: `{group_name}:VALUE`"),
+                        (Some(_), false) => bail!("group {group_name:?} has no {{1}} in its `where`, so it takes no value"),
+                    };
+                    for name in &group.tables {
+                        let mut t = default_table(name);
+                        if t.query.is_none() {
+                            t.filter = group.filter.clone().or(t.filter);
+                        }
+                        t.args = args.clone();
+                        chosen.push(t);
+                    }
+                    continue;
+                }
                 // A table the file does not list is synced with the defaults, as in pgsync.
                 let mut t = tables
                     .iter()
@@ -400,6 +554,9 @@ impl Job {
                         )
                     });
                 if let Some(filter) = filter {
+                    if t.query.is_some() {
+                        bail!("table {wanted:?} is defined by a query; a one-off `where` cannot apply to it");
+                    }
                     t.filter = Some(filter.clone());
                 }
                 chosen.push(t);
@@ -413,8 +570,66 @@ impl Job {
             target,
             jobs,
             tables,
+            groups: file
+                .groups
+                .iter()
+                .map(|(name, g)| (name.clone(), g.tables.clone(), g.filter.clone()))
+                .collect(),
         })
     }
+
+    /// The tables and groups with their subsets as each side will run them, for `dbdelta list`.
+    pub fn describe(&self) -> String {
+        let mut out = format!("source: {}\ntarget: {}\n", self.source.display, self.target.display);
+        out.push_str("tables:\n");
+        for t in &self.tables {
+            let target = if t.target_name == t.name {
+                String::new()
+            } else {
+                format!(" -> {}", t.target_name)
+            };
+            let key = t.key.as_ref().map(|k| k.join(", ")).unwrap_or_else(|| "primary key".into());
+            let mode = t.mode;
+            out.push_str(&format!(
+                "  {}{target}  key: {key}  mode: {mode}  chunk_size: {}\n",
+                t.name, t.chunk_size
+            ));
+            let subset = t.render(self.source.engine, self.target.engine);
+            if let Some(q) = &subset.source_query {
+                out.push_str(&format!("    source query: {}\n", one_line(q)));
+            }
+            for (side, filter) in [("source", &subset.source_filter), ("target", &subset.target_filter)] {
+                match filter {
+                    Some(f) => out.push_str(&format!("    {side} where: {}\n", one_line(f))),
+                    None if side == "target" || subset.source_query.is_none() => {
+                        out.push_str(&format!("    {side} where: (all rows)\n"))
+                    }
+                    None => {}
+                }
+            }
+            if let Some(columns) = &t.columns {
+                out.push_str(&format!("    columns: {}\n", columns.join(", ")));
+            }
+            if !t.exclude_columns.is_empty() {
+                out.push_str(&format!("    exclude_columns: {}\n", t.exclude_columns.join(", ")));
+            }
+        }
+        if !self.groups.is_empty() {
+            out.push_str("groups:\n");
+            for (name, tables, filter) in &self.groups {
+                out.push_str(&format!("  {name}: {}\n", tables.join(", ")));
+                if let Some(f) = filter {
+                    out.push_str(&format!("    where: {}\n", one_line(f)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// SQL on one line, whitespace runs folded, for listings.
+fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The 1-based line number of a byte offset.
@@ -517,6 +732,53 @@ mod tests {
     fn urls_without_scheme_are_refused() {
         assert!(DbUrl::parse("sqlite", Path::new(".")).is_err());
         assert!(DbUrl::parse("oracle://x/y", Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn group_values_become_literals_of_each_engine() {
+        let args = vec!["42; DROP TABLE x".to_string()];
+        assert_eq!(
+            render_sql("t = {1}", &args, EngineKind::Postgres),
+            "t = '42; DROP TABLE x'"
+        );
+        assert_eq!(
+            render_sql("t = {1}", &["42".into()], EngineKind::MySql),
+            "t = 42"
+        );
+        assert_eq!(
+            render_sql("t = {1}", &["-4.5".into()], EngineKind::Sqlite),
+            "t = -4.5"
+        );
+        assert_eq!(
+            render_sql("t = {1}", &["a'b\\".into()], EngineKind::MySql),
+            "t = 'a''b\\\\'"
+        );
+        assert_eq!(
+            render_sql("t = {1}", &["a'b\\".into()], EngineKind::Postgres),
+            "t = 'a''b\\'"
+        );
+    }
+
+    #[test]
+    fn groups_expand_with_their_value() {
+        let text = format!(
+            "{MINIMAL}[[tables]]\nname = \"u\"\nwhere = \"x = 1\"\n[groups.tenant]\ntables = [\"t\", \"u\", \"v\"]\nwhere = \"tenant_id = {{1}}\"\n"
+        );
+        let overrides = Overrides {
+            tables: vec![("tenant:7".into(), None)],
+            ..Default::default()
+        };
+        let job = Job::parse(&text, Path::new("/jobs/sync.toml"), &overrides).unwrap();
+        let names: Vec<&str> = job.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["t", "u", "v"]);
+        let subset = job.tables[1].render(EngineKind::Postgres, EngineKind::Sqlite);
+        assert_eq!(subset.source_filter.as_deref(), Some("tenant_id = 7"));
+        let missing = Overrides {
+            tables: vec![("tenant".into(), None)],
+            ..Default::default()
+        };
+        let err = Job::parse(&text, Path::new("/jobs/sync.toml"), &missing).unwrap_err();
+        assert!(err.to_string().contains("needs a value"), "{err}");
     }
 
     #[test]

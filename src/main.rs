@@ -24,6 +24,20 @@ enum CliCommand {
     Sync(RunArgs),
     /// Compare only: list the chunks and keys that differ, write nothing.
     Diff(RunArgs),
+    /// Show the job's tables and groups with their resolved subsets; connects to nothing.
+    List(FileArgs),
+    /// Validate the job file and connect to both sides to check every table can be synced,
+    /// without comparing anything.
+    Check(FileArgs),
+}
+
+#[derive(Args)]
+struct FileArgs {
+    /// The job file.
+    #[arg(short = 'c', long = "config", default_value = "sync.toml")]
+    config: PathBuf,
+    /// Only these tables or groups (`GROUP:VALUE`), as for `sync`.
+    tables: Vec<String>,
 }
 
 #[derive(Args)]
@@ -59,12 +73,14 @@ const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (command, args) = match cli.command {
-        CliCommand::Sync(a) => (Command::Sync, a),
-        CliCommand::Diff(a) => (Command::Diff, a),
+    let outcome = match cli.command {
+        CliCommand::Sync(a) => execute(Command::Sync, &a).map(|r| exit_code(Command::Sync, &r)),
+        CliCommand::Diff(a) => execute(Command::Diff, &a).map(|r| exit_code(Command::Diff, &r)),
+        CliCommand::List(a) => list(&a).map(|()| 0),
+        CliCommand::Check(a) => check(&a).map(|()| 0),
     };
-    match execute(command, &args) {
-        Ok(report) => ExitCode::from(exit_code(command, &report)),
+    match outcome {
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             let messages = dbdelta::report::error_messages(&e);
             for (i, message) in messages.iter().enumerate() {
@@ -108,6 +124,31 @@ fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(report),
     }
+}
+
+fn list(args: &FileArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        tables: table_arguments(&args.tables)?,
+        ..Default::default()
+    };
+    let job = Job::load(&args.config, &overrides)?;
+    let printed = write!(std::io::stdout().lock(), "{}", job.describe());
+    match printed {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn check(args: &FileArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        tables: table_arguments(&args.tables)?,
+        ..Default::default()
+    };
+    let job = Job::load(&args.config, &overrides)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(dbdelta::sync::check(&job, &mut |line| eprintln!("{line}")))
 }
 
 /// `orders "where id < 1000" customers` → `[(orders, Some("id < 1000")), (customers, None)]`.

@@ -30,7 +30,10 @@ pub async fn plan_chunks(
     tgt: &TableSide,
     chunk_size: u64,
 ) -> Result<Vec<Chunk>> {
-    let ordered = src.key.len() == 1 && src.key_columns().all(|c| c.class == TypeClass::Int);
+    // A query source has no index to walk; hashing also runs it a bounded number of times.
+    let ordered = !src.from_query
+        && src.key.len() == 1
+        && src.key_columns().all(|c| c.class == TypeClass::Int);
     if ordered {
         let ranges = plan_ranges(source, target, src, tgt, chunk_size).await?;
         return Ok(ranges.into_iter().map(Chunk::Range).collect());

@@ -150,6 +150,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
         }
     }
 
+    let subset = job.render(defs.source_kind, defs.target_kind);
     Ok(TablePlan {
         name: name.clone(),
         mode: job.mode,
@@ -157,13 +158,15 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             table: defs.source_table,
             columns: source_columns,
             key: key.clone(),
-            filter: job.filter.clone(),
+            filter: subset.source_filter,
+            from_query: job.query.is_some(),
         },
         target: TableSide {
             table: defs.target_table,
             columns: target_columns,
             key,
-            filter: job.filter.clone(),
+            filter: subset.target_filter,
+            from_query: false,
         },
         chunk_size: job.chunk_size,
         warnings,

@@ -8,12 +8,12 @@
 use crate::apply::{apply_chunk, planned_stats, ApplyStats};
 use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork};
 use crate::config::Job;
-use crate::config::Mode;
-use crate::engine::{Checksum, Chunk, Db, KeyRange};
+use crate::config::{Mode, TableJob};
+use crate::engine::{Checksum, Chunk, Column, Db, KeyRange, TableInfo};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::schema::{plan_table, Definitions, TablePlan};
-use crate::value::{compare_keys, key_to_string, Key};
+use crate::value::{compare_keys, key_to_string, Key, TypeClass};
 use anyhow::{bail, Context, Result};
 use futures::{StreamExt, TryStreamExt};
 use std::time::Instant;
@@ -112,16 +112,69 @@ async fn run_connected(
     })
 }
 
-/// Introspects both sides and matches them; refuses tables that cannot be compared.
-async fn prepare_table(
-    source: &Db,
-    target: &Db,
-    table: &crate::config::TableJob,
-) -> Result<TablePlan> {
-    let (src, tgt) = tokio::try_join!(
-        source.table_info(&table.name),
-        target.table_info(&table.target_name)
+/// `dbdelta check`: connects to both sides and plans every table without comparing anything,
+/// telling `say` one line per table (and its warnings); fails with the first reason a table
+/// cannot be synced.
+pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
+    let (source, target) = tokio::try_join!(
+        async { Db::connect(&job.source, 1).await.context("source") },
+        async { Db::connect(&job.target, 1).await.context("target") },
     )?;
+    say(&format!("source: {} ({})", source.display, source.kind));
+    say(&format!("target: {} ({})", target.display, target.kind));
+    let mut result = Ok(());
+    for table in &job.tables {
+        match prepare_table(&source, &target, table).await {
+            Ok(plan) => {
+                let key: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
+                say(&format!(
+                    "ok: {}: {} columns compared, key ({}), mode {}",
+                    plan.name,
+                    plan.source.columns.len(),
+                    key.join(", "),
+                    plan.mode
+                ));
+                for w in &plan.warnings {
+                    say(&format!("  warning: {w}"));
+                }
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    tokio::join!(source.close(), target.close());
+    result
+}
+
+/// Introspects both sides and matches them; refuses tables that cannot be compared.
+async fn prepare_table(source: &Db, target: &Db, table: &TableJob) -> Result<TablePlan> {
+    let subset = table.render(source.kind, target.kind);
+    let (src, tgt) = match &subset.source_query {
+        None => tokio::try_join!(
+            source.table_info(&table.name),
+            target.table_info(&table.target_name)
+        )?,
+        Some(query) => {
+            let (columns, tgt) = tokio::try_join!(
+                async {
+                    source.query_columns(query).await.with_context(|| {
+                        format!("the query of table {} fails on the source", table.name)
+                    })
+                },
+                target.table_info(&table.target_name)
+            )?;
+            let Some(tgt) = tgt else {
+                bail!(
+                    "table {} does not exist in the target ({})",
+                    table.target_name,
+                    target.display
+                );
+            };
+            (Some(query_definition(table, &columns, &tgt)), Some(tgt))
+        }
+    };
     let Some(src) = src else {
         bail!(
             "table {} does not exist in the source ({})",
@@ -136,17 +189,56 @@ async fn prepare_table(
             target.display
         );
     };
+    let source_table = match &subset.source_query {
+        Some(query) => source.query_as_table(query),
+        None => source.quote_table(&table.name),
+    };
     plan_table(
         table,
         Definitions {
             source_kind: source.kind,
             source: &src,
-            source_table: source.quote_table(&table.name),
+            source_table,
             target_kind: target.kind,
             target: &tgt,
             target_table: target.quote_table(&table.target_name),
         },
     )
+}
+
+/// The "definition" of a query source: its columns typed like the target's columns of the same
+/// name (the canonical encoding is chosen per class), and its declared key taken as unique and
+/// NOT NULL; narrowing refuses a query that returns a key twice or a NULL key.
+fn query_definition(table: &TableJob, columns: &[String], target: &TableInfo) -> TableInfo {
+    let key = table.key.clone().unwrap_or_default();
+    let columns = columns
+        .iter()
+        .map(|name| {
+            let mut column = target
+                .columns
+                .iter()
+                .find(|c| &c.name == name)
+                .cloned()
+                .unwrap_or_else(|| Column {
+                    name: name.clone(),
+                    decl_type: "query column".into(),
+                    cast_type: String::new(),
+                    class: TypeClass::Other,
+                    nullable: true,
+                    has_default: false,
+                    generated: false,
+                });
+            column.decl_type = format!("query column ({})", column.decl_type);
+            column.nullable = !key.contains(name);
+            column.generated = false;
+            column
+        })
+        .collect();
+    TableInfo {
+        columns,
+        primary_key: key.clone(),
+        unique_keys: vec![key],
+    }
 }
 
 async fn run_table(
@@ -169,6 +261,25 @@ async fn run_table(
     }
     let chunks = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
     report.chunks = chunks.len() as u64;
+    // Hash buckets are summed in one scan per side rather than one scan per bucket.
+    let bucket_sums = match chunks.first() {
+        Some(Chunk::Bucket { of, .. }) if !truncating => Some(tokio::try_join!(
+            async {
+                source
+                    .bucket_checksums(&plan.source, *of)
+                    .await
+                    .context("checksums on the source")
+            },
+            async {
+                target
+                    .bucket_checksums(&plan.target, *of)
+                    .await
+                    .context("checksums on the target")
+            },
+        )?),
+        _ => None,
+    };
+    let bucket_sums = &bucket_sums;
     let progress = reporter.table(&plan.name, report.chunks, writing);
     let progress = &progress;
 
@@ -177,7 +288,17 @@ async fn run_table(
             let comparison = if truncating {
                 copy_without_comparing(chunk)
             } else {
-                compare_chunk(source, target, plan, chunk, !writing)
+                let known = match (chunk, bucket_sums) {
+                    (Chunk::Bucket { index, .. }, Some((src, tgt))) => {
+                        let empty = Checksum { rows: 0, sum: 0 };
+                        Some((
+                            src.get(index).copied().unwrap_or(empty),
+                            tgt.get(index).copied().unwrap_or(empty),
+                        ))
+                    }
+                    _ => None,
+                };
+                compare_chunk(source, target, plan, chunk, !writing, known)
                     .await
                     .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
             };

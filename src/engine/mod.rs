@@ -53,6 +53,8 @@ pub struct TableSide {
     pub key: Vec<usize>,
     /// The subset condition (SQL from the job file); every read and write stays inside it.
     pub filter: Option<String>,
+    /// `table` is a subquery (`(SELECT …) AS …`): read-only, and without key order to chunk by.
+    pub from_query: bool,
 }
 
 impl TableSide {
@@ -299,6 +301,25 @@ impl Db {
         })
     }
 
+    /// The names of the columns a query returns; fails with the database's reason when the
+    /// query does not run.
+    pub async fn query_columns(&self, query: &str) -> Result<Vec<String>> {
+        use sqlx::{Column as _, Executor as _};
+        let names: Vec<String> = on_pool!(&self.pool, p => {
+            let description = p.describe(query).await?;
+            description.columns().iter().map(|c| c.name().to_string()).collect()
+        });
+        Ok(names)
+    }
+
+    /// A query as a table expression for `FROM`.
+    pub fn query_as_table(&self, query: &str) -> String {
+        format!(
+            "({query}) AS {}",
+            sql::quote_ident(self.kind, "dbdelta_query")
+        )
+    }
+
     /// Quotes a possibly schema-qualified table name for this engine.
     pub fn quote_table(&self, name: &str) -> String {
         sql::quote_table(self.kind, name)
@@ -369,6 +390,56 @@ impl Db {
                 })
             }
         }
+    }
+
+    /// Row count and hash sum of every non-empty bucket of `of`, in one pass over the subset.
+    pub async fn bucket_checksums(
+        &self,
+        side: &TableSide,
+        of: u64,
+    ) -> Result<std::collections::HashMap<u64, Checksum>> {
+        let mut sums = std::collections::HashMap::new();
+        match sql::bucket_checksums(self.kind, side, of) {
+            Some((text, params)) => {
+                let bucket_wire = if self.kind == EngineKind::MySql {
+                    Wire::UInt
+                } else {
+                    Wire::Int
+                };
+                for row in self
+                    .fetch(&text, &params, &[bucket_wire, Wire::Int, Wire::Text])
+                    .await?
+                {
+                    match row.as_slice() {
+                        [Value::Int(bucket), Value::Int(rows), Value::Text(sum)] => {
+                            let sum = sum_mod_2_64(sum)
+                                .ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))?;
+                            sums.insert(
+                                *bucket as u64,
+                                Checksum {
+                                    rows: *rows as u64,
+                                    sum,
+                                },
+                            );
+                        }
+                        other => bail!("unexpected bucket checksum {other:?}"),
+                    }
+                }
+            }
+            None => {
+                let classes = classes(side);
+                let key_classes: Vec<TypeClass> = side.key_columns().map(|c| c.class).collect();
+                for row in self.rows_in_chunk(side, &Chunk::everything()).await? {
+                    let key: Key = side.key.iter().map(|&i| row[i].clone()).collect();
+                    let entry = sums
+                        .entry(key_bucket(&key_classes, &key, of))
+                        .or_insert(Checksum { rows: 0, sum: 0 });
+                    entry.rows += 1;
+                    entry.sum = entry.sum.wrapping_add(row_hash(&classes, &row));
+                }
+            }
+        }
+        Ok(sums)
     }
 
     /// Every `(key, row hash)` pair in `range`.

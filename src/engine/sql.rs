@@ -323,6 +323,27 @@ pub fn delete_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statem
     )
 }
 
+/// Row count and hash sum of every bucket in one scan: `(bucket, count, sum)` rows.
+pub fn bucket_checksums(kind: EngineKind, side: &TableSide, of: u64) -> Option<Statement> {
+    let hash = row_hash_expr(kind, side)?;
+    let fields = canonical_fields(kind, side.key_columns());
+    let (bucket, sum) = match kind {
+        EngineKind::Postgres => (
+            postgres::bucket_expr(&fields, of),
+            postgres::sum_expr(&hash),
+        ),
+        EngineKind::MySql => (mysql::bucket_expr(&fields, of), mysql::sum_expr(&hash)),
+        EngineKind::Sqlite => return None,
+    };
+    let mut b = Binder::new(kind);
+    let condition = chunk_condition(&mut b, side, &Chunk::everything());
+    let text = format!(
+        "SELECT {bucket}, COUNT(*), {sum} FROM {} WHERE {condition} GROUP BY 1",
+        side.table
+    );
+    Some((text, b.values))
+}
+
 pub fn count(kind: EngineKind, side: &TableSide) -> Statement {
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, &Chunk::everything());
@@ -419,6 +440,7 @@ mod tests {
             columns: vec![col("a"), col("b"), col("v")],
             key,
             filter: None,
+            from_query: false,
         }
     }
 
