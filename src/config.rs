@@ -580,7 +580,10 @@ impl Job {
 
     /// The tables and groups with their subsets as each side will run them, for `dbdelta list`.
     pub fn describe(&self) -> String {
-        let mut out = format!("source: {}\ntarget: {}\n", self.source.display, self.target.display);
+        let mut out = format!(
+            "source: {}\ntarget: {}\n",
+            self.source.display, self.target.display
+        );
         out.push_str("tables:\n");
         for t in &self.tables {
             let target = if t.target_name == t.name {
@@ -588,7 +591,11 @@ impl Job {
             } else {
                 format!(" -> {}", t.target_name)
             };
-            let key = t.key.as_ref().map(|k| k.join(", ")).unwrap_or_else(|| "primary key".into());
+            let key = t
+                .key
+                .as_ref()
+                .map(|k| k.join(", "))
+                .unwrap_or_else(|| "primary key".into());
             let mode = t.mode;
             out.push_str(&format!(
                 "  {}{target}  key: {key}  mode: {mode}  chunk_size: {}\n",
@@ -598,7 +605,10 @@ impl Job {
             if let Some(q) = &subset.source_query {
                 out.push_str(&format!("    source query: {}\n", one_line(q)));
             }
-            for (side, filter) in [("source", &subset.source_filter), ("target", &subset.target_filter)] {
+            for (side, filter) in [
+                ("source", &subset.source_filter),
+                ("target", &subset.target_filter),
+            ] {
                 match filter {
                     Some(f) => out.push_str(&format!("    {side} where: {}\n", one_line(f))),
                     None if side == "target" || subset.source_query.is_none() => {
@@ -611,7 +621,10 @@ impl Job {
                 out.push_str(&format!("    columns: {}\n", columns.join(", ")));
             }
             if !t.exclude_columns.is_empty() {
-                out.push_str(&format!("    exclude_columns: {}\n", t.exclude_columns.join(", ")));
+                out.push_str(&format!(
+                    "    exclude_columns: {}\n",
+                    t.exclude_columns.join(", ")
+                ));
             }
         }
         if !self.groups.is_empty() {
