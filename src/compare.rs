@@ -120,7 +120,7 @@ async fn narrow(source: &Db, target: &Db, plan: &TablePlan, chunk: &Chunk) -> Re
     // Tables have unique, NOT NULL keys; a query source has only the job file's word for it.
     let mut seen: HashSet<&Key> = HashSet::with_capacity(src.len());
     for (key, _) in &src {
-        if key.iter().any(|v| *v == Value::Null) {
+        if key.contains(&Value::Null) {
             bail!("the source returns a row whose key is NULL; a key must identify every row");
         }
         if !seen.insert(key) {
