@@ -266,3 +266,25 @@ async fn command_line_mistakes_exit_2() {
     let output = dbdelta(dir.path(), &["sync"]);
     assert_error(&output, &["cannot read job file sync.toml"]);
 }
+
+#[tokio::test]
+async fn check_connects_and_validates_without_writing() {
+    let pair = sqlite_pair().await;
+    let job = pair.job_file("[[tables]]\nname = \"good\"\n");
+    let job = job.to_str().unwrap_or_default();
+    let output = dbdelta(pair.dir.path(), &["check", "-c", job]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stderr(&output).contains("ok: good: 2 columns compared, key (id), mode sync"));
+    let output = dbdelta(pair.dir.path(), &["check", "-c", job, "good", "missing"]);
+    assert_error(
+        &output,
+        &["ok: good", "table missing does not exist in the source"],
+    );
+    let output = dbdelta(
+        pair.dir.path(),
+        &["list", "-c", job, "good", "where id > 1"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("source where: id > 1"));
+    target_untouched(&pair).await;
+}
