@@ -3,6 +3,7 @@
 
 use crate::compare::{ChunkDiff, ChunkWork};
 use crate::config::Mode;
+use crate::convert::fit_row;
 use crate::engine::Db;
 use crate::schema::TablePlan;
 use crate::value::{key_to_string, Key, Value};
@@ -97,6 +98,17 @@ pub async fn apply_chunk(
         };
     let key_of =
         |row: &Vec<Value>| -> Key { plan.source.key.iter().map(|&i| row[i].clone()).collect() };
+    // Across engines, every value is checked against its target column before anything is written.
+    let rows = if source.kind == target.kind {
+        rows
+    } else {
+        rows.into_iter()
+            .map(|row| {
+                let key = key_of(&row);
+                fit_row(&plan.name, &key, row, &plan.target.columns, target.kind)
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
     // Rows whose key the target lacks; the rest of `rows` update existing target rows.
     let inserting: Vec<Key> = rows
         .iter()

@@ -57,6 +57,8 @@ pub struct EndpointFile {
 pub struct DefaultsFile {
     pub chunk_size: Option<Spanned<i64>>,
     pub jobs: Option<Spanned<i64>>,
+    /// Create target tables that do not exist, from the source's columns and key.
+    pub create_missing: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +77,7 @@ pub struct TableFile {
     pub target: Option<String>,
     #[serde(default)]
     pub mode: Mode,
+    pub create_missing: Option<bool>,
     /// A query whose rows are the source (then `name` is the target table).
     pub query: Option<String>,
     /// With `query`: which target rows the query owns (default: the whole target table).
@@ -245,6 +248,8 @@ pub struct TableJob {
     pub columns: Option<Vec<String>>,
     pub exclude_columns: Vec<String>,
     pub mode: Mode,
+    /// Create the target table from the source's definition when it does not exist.
+    pub create_missing: bool,
     /// The source query, when the source is a query rather than the table `name`.
     pub query: Option<String>,
     /// With `query`: the target rows the query owns.
@@ -266,6 +271,7 @@ impl TableJob {
             columns: None,
             exclude_columns: Vec::new(),
             mode: Mode::Sync,
+            create_missing: false,
             query: None,
             target_where: None,
             args: Vec::new(),
@@ -493,6 +499,10 @@ impl Job {
                 columns: t.columns.clone(),
                 exclude_columns: t.exclude_columns.clone(),
                 mode: t.mode,
+                create_missing: t
+                    .create_missing
+                    .or(file.defaults.create_missing)
+                    .unwrap_or(false),
                 query: t.query.clone(),
                 target_where: t.target_where.clone(),
                 args: Vec::new(),
@@ -513,7 +523,12 @@ impl Job {
                     .find(|t| t.name == name)
                     .cloned()
                     .unwrap_or_else(|| {
-                        TableJob::with_defaults(name, overrides.chunk_size.unwrap_or(default_chunk))
+                        let mut t = TableJob::with_defaults(
+                            name,
+                            overrides.chunk_size.unwrap_or(default_chunk),
+                        );
+                        t.create_missing = file.defaults.create_missing.unwrap_or(false);
+                        t
                     })
             };
             for (wanted, filter) in &overrides.tables {
@@ -543,16 +558,7 @@ impl Job {
                     continue;
                 }
                 // A table the file does not list is synced with the defaults, as in pgsync.
-                let mut t = tables
-                    .iter()
-                    .find(|t| &t.name == wanted)
-                    .cloned()
-                    .unwrap_or_else(|| {
-                        TableJob::with_defaults(
-                            wanted,
-                            overrides.chunk_size.unwrap_or(default_chunk),
-                        )
-                    });
+                let mut t = default_table(wanted);
                 if let Some(filter) = filter {
                     if t.query.is_some() {
                         bail!("table {wanted:?} is defined by a query; a one-off `where` cannot apply to it");

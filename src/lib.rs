@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod compare;
 pub mod config;
+pub mod convert;
 pub mod engine;
 pub mod plan;
 pub mod report;

@@ -33,6 +33,22 @@ pub struct Definitions<'a> {
     pub target_table: String,
 }
 
+/// The class a column is compared as, or `None` when its two sides cannot be compared. SQLite's
+/// declared types are only hints (any column holds any value), so across engines a SQLite column
+/// takes the other side's class: a `TEXT` column facing a `timestamptz` is compared as timestamps.
+fn shared_class(
+    source: TypeClass,
+    source_kind: EngineKind,
+    target: TypeClass,
+    target_kind: EngineKind,
+) -> Option<TypeClass> {
+    match (source_kind, target_kind) {
+        (EngineKind::Sqlite, other) if other != EngineKind::Sqlite => Some(target),
+        (other, EngineKind::Sqlite) if other != EngineKind::Sqlite => Some(source),
+        _ => source.unify(target),
+    }
+}
+
 pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     let name = &job.name;
     let find = |info: &TableInfo, column: &str| info.columns.iter().position(|c| c.name == column);
@@ -66,7 +82,9 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
                 column.name
             )),
             Some(t) => {
-                if !column.class.comparable_with(t.class) {
+                let Some(class) =
+                    shared_class(column.class, defs.source_kind, t.class, defs.target_kind)
+                else {
                     bail!(
                         "table {name}: column {:?} cannot be compared: {} in the source ({}) but {} in the target ({})",
                         column.name,
@@ -75,9 +93,12 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
                         t.decl_type,
                         defs.target_kind,
                     );
-                }
-                source_columns.push(column.clone());
-                target_columns.push(t.clone());
+                };
+                let (mut s, mut t) = (column.clone(), t.clone());
+                s.class = class;
+                t.class = class;
+                source_columns.push(s);
+                target_columns.push(t);
             }
         }
     }
@@ -151,6 +172,14 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     }
 
     let subset = job.render(defs.source_kind, defs.target_kind);
+    // Floats and JSON have no SQL form both engines print alike (see `crate::value`).
+    let hash_in_process = defs.source_kind != defs.target_kind
+        && source_columns.iter().any(|c| {
+            matches!(
+                c.class,
+                TypeClass::Float | TypeClass::Float32 | TypeClass::Json
+            )
+        });
     Ok(TablePlan {
         name: name.clone(),
         mode: job.mode,
@@ -160,6 +189,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             key: key.clone(),
             filter: subset.source_filter,
             from_query: job.query.is_some(),
+            hash_in_process,
         },
         target: TableSide {
             table: defs.target_table,
@@ -167,6 +197,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             key,
             filter: subset.target_filter,
             from_query: false,
+            hash_in_process,
         },
         chunk_size: job.chunk_size,
         warnings,

@@ -9,6 +9,7 @@ use crate::apply::{apply_chunk, planned_stats, ApplyStats};
 use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork};
 use crate::config::Job;
 use crate::config::{Mode, TableJob};
+use crate::engine::types::create_table;
 use crate::engine::{Checksum, Chunk, Column, Db, KeyRange, TableInfo};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
@@ -182,12 +183,14 @@ async fn prepare_table(source: &Db, target: &Db, table: &TableJob) -> Result<Tab
             source.display
         );
     };
-    let Some(tgt) = tgt else {
-        bail!(
-            "table {} does not exist in the target ({})",
+    let tgt = match tgt {
+        Some(tgt) => tgt,
+        None if table.create_missing => create_target(&src, source, target, table).await?,
+        None => bail!(
+            "table {} does not exist in the target ({}); set `create_missing = true` to create it",
             table.target_name,
             target.display
-        );
+        ),
     };
     let source_table = match &subset.source_query {
         Some(query) => source.query_as_table(query),
@@ -204,6 +207,52 @@ async fn prepare_table(source: &Db, target: &Db, table: &TableJob) -> Result<Tab
             target_table: target.quote_table(&table.target_name),
         },
     )
+}
+
+/// Creates the missing target table from the source's definition (`create_missing`), and
+/// returns its definition as the target now reports it.
+async fn create_target(
+    src: &TableInfo,
+    source: &Db,
+    target: &Db,
+    table: &TableJob,
+) -> Result<TableInfo> {
+    let key = table.key.clone().unwrap_or_else(|| src.primary_key.clone());
+    if key.is_empty() {
+        bail!(
+            "table {} has no primary key in the source, so it cannot be created in the target: set `key`",
+            table.name
+        );
+    }
+    let wanted = |c: &&Column| {
+        table
+            .columns
+            .as_ref()
+            .is_none_or(|list| list.contains(&c.name))
+            && !table.exclude_columns.contains(&c.name)
+            && !c.generated
+    };
+    let columns: Vec<Column> = src.columns.iter().filter(wanted).cloned().collect();
+    let sql = create_table(
+        target.kind,
+        &target.quote_table(&table.target_name),
+        source.kind,
+        &columns,
+        &key,
+    );
+    target
+        .execute_in_transaction(&[(sql, Vec::new())])
+        .await
+        .with_context(|| format!("cannot create table {} in the target", table.target_name))?;
+    target
+        .table_info(&table.target_name)
+        .await?
+        .with_context(|| {
+            format!(
+                "table {} was created but cannot be found",
+                table.target_name
+            )
+        })
 }
 
 /// The "definition" of a query source: its columns typed like the target's columns of the same

@@ -10,7 +10,8 @@
 //! |--------------|----------------------------------------------------------------------|
 //! | Int          | decimal digits with optional `-` (`-42`)                             |
 //! | Decimal      | decimal digits; trailing fractional zeros and a bare `.` removed (`12.50` → `12.5`, `3.00` → `3`) |
-//! | Float        | the engine's shortest round-trip text of the number                  |
+//! | Float        | shortest round-trip digits in scientific form, `3.0000000000000004e-1`, `1e20`, `0e0` for either zero, `NaN`, `Infinity`, `-Infinity` (*) |
+//! | Float32      | the same for the value as a 32-bit float (`1.1e0`), used when either side is single precision (*) |
 //! | Bool         | `1` or `0`                                                           |
 //! | Text, Other  | the text itself, UTF-8                                               |
 //! | Bytes        | lowercase hex of the bytes                                           |
@@ -18,12 +19,18 @@
 //! | Time         | `HH:MM:SS.ffffff` (always six fractional digits)                      |
 //! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC)          |
 //! | Uuid         | lowercase hyphenated                                                 |
-//! | Json         | the engine's normalised JSON text                                    |
+//! | Json         | compact JSON with object keys sorted by their bytes, numbers as parsed into f64/i64 (*) |
 //!
 //! A field is then written as `N` for NULL, or as `<number of characters>:<canonical text>` otherwise
 //! (`3:abc`, `0:` for the empty string), and the fields are concatenated without separators. The
 //! length prefix keeps the encoding unambiguous: NULL and the empty string differ, and no text can
 //! shift content from one column into the next.
+//!
+//! (*) PostgreSQL and MySQL cannot produce these forms cheaply in SQL. Between two databases of
+//! the same engine, the engine's own exact text stands in for them (equal values give equal text
+//! on both sides; PostgreSQL's `float8` text is shortest round-trip, `jsonb` text is normalised).
+//! Between different engines, a table with such a column is hashed in-process on both sides from
+//! the exactly transported values (see `TableSide::hash_in_process`), so the comparison is exact.
 //!
 //! The row hash is the first 8 bytes of the MD5 digest of that UTF-8 string read as a big-endian
 //! 64-bit integer. A chunk checksum is the number of rows plus the sum of the row hashes modulo
@@ -42,6 +49,8 @@ pub enum TypeClass {
     Int,
     Decimal,
     Float,
+    /// A single-precision float: compared at 32-bit precision.
+    Float32,
     Bool,
     Text,
     Bytes,
@@ -58,12 +67,25 @@ impl TypeClass {
     /// Whether values of two classes share one canonical text, so that hashes of the two
     /// columns can be compared without false differences.
     pub fn comparable_with(self, other: TypeClass) -> bool {
+        self.unify(other).is_some()
+    }
+
+    /// The class both sides of a column are compared as, if their values can be compared at all:
+    /// the more specific of the two where one refines the other (a UUID kept in a text column, a
+    /// timestamp with or without time zone, an integer in a decimal column).
+    pub fn unify(self, other: TypeClass) -> Option<TypeClass> {
         use TypeClass::*;
-        self == other
-            || matches!(
-                (self, other),
-                (Int, Decimal) | (Decimal, Int) | (Text, Other) | (Other, Text)
-            )
+        if self == other {
+            return Some(self);
+        }
+        Some(match (self, other) {
+            (Int, Decimal) | (Decimal, Int) => Decimal,
+            (Float, Float32) | (Float32, Float) => Float32,
+            (Timestamp, TimestampTz) | (TimestampTz, Timestamp) => TimestampTz,
+            (Text | Other, refined @ (Uuid | Json | Other | Text))
+            | (refined @ (Uuid | Json), Text | Other) => refined,
+            _ => return None,
+        })
     }
 }
 
@@ -171,24 +193,81 @@ pub fn compare_keys(a: &Key, b: &Key) -> std::cmp::Ordering {
 pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
     Some(match value {
         Value::Null => return None,
-        // A boolean stored as an integer keeps its number, so that 2 and 1 still differ.
-        Value::Int(v) => v.to_string(),
+        Value::Int(v) => match class {
+            // SQLite keeps a whole number in a REAL or untyped column as an integer.
+            TypeClass::Float => float_text(*v as f64),
+            TypeClass::Float32 => float32_text(*v as f32),
+            // A boolean stored as an integer keeps its number, so that 2 and 1 still differ.
+            _ => v.to_string(),
+        },
         Value::Float(v) => match class {
             // SQLite stores a NUMERIC value that has no fraction as an integer and one with a
             // fraction as REAL; both spell the decimal the way the server engines do.
             TypeClass::Decimal => trim_decimal(&v.to_string()),
-            _ => v.to_string(),
+            TypeClass::Float32 => float32_text(*v as f32),
+            _ => float_text(*v),
         },
         Value::Bool(v) => (if *v { "1" } else { "0" }).to_string(),
         Value::Bytes(v) => hex::encode(v),
         Value::Text(v) => match class {
             TypeClass::Decimal => trim_decimal(v),
             TypeClass::Time => pad_fraction(v),
-            TypeClass::Timestamp | TypeClass::TimestampTz => pad_fraction(&v.replacen('T', " ", 1)),
+            TypeClass::Timestamp | TypeClass::TimestampTz => canonical_timestamp(v),
             TypeClass::Uuid => v.to_ascii_lowercase(),
+            TypeClass::Json => canonical_json(v),
+            TypeClass::Float => v
+                .parse::<f64>()
+                .map(float_text)
+                .unwrap_or_else(|_| v.clone()),
+            TypeClass::Float32 => v
+                .parse::<f32>()
+                .map(float32_text)
+                .unwrap_or_else(|_| v.clone()),
             _ => v.clone(),
         },
     })
+}
+
+/// Shortest round-trip digits in scientific form; both zeros are `0e0`.
+pub fn float_text(v: f64) -> String {
+    if v == 0.0 {
+        "0e0".to_string()
+    } else if v.is_nan() {
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        (if v > 0.0 { "Infinity" } else { "-Infinity" }).to_string()
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// [`float_text`] at single precision.
+pub fn float32_text(v: f32) -> String {
+    if v == 0.0 || v.is_nan() || v.is_infinite() {
+        float_text(f64::from(v))
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// `2024-01-01T10:00:00Z` → `2024-01-01 10:00:00.000000`: the separator, a UTC designator and the
+/// fraction are normalised; other offsets are left for the comparison to flag.
+fn canonical_timestamp(text: &str) -> String {
+    let spaced = text.replacen('T', " ", 1);
+    let utc = ["Z", "+00:00", "+00", "+0000"]
+        .iter()
+        .find_map(|suffix| spaced.strip_suffix(suffix))
+        .unwrap_or(&spaced);
+    pad_fraction(utc)
+}
+
+/// Compact JSON with keys sorted by their bytes; text that is not JSON stays as it is.
+fn canonical_json(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        // serde_json's maps are ordered by key, so printing sorts every object.
+        Ok(value) => value.to_string(),
+        Err(_) => text.to_string(),
+    }
 }
 
 /// `12.50` → `12.5`, `3.00` → `3`, `-0.0` → `0`; integers are left alone.
@@ -321,6 +400,48 @@ mod tests {
             "2024-01-01 10:00:00.500000"
         );
         assert_eq!(pad_fraction("10:00:01.123456"), "10:00:01.123456");
+    }
+
+    #[test]
+    fn floats_use_shortest_scientific_digits() {
+        assert_eq!(float_text(0.1 + 0.2), "3.0000000000000004e-1");
+        assert_eq!(float_text(1e20), "1e20");
+        assert_eq!(float_text(-0.0), "0e0");
+        assert_eq!(float_text(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(float32_text(1.1), "1.1e0");
+        assert_eq!(
+            canonical_text(TypeClass::Float32, &Value::Float(f64::from(1.1f32))),
+            Some("1.1e0".into())
+        );
+    }
+
+    #[test]
+    fn json_ignores_key_order_and_whitespace() {
+        let a = canonical_text(
+            TypeClass::Json,
+            &Value::Text("{\"b\": [1, 2], \"a\": {\"y\": null, \"x\": 1.50}}".into()),
+        );
+        let b = canonical_text(
+            TypeClass::Json,
+            &Value::Text("{\"a\":{\"x\":1.5,\"y\":null},\"b\":[1,2]}".into()),
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a.as_deref(),
+            Some("{\"a\":{\"x\":1.5,\"y\":null},\"b\":[1,2]}")
+        );
+    }
+
+    #[test]
+    fn utc_timestamps_lose_their_designator() {
+        assert_eq!(
+            canonical_timestamp("2024-02-29T23:59:59.5Z"),
+            "2024-02-29 23:59:59.500000"
+        );
+        assert_eq!(
+            canonical_timestamp("1969-12-31 23:59:59+00:00"),
+            "1969-12-31 23:59:59.000000"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod mysql;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+pub mod types;
 
 use crate::config::{DbUrl, EngineKind};
 use crate::value::{key_bucket, row_hash, sum_mod_2_64, Key, TypeClass, Value};
@@ -55,6 +56,9 @@ pub struct TableSide {
     pub filter: Option<String>,
     /// `table` is a subquery (`(SELECT …) AS …`): read-only, and without key order to chunk by.
     pub from_query: bool,
+    /// Hash rows here instead of in SQL: set for both sides of a pair of different engines when a
+    /// column's canonical text cannot be produced in SQL (floats, JSON; see [`crate::value`]).
+    pub hash_in_process: bool,
 }
 
 impl TableSide {
@@ -105,6 +109,11 @@ pub enum Wire {
     Text,
     /// A 64-bit row hash (signed on PostgreSQL, unsigned on MySQL), decoded as its bits.
     Hash,
+}
+
+/// The wire type a column of this engine is read and written as.
+pub fn wire_of(kind: EngineKind, column: &Column) -> Wire {
+    sql::column_wire(kind, column)
 }
 
 /// A bound value with the wire type of the column it is compared with or written to.

@@ -121,7 +121,8 @@ fn classify(data_type: &str, column_type: &str) -> TypeClass {
             TypeClass::Int
         }
         "decimal" | "numeric" => TypeClass::Decimal,
-        "float" | "double" | "real" => TypeClass::Float,
+        "float" => TypeClass::Float32,
+        "double" | "real" => TypeClass::Float,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => TypeClass::Text,
         "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit" => {
             TypeClass::Bytes
@@ -147,7 +148,7 @@ pub fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
         // CAST AS SIGNED would wrap an unsigned BIGINT past 2^63; read it as it is and check.
         TypeClass::Int if is_unsigned_bigint(column) => (quoted.to_string(), Wire::UInt),
         TypeClass::Int | TypeClass::Bool => (format!("CAST({quoted} AS SIGNED)"), Wire::Int),
-        TypeClass::Float => (quoted.to_string(), Wire::Float),
+        TypeClass::Float | TypeClass::Float32 => (quoted.to_string(), Wire::Float),
         TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
         TypeClass::Date | TypeClass::Time | TypeClass::Timestamp | TypeClass::TimestampTz => {
             (canonical_expr(column, quoted), Wire::Text)
@@ -170,7 +171,10 @@ pub fn canonical_expr(column: &Column, quoted: &str) -> String {
             format!("DATE_FORMAT({quoted}, '%Y-%m-%d %H:%i:%s.%f')")
         }
         // Hash text as UTF-8 whatever the column's character set.
-        TypeClass::Text | TypeClass::Uuid => format!("CONVERT({quoted} USING utf8mb4)"),
+        TypeClass::Text => format!("CONVERT({quoted} USING utf8mb4)"),
+        TypeClass::Uuid => format!("LOWER(CONVERT({quoted} USING utf8mb4))"),
+        // MariaDB prints a FLOAT with six digits; widened to DOUBLE it prints exactly.
+        TypeClass::Float32 => format!("CAST(CAST({quoted} AS DOUBLE) AS CHAR)"),
         _ => format!("CAST({quoted} AS CHAR)"),
     }
 }

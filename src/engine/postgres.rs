@@ -115,7 +115,8 @@ fn classify(typname: &str) -> TypeClass {
     match typname {
         "int2" | "int4" | "int8" => TypeClass::Int,
         "numeric" => TypeClass::Decimal,
-        "float4" | "float8" => TypeClass::Float,
+        "float4" => TypeClass::Float32,
+        "float8" => TypeClass::Float,
         "bool" => TypeClass::Bool,
         "text" | "varchar" | "bpchar" | "name" | "citext" => TypeClass::Text,
         "bytea" => TypeClass::Bytes,
@@ -139,7 +140,7 @@ pub fn placeholder(n: usize, column: &Column) -> String {
 pub fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
     match column.class {
         TypeClass::Int => (format!("{quoted}::int8"), Wire::Int),
-        TypeClass::Float => (format!("{quoted}::float8"), Wire::Float),
+        TypeClass::Float | TypeClass::Float32 => (format!("{quoted}::float8"), Wire::Float),
         TypeClass::Bool => (quoted.to_string(), Wire::Bool),
         TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
         TypeClass::Date | TypeClass::Time | TypeClass::Timestamp | TypeClass::TimestampTz => {
@@ -162,6 +163,7 @@ pub fn canonical_expr(column: &Column, quoted: &str) -> String {
             "CASE WHEN isfinite({quoted}) THEN to_char({quoted}, 'YYYY-MM-DD HH24:MI:SS.US') ELSE {quoted}::text END"
         ),
         TypeClass::Json => format!("{quoted}::jsonb::text"),
+        TypeClass::Float32 => format!("{quoted}::float4::text"),
         _ => format!("{quoted}::text"),
     }
 }

@@ -96,6 +96,10 @@ fn select_expr(kind: EngineKind, column: &Column) -> (String, Wire) {
     }
 }
 
+pub fn column_wire(kind: EngineKind, column: &Column) -> Wire {
+    select_expr(kind, column).1
+}
+
 pub fn column_wires(kind: EngineKind, side: &TableSide) -> Vec<Wire> {
     side.columns
         .iter()
@@ -116,6 +120,9 @@ fn select_list<'a>(kind: EngineKind, columns: impl Iterator<Item = &'a Column>) 
 
 /// The server-side per-row hash expression, or `None` where rows are hashed in-process.
 fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
+    if side.hash_in_process {
+        return None;
+    }
     let fields = canonical_fields(kind, side.columns.iter());
     match kind {
         EngineKind::Postgres => Some(postgres::row_hash_expr(&fields)),
@@ -441,6 +448,7 @@ mod tests {
             key,
             filter: None,
             from_query: false,
+            hash_in_process: false,
         }
     }
 

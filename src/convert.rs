@@ -1,0 +1,283 @@
+//! Fitting source values to target columns before they are written.
+//!
+//! Values travel between engines as integers, floats, booleans, bytes or exact text (see
+//! [`crate::value::Value`]); the target engine casts them into its column types. Most casts are
+//! exact, but some would change a value without an error — MySQL and PostgreSQL round a decimal
+//! with too many fraction digits, SQLite turns NaN into NULL and long decimals into doubles, a
+//! double loses digits in a single-precision column — and some fail inside the database without
+//! saying which row. Every such case is caught here, before anything is written, with an error that
+//! names the table, the key and the column: dbdelta never writes a silently altered value.
+
+use crate::config::EngineKind;
+use crate::engine::types::{integer_range, length_limit, precision_scale};
+use crate::engine::{wire_of, Column, Wire};
+use crate::value::{canonical_text, key_to_string, Key, TypeClass, Value};
+use anyhow::{bail, Result};
+
+/// Checks (and, for timestamps, normalises) one row for the target.
+pub fn fit_row(
+    table: &str,
+    key: &Key,
+    row: Vec<Value>,
+    target: &[Column],
+    engine: EngineKind,
+) -> Result<Vec<Value>> {
+    row.into_iter()
+        .zip(target)
+        .map(|(value, to)| {
+            fit_value(value, to, engine).map_err(|why| {
+                anyhow::anyhow!(
+                    "table {table}, key {}, column {:?}: {why}; nothing of this chunk was written",
+                    key_to_string(key),
+                    to.name
+                )
+            })
+        })
+        .collect()
+}
+
+fn fit_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
+    let checked = check_value(value, to, engine)?;
+    match engine {
+        // SQLite stores every value as it comes.
+        EngineKind::Sqlite => Ok(checked),
+        _ => coerce(checked, wire_of(engine, to)),
+    }
+}
+
+/// Turns a value into the carrier the target column is written with (an integer read as text
+/// from SQLite into PostgreSQL's `integer`, a 0/1 into a `boolean`), refusing what does not parse.
+fn coerce(value: Value, wire: Wire) -> Result<Value> {
+    Ok(match (value, wire) {
+        (Value::Null, _) => Value::Null,
+        (Value::Bool(b), Wire::Int | Wire::UInt) => Value::Int(i64::from(b)),
+        (Value::Float(f), Wire::Int | Wire::UInt) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            Value::Int(f as i64)
+        }
+        (Value::Text(t), Wire::Int | Wire::UInt) => match t.trim().parse() {
+            Ok(i) => Value::Int(i),
+            Err(_) => bail!("{t:?} is not an integer"),
+        },
+        (Value::Int(i), Wire::Float) => Value::Float(i as f64),
+        (Value::Text(t), Wire::Float) => match t.trim().parse() {
+            Ok(f) => Value::Float(f),
+            Err(_) => bail!("{t:?} is not a number"),
+        },
+        (Value::Int(i), Wire::Bool) => Value::Bool(i != 0),
+        (Value::Text(t), Wire::Bool) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "t" | "true" => Value::Bool(true),
+            "0" | "f" | "false" => Value::Bool(false),
+            _ => bail!("{t:?} is not a boolean"),
+        },
+        (Value::Text(t), Wire::Bytes) => Value::Bytes(t.into_bytes()),
+        (Value::Int(i), Wire::Text) => Value::Text(i.to_string()),
+        (Value::Float(f), Wire::Text) => Value::Text(f.to_string()),
+        (Value::Bool(b), Wire::Text) => Value::Text(b.to_string()),
+        (Value::Bytes(b), Wire::Text) => match String::from_utf8(b) {
+            Ok(t) => Value::Text(t),
+            Err(_) => bail!("the bytes are not UTF-8 text"),
+        },
+        (value @ Value::Int(_), Wire::Int | Wire::UInt)
+        | (value @ Value::Float(_), Wire::Float)
+        | (value @ Value::Bool(_), Wire::Bool)
+        | (value @ Value::Bytes(_), Wire::Bytes)
+        | (value @ Value::Text(_), Wire::Text | Wire::Hash) => value,
+        (value, wire) => bail!("{value} cannot be written as {wire:?}"),
+    })
+}
+
+/// Refuses values the target column would change or reject.
+fn check_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
+    let decl = to.decl_type.to_ascii_lowercase();
+    Ok(match value {
+        Value::Float(f) if !f.is_finite() => match engine {
+            EngineKind::MySql => bail!("{f} cannot be stored in MySQL/MariaDB"),
+            EngineKind::Sqlite if f.is_nan() => bail!("NaN would become NULL in SQLite"),
+            _ if to.class == TypeClass::Decimal => {
+                bail!("{f} cannot be stored in a decimal column")
+            }
+            _ => Value::Float(f),
+        },
+        Value::Float(f) if to.class == TypeClass::Float32 && f64::from(f as f32) != f => {
+            bail!(
+                "{f} needs double precision, but {} is single precision ({})",
+                to.name,
+                to.decl_type
+            )
+        }
+        Value::Int(i) if to.class == TypeClass::Bool && !(0..=1).contains(&i) => {
+            bail!("{i} is not a boolean (0 or 1)")
+        }
+        Value::Int(i) => {
+            if let Some((min, max)) = integer_range(&decl) {
+                if i128::from(i) < min || i128::from(i) > max {
+                    bail!("{i} does not fit {}", to.decl_type);
+                }
+            }
+            Value::Int(i)
+        }
+        Value::Text(text) => Value::Text(fit_text(text, to, &decl, engine)?),
+        other => other,
+    })
+}
+
+fn fit_text(text: String, to: &Column, decl: &str, engine: EngineKind) -> Result<String> {
+    if engine == EngineKind::Postgres && text.contains('\0') {
+        bail!("PostgreSQL text cannot hold the character U+0000");
+    }
+    if let Some(limit) = length_limit(decl) {
+        let length = text.chars().count();
+        if length > limit {
+            bail!("{length} characters do not fit {}", to.decl_type);
+        }
+    }
+    match to.class {
+        TypeClass::Decimal => check_decimal(&text, to, decl, engine)?,
+        // MySQL reads neither a `T` separator nor a `Z`; PostgreSQL and SQLite keep the text.
+        TypeClass::Timestamp | TypeClass::TimestampTz if engine == EngineKind::MySql => {
+            let normal = canonical_text(to.class, &Value::Text(text)).unwrap_or_default();
+            check_mysql_timestamp(&normal, decl)?;
+            return Ok(normal);
+        }
+        _ => {}
+    }
+    Ok(text)
+}
+
+fn check_decimal(text: &str, to: &Column, decl: &str, engine: EngineKind) -> Result<()> {
+    let digits = text.trim_start_matches('-');
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let whole = whole.trim_start_matches('0');
+    if engine == EngineKind::Sqlite {
+        let text_affinity = ["char", "clob", "text"].iter().any(|t| decl.contains(t));
+        if !text_affinity && whole.len() + fraction.len() > 15 {
+            bail!(
+                "{text} has more digits than SQLite's {} keeps exactly (15); declare the column TEXT",
+                to.decl_type
+            );
+        }
+        return Ok(());
+    }
+    if let Some((precision, scale)) = precision_scale(decl) {
+        if fraction.len() > scale {
+            bail!(
+                "{text} has more fraction digits than {} keeps",
+                to.decl_type
+            );
+        }
+        if whole.len() > precision.saturating_sub(scale) {
+            bail!("{text} has more integer digits than {} keeps", to.decl_type);
+        }
+    }
+    Ok(())
+}
+
+/// MySQL's DATETIME holds years 1000–9999; its TIMESTAMP holds 1970-01-01 00:00:01 to
+/// 2038-01-19 03:14:07 UTC. Infinity has no counterpart.
+fn check_mysql_timestamp(normal: &str, decl: &str) -> Result<()> {
+    let year: Option<u32> = normal.get(..4).and_then(|y| y.parse().ok());
+    let Some(year) = year.filter(|_| normal.len() >= 19) else {
+        bail!("{normal:?} is not a timestamp MySQL/MariaDB can store");
+    };
+    if decl.starts_with("timestamp") {
+        if !("1970-01-01 00:00:01".."2038-01-19 03:14:08").contains(&&normal[..19]) {
+            bail!("{normal} is outside MySQL's TIMESTAMP range (1970-01-01 00:00:01 to 2038-01-19 03:14:07 UTC)");
+        }
+    } else if !(1000..=9999).contains(&year) {
+        bail!("{normal} is outside MySQL's DATETIME range (years 1000 to 9999)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(decl: &str, class: TypeClass) -> Column {
+        Column {
+            name: "c".into(),
+            decl_type: decl.into(),
+            cast_type: decl.into(),
+            class,
+            nullable: true,
+            has_default: false,
+            generated: false,
+        }
+    }
+
+    fn fit(value: Value, decl: &str, class: TypeClass, engine: EngineKind) -> Result<Value> {
+        fit_value(value, &column(decl, class), engine)
+    }
+
+    #[test]
+    fn values_that_would_change_are_refused() {
+        use EngineKind::*;
+        assert!(fit(Value::Float(f64::NAN), "double", TypeClass::Float, MySql).is_err());
+        assert!(fit(Value::Float(f64::NAN), "REAL", TypeClass::Float, Sqlite).is_err());
+        assert!(fit(
+            Value::Float(f64::INFINITY),
+            "double precision",
+            TypeClass::Float,
+            Postgres
+        )
+        .is_ok());
+        assert!(fit(Value::Float(0.1), "real", TypeClass::Float32, Postgres).is_err());
+        assert!(fit(Value::Int(2), "boolean", TypeClass::Bool, Postgres).is_err());
+        assert!(fit(Value::Int(40_000), "smallint", TypeClass::Int, Postgres).is_err());
+        assert!(fit(Value::Int(-1), "int(10) unsigned", TypeClass::Int, MySql).is_err());
+        assert!(fit(
+            Value::Text("1.239".into()),
+            "numeric(12,2)",
+            TypeClass::Decimal,
+            Postgres
+        )
+        .is_err());
+        assert!(fit(
+            Value::Text("1.230".into()),
+            "decimal(12,2)",
+            TypeClass::Decimal,
+            MySql
+        )
+        .is_ok());
+        let long = "12345678901234567890.5".to_string();
+        assert!(fit(
+            Value::Text(long.clone()),
+            "NUMERIC",
+            TypeClass::Decimal,
+            Sqlite
+        )
+        .is_err());
+        assert!(fit(Value::Text(long), "TEXT", TypeClass::Decimal, Sqlite).is_ok());
+        assert!(fit(
+            Value::Text("abcde".into()),
+            "character varying(4)",
+            TypeClass::Text,
+            Postgres
+        )
+        .is_err());
+        assert!(fit(
+            Value::Text("a\0b".into()),
+            "text",
+            TypeClass::Text,
+            Postgres
+        )
+        .is_err());
+        let old = Value::Text("0044-03-15 12:00:00.000000".into());
+        assert!(fit(old, "datetime(6)", TypeClass::Timestamp, MySql).is_err());
+        let late = Value::Text("2040-01-01 00:00:00".into());
+        assert!(fit(late, "timestamp(6)", TypeClass::TimestampTz, MySql).is_err());
+    }
+
+    #[test]
+    fn utc_timestamps_are_normalised_for_mysql() {
+        let v = fit(
+            Value::Text("2024-02-29T10:00:00Z".into()),
+            "datetime(6)",
+            TypeClass::Timestamp,
+            EngineKind::MySql,
+        )
+        .unwrap();
+        assert_eq!(v, Value::Text("2024-02-29 10:00:00.000000".into()));
+    }
+}
