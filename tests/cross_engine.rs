@@ -287,6 +287,36 @@ async fn unrepresentable_values_are_refused_by_name() {
             "nothing of the chunk was written"
         );
     }
+    // JSON facing an integer cannot be compared at all: refused before anything is written.
+    engines
+        .conn(Engine::Postgres)
+        .exec("DROP TABLE IF EXISTS jx")
+        .await;
+    engines
+        .conn(Engine::Postgres)
+        .exec("CREATE TABLE jx (id integer PRIMARY KEY, v jsonb)")
+        .await;
+    engines
+        .conn(Engine::MySql)
+        .exec("DROP TABLE IF EXISTS jx")
+        .await;
+    engines
+        .conn(Engine::MySql)
+        .exec("CREATE TABLE jx (id integer PRIMARY KEY, v integer)")
+        .await;
+    let job = engines.job(
+        Engine::Postgres,
+        Engine::MySql,
+        "[[tables]]\nname = \"jx\"\n",
+    );
+    let output = dbdelta(&dir, &["sync", "-c", job.to_str().unwrap_or_default()]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("column \"v\" cannot be compared: jsonb"),
+        "{}",
+        describe(&output)
+    );
+
     // A 38-digit decimal does not fit SQLite's NUMERIC (a double) exactly.
     let dec = [Col {
         name: "big",
