@@ -136,9 +136,9 @@ pub async fn apply_chunk(
             None => delete_keys.len() as u64,
         },
     };
-    let statements = target.change_statements(&plan.target, delete_chunk, delete_keys, &rows);
+    let fresh = matches!(diff.work, ChunkWork::CopyAll { .. });
     target
-        .execute_in_transaction(&statements)
+        .write_chunk(&plan.target, delete_chunk, delete_keys, &rows, fresh)
         .await
         .context("writing the chunk to the target")?;
     Ok(stats)

@@ -2,7 +2,9 @@
 //! difference down to keys by merging the `(key, row hash)` lists of both sides.
 //!
 //! Narrowing is skipped when one side of the chunk is empty and the caller needs no key listing:
-//! then the whole chunk is simply copied or deleted, which is cheaper than listing it.
+//! then the whole chunk is simply copied or deleted, which is cheaper than listing it. When most
+//! chunks of a table differ, the caller asks for the lists straight away ([`Compare::RowByRow`]),
+//! so a differing chunk is read once per side instead of twice.
 
 use crate::engine::{Checksum, Chunk, Db};
 use crate::schema::TablePlan;
@@ -40,20 +42,35 @@ pub struct ChunkComparison {
     pub diff: Option<ChunkDiff>,
 }
 
+/// How a chunk's two sides are compared.
+#[derive(Debug, Clone, Copy)]
+pub enum Compare {
+    /// Checksum both sides; list rows only when the checksums differ.
+    Checksums,
+    /// The checksums are known already (all buckets are summed in one scan).
+    Known((Checksum, Checksum)),
+    /// List `(key, row hash)` on both sides at once: one pass instead of two when the chunk
+    /// probably differs.
+    RowByRow,
+}
+
 /// Compares one chunk. With `list_keys`, a differing chunk is always narrowed to keys (for
-/// `diff`'s listing); otherwise one-sided chunks are left whole. `known` holds both checksums
-/// when they were computed beforehand (all hash buckets of a table are summed in one scan).
+/// `diff`'s listing); otherwise one-sided chunks are left whole.
 pub async fn compare_chunk(
     source: &Db,
     target: &Db,
     plan: &TablePlan,
     chunk: &Chunk,
     list_keys: bool,
-    known: Option<(Checksum, Checksum)>,
+    how: Compare,
 ) -> Result<ChunkComparison> {
-    let (src, tgt) = match known {
-        Some(sums) => sums,
-        None => checksums(source, target, plan, chunk).await?,
+    let ((src, tgt), lists) = match how {
+        Compare::Known(sums) => (sums, None),
+        Compare::Checksums => (checksums(source, target, plan, chunk).await?, None),
+        Compare::RowByRow => {
+            let lists = row_lists(source, target, plan, chunk).await?;
+            ((summarize(&lists.0), summarize(&lists.1)), Some(lists))
+        }
     };
     let diff = if src == tgt {
         None
@@ -63,7 +80,11 @@ pub async fn compare_chunk(
         // A hash bucket is not a range SQLite can delete by, so buckets are always narrowed.
         Some(ChunkWork::DeleteAll { rows: tgt.rows })
     } else {
-        Some(narrow(source, target, plan, chunk).await?)
+        let (src_rows, tgt_rows) = match lists {
+            Some(lists) => lists,
+            None => row_lists(source, target, plan, chunk).await?,
+        };
+        Some(merge(src_rows, tgt_rows)?)
     };
     Ok(ChunkComparison {
         source: src,
@@ -98,9 +119,22 @@ async fn checksums(
     )
 }
 
-/// Lists the keys that differ in a chunk by merging both sides' row hashes.
-async fn narrow(source: &Db, target: &Db, plan: &TablePlan, chunk: &Chunk) -> Result<ChunkWork> {
-    let (src, tgt) = tokio::try_join!(
+/// The checksum of a listed chunk, by the same definition as the servers'.
+fn summarize(rows: &[(Key, u64)]) -> Checksum {
+    Checksum {
+        rows: rows.len() as u64,
+        sum: rows.iter().fold(0u64, |acc, (_, h)| acc.wrapping_add(*h)),
+    }
+}
+
+/// Both sides' `(key, row hash)` lists of one chunk, read at the same time.
+async fn row_lists(
+    source: &Db,
+    target: &Db,
+    plan: &TablePlan,
+    chunk: &Chunk,
+) -> Result<(Vec<(Key, u64)>, Vec<(Key, u64)>)> {
+    tokio::try_join!(
         async {
             source
                 .row_hashes(&plan.source, chunk)
@@ -113,7 +147,11 @@ async fn narrow(source: &Db, target: &Db, plan: &TablePlan, chunk: &Chunk) -> Re
                 .await
                 .context("row hashes on the target")
         },
-    )?;
+    )
+}
+
+/// The keys only in the source, only in the target, and changed.
+fn merge(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>) -> Result<ChunkWork> {
     let mut target_rows: HashMap<Key, u64> = tgt.into_iter().collect();
     let mut only_in_source = Vec::new();
     let mut changed = Vec::new();

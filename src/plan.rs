@@ -1,8 +1,8 @@
 //! Splitting a table's key space into chunks of about `chunk_size` rows.
 //!
-//! Boundaries are taken from the data, not from arithmetic on the key range: walking the source's
-//! key index, every `chunk_size`-th key starts a new chunk (`ORDER BY key LIMIT 1 OFFSET n`, each
-//! step resuming after the previous boundary). Sparse or skewed keys therefore give chunks of even
+//! Boundaries are taken from the data, not from arithmetic on the key range: in one ordered pass
+//! over the source's key index (`ROW_NUMBER() OVER (ORDER BY key)`), every `chunk_size`-th key
+//! starts a new chunk. Sparse or skewed keys therefore give chunks of even
 //! size and never thousands of empty ones. Keys the target holds below the source's smallest or
 //! above its largest key are walked on the target the same way, so that a target with many extra
 //! rows (or an empty source) is still cut into chunks of bounded size.
@@ -65,20 +65,21 @@ async fn plan_ranges(
     chunk_size: u64,
 ) -> Result<Vec<KeyRange>> {
     let (source_walk, extremes) = tokio::try_join!(
-        walk(source, src, None, None, chunk_size),
+        source.boundaries(src, None, None, chunk_size),
         source.key_extremes(src),
     )
     .context("cannot plan chunks on the source")?;
 
     let boundaries = match extremes {
         // Nothing in the source: the target alone decides.
-        None => walk(target, tgt, None, None, chunk_size)
+        None => target
+            .boundaries(tgt, None, None, chunk_size)
             .await
             .context("cannot plan chunks on the target")?,
         Some((min, max)) => {
             let (below, above) = tokio::try_join!(
-                walk(target, tgt, None, Some(&min), chunk_size),
-                walk(target, tgt, Some(&max), None, chunk_size),
+                target.boundaries(tgt, None, Some(&min), chunk_size),
+                target.boundaries(tgt, Some(&max), None, chunk_size),
             )
             .context("cannot plan chunks on the target")?;
             let mut all = below;
@@ -91,24 +92,6 @@ async fn plan_ranges(
         }
     };
     Ok(ranges_from_boundaries(boundaries))
-}
-
-/// Every `step`-th key strictly between `after` and `before`, in order.
-async fn walk(
-    db: &Db,
-    side: &TableSide,
-    after: Option<&Key>,
-    before: Option<&Key>,
-    step: u64,
-) -> Result<Vec<Key>> {
-    let mut boundaries: Vec<Key> = Vec::new();
-    loop {
-        let from = boundaries.last().or(after);
-        match db.next_boundary(side, from, before, step).await? {
-            Some(key) => boundaries.push(key),
-            None => return Ok(boundaries),
-        }
-    }
 }
 
 /// `[b0, b1, …]` → `(-∞, b0), [b0, b1), …, [bn, +∞)`.

@@ -173,6 +173,13 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
 
     let subset = job.render(defs.source_kind, defs.target_kind);
     // Floats and JSON have no SQL form both engines print alike (see `crate::value`).
+    let native_rows = defs.source_kind == EngineKind::Postgres
+        && defs.target_kind == EngineKind::Postgres
+        && job.query.is_none()
+        && source_columns
+            .iter()
+            .zip(&target_columns)
+            .all(|(s, t)| s.decl_type == t.decl_type);
     let hash_in_process = defs.source_kind != defs.target_kind
         && source_columns.iter().any(|c| {
             matches!(
@@ -190,6 +197,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             filter: subset.source_filter,
             from_query: job.query.is_some(),
             hash_in_process,
+            native_rows,
         },
         target: TableSide {
             table: defs.target_table,
@@ -198,6 +206,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             filter: subset.target_filter,
             from_query: false,
             hash_in_process,
+            native_rows,
         },
         chunk_size: job.chunk_size,
         warnings,

@@ -6,7 +6,7 @@
 //! reported and the run goes on with the next one; the exit code then says that something failed.
 
 use crate::apply::{apply_chunk, planned_stats, ApplyStats};
-use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork};
+use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare};
 use crate::config::Job;
 use crate::config::{Mode, TableJob};
 use crate::engine::types::create_table;
@@ -17,6 +17,7 @@ use crate::schema::{plan_table, Definitions, TablePlan};
 use crate::value::{compare_keys, key_to_string, Key, TypeClass};
 use anyhow::{bail, Context, Result};
 use futures::{StreamExt, TryStreamExt};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// What a run does with the differences it finds.
@@ -308,11 +309,18 @@ async fn run_table(
             .await
             .context("emptying the target's subset")?;
     }
+    // A first load (or `truncate`) has nothing to compare with: every chunk is a plain copy.
+    let copy_only = truncating
+        || (writing
+            && target
+                .is_empty(&plan.target)
+                .await
+                .context("looking for rows in the target")?);
     let chunks = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
     report.chunks = chunks.len() as u64;
     // Hash buckets are summed in one scan per side rather than one scan per bucket.
     let bucket_sums = match chunks.first() {
-        Some(Chunk::Bucket { of, .. }) if !truncating => Some(tokio::try_join!(
+        Some(Chunk::Bucket { of, .. }) if !copy_only => Some(tokio::try_join!(
             async {
                 source
                     .bucket_checksums(&plan.source, *of)
@@ -331,10 +339,11 @@ async fn run_table(
     let bucket_sums = &bucket_sums;
     let progress = reporter.table(&plan.name, report.chunks, writing);
     let progress = &progress;
+    let density = &Density::default();
 
     let outcomes = futures::stream::iter(chunks.iter().enumerate())
         .map(|(index, chunk)| async move {
-            let comparison = if truncating {
+            let comparison = if copy_only {
                 copy_without_comparing(chunk)
             } else {
                 let known = match (chunk, bucket_sums) {
@@ -347,10 +356,16 @@ async fn run_table(
                     }
                     _ => None,
                 };
-                compare_chunk(source, target, plan, chunk, !writing, known)
+                let how = match known {
+                    Some(sums) => Compare::Known(sums),
+                    None if density.mostly_differing() => Compare::RowByRow,
+                    None => Compare::Checksums,
+                };
+                compare_chunk(source, target, plan, chunk, !writing, how)
                     .await
                     .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
             };
+            density.record(comparison.diff.is_some());
             progress.compared(comparison.diff.is_some());
             let written = match (&comparison.diff, writing) {
                 (Some(diff), true) => {
@@ -385,7 +400,33 @@ async fn run_table(
     result
 }
 
-/// The "comparison" of a chunk in `truncate` mode: nothing was compared, all of it is copied.
+/// How often chunks of the table have differed so far. When most do (changes spread over the
+/// whole table), checksumming a chunk before listing its rows only reads it twice: later chunks
+/// then go straight to the `(key, row hash)` lists, one pass per side.
+#[derive(Default)]
+struct Density {
+    compared: AtomicU64,
+    differing: AtomicU64,
+}
+
+impl Density {
+    /// Chunks seen before the rate is trusted.
+    const SAMPLE: u64 = 8;
+
+    fn record(&self, differs: bool) {
+        self.compared.fetch_add(1, Ordering::Relaxed);
+        if differs {
+            self.differing.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn mostly_differing(&self) -> bool {
+        let compared = self.compared.load(Ordering::Relaxed);
+        compared >= Self::SAMPLE && self.differing.load(Ordering::Relaxed) * 2 > compared
+    }
+}
+
+/// The "comparison" of a chunk that is copied without comparing (`truncate`, empty target).
 fn copy_without_comparing(chunk: &Chunk) -> ChunkComparison {
     let none = Checksum { rows: 0, sum: 0 };
     ChunkComparison {

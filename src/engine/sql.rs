@@ -123,6 +123,14 @@ fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
     if side.hash_in_process {
         return None;
     }
+    if side.native_rows && kind == EngineKind::Postgres {
+        let columns: Vec<String> = side
+            .columns
+            .iter()
+            .map(|c| quote_ident(kind, &c.name))
+            .collect();
+        return Some(postgres::native_row_hash_expr(&columns));
+    }
     let fields = canonical_fields(kind, side.columns.iter());
     match kind {
         EngineKind::Postgres => Some(postgres::row_hash_expr(&fields)),
@@ -205,7 +213,10 @@ fn keys_condition(binder: &mut Binder, side: &TableSide, keys: &[Key]) -> String
     }
 }
 
-pub fn next_boundary(
+/// Every `step`-th key strictly between `after` and `before`, in one ordered pass: the keys that
+/// start a new chunk. Counting from the first row, positions step+1, 2·step+1, …; counting from an
+/// exclusive lower bound, positions step, 2·step, … (each chunk then holds `step` rows).
+pub fn boundaries(
     kind: EngineKind,
     side: &TableSide,
     after: Option<&Key>,
@@ -226,18 +237,25 @@ pub fn next_boundary(
     } else {
         conditions.join(" AND ")
     };
-    // Counting from an exclusive lower bound, the row `step` positions on is at offset step - 1;
-    // from the very first row, the first row of the next chunk is at offset `step`.
-    let offset = if after.is_some() {
-        step.saturating_sub(1)
+    let step = step.max(1);
+    let position = if after.is_some() {
+        format!("dbdelta_rn % {step} = 0")
     } else {
-        step
+        format!("dbdelta_rn > 1 AND (dbdelta_rn - 1) % {step} = 0")
     };
+    let inner: Vec<String> = side
+        .key_columns()
+        .enumerate()
+        .map(|(i, c)| format!("{} AS dbdelta_k{i}", select_expr(kind, c).0))
+        .collect();
+    let outer: Vec<String> = (0..inner.len()).map(|i| format!("dbdelta_k{i}")).collect();
     let text = format!(
-        "SELECT {} FROM {} WHERE {condition} ORDER BY {} LIMIT 1 OFFSET {offset}",
-        select_list(kind, side.key_columns()),
-        side.table,
+        "SELECT {} FROM (SELECT {}, ROW_NUMBER() OVER (ORDER BY {}) AS dbdelta_rn FROM {} WHERE {condition}) s \
+         WHERE {position} ORDER BY dbdelta_rn",
+        outer.join(", "),
+        inner.join(", "),
         order_by(kind, side, false),
+        side.table,
     );
     (text, b.values)
 }
@@ -351,6 +369,18 @@ pub fn bucket_checksums(kind: EngineKind, side: &TableSide, of: u64) -> Option<S
     Some((text, b.values))
 }
 
+/// One row of the subset, if there is any.
+pub fn any_row(kind: EngineKind, side: &TableSide) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = chunk_condition(&mut b, side, &Chunk::everything());
+    let text = format!(
+        "SELECT {} FROM {} WHERE {condition} LIMIT 1",
+        select_list(kind, side.key_columns()),
+        side.table
+    );
+    (text, b.values)
+}
+
 pub fn count(kind: EngineKind, side: &TableSide) -> Statement {
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, &Chunk::everything());
@@ -449,6 +479,7 @@ mod tests {
             filter: None,
             from_query: false,
             hash_in_process: false,
+            native_rows: false,
         }
     }
 
