@@ -1,8 +1,9 @@
 //! Splitting a table's key space into chunks of about `chunk_size` rows.
 //!
-//! Boundaries are taken from the data, not from arithmetic on the key range: in one ordered pass
-//! over the source's key index (`ROW_NUMBER() OVER (ORDER BY key)`), every `chunk_size`-th key
-//! starts a new chunk. Sparse or skewed keys therefore give chunks of even
+//! When the keys are dense (the key range at most four times the row count, as with sequences),
+//! the range is cut into equal widths: no index walk is needed. Otherwise boundaries are taken
+//! from the data, not from arithmetic on the key range: in one ordered pass over the source's key
+//! index (`ROW_NUMBER() OVER (ORDER BY key)`), every `chunk_size`-th key starts a new chunk. Sparse or skewed keys therefore give chunks of even
 //! size and never thousands of empty ones. Keys the target holds below the source's smallest or
 //! above its largest key are walked on the target the same way, so that a target with many extra
 //! rows (or an empty source) is still cut into chunks of bounded size.
@@ -19,7 +20,7 @@
 
 use crate::engine::{Chunk, Db, KeyRange, TableSide};
 use crate::value::Key;
-use crate::value::TypeClass;
+use crate::value::{TypeClass, Value};
 use anyhow::{Context, Result};
 
 /// The chunks of one table: key ranges in key order, or hash buckets (see the module doc).
@@ -56,7 +57,8 @@ pub async fn plan_chunks(
     Ok((0..of).map(|index| Chunk::Bucket { index, of }).collect())
 }
 
-/// Key ranges of about `chunk_size` rows, in key order.
+/// Key ranges of about `chunk_size` rows, in key order: equal widths over a dense key range,
+/// boundaries walked from the data otherwise.
 async fn plan_ranges(
     source: &Db,
     target: &Db,
@@ -64,11 +66,26 @@ async fn plan_ranges(
     tgt: &TableSide,
     chunk_size: u64,
 ) -> Result<Vec<KeyRange>> {
-    let (source_walk, extremes) = tokio::try_join!(
-        source.boundaries(src, None, None, chunk_size),
-        source.key_extremes(src),
-    )
-    .context("cannot plan chunks on the source")?;
+    let (source_shape, target_shape) = tokio::try_join!(
+        async {
+            shape(source, src)
+                .await
+                .context("cannot plan chunks on the source")
+        },
+        async {
+            shape(target, tgt)
+                .await
+                .context("cannot plan chunks on the target")
+        },
+    )?;
+    if let Some(ranges) = dense_ranges(&source_shape, &target_shape, chunk_size) {
+        return Ok(ranges);
+    }
+    let extremes = source_shape.extremes;
+    let source_walk = source
+        .boundaries(src, None, None, chunk_size)
+        .await
+        .context("cannot plan chunks on the source")?;
 
     let boundaries = match extremes {
         // Nothing in the source: the target alone decides.
@@ -94,6 +111,48 @@ async fn plan_ranges(
     Ok(ranges_from_boundaries(boundaries))
 }
 
+/// Row count and smallest and largest key of one side.
+struct Shape {
+    rows: u64,
+    extremes: Option<(Key, Key)>,
+}
+
+async fn shape(db: &Db, side: &TableSide) -> Result<Shape> {
+    let (rows, extremes) = tokio::try_join!(db.count(side), db.key_extremes(side))?;
+    Ok(Shape { rows, extremes })
+}
+
+/// Equal-width ranges over the keys of both sides when they are dense (the key range at most
+/// four times the rows): chunks then hold about `chunk_size` rows without walking the index.
+fn dense_ranges(source: &Shape, target: &Shape, chunk_size: u64) -> Option<Vec<KeyRange>> {
+    let int = |key: &Key| match key.as_slice() {
+        [Value::Int(i)] => Some(i128::from(*i)),
+        _ => None,
+    };
+    let sides = [source, target];
+    let bounds: Vec<(i128, i128)> = sides
+        .iter()
+        .filter_map(|s| s.extremes.as_ref())
+        .map(|(lo, hi)| Some((int(lo)?, int(hi)?)))
+        .collect::<Option<_>>()?;
+    let low = bounds.iter().map(|b| b.0).min()?;
+    let high = bounds.iter().map(|b| b.1).max()?;
+    let rows = i128::from(source.rows.max(target.rows).max(1));
+    let span = high - low + 1;
+    if span > 4 * rows {
+        return None;
+    }
+    let chunks = (rows / i128::from(chunk_size.max(1))).max(1);
+    let width = (span + chunks - 1) / chunks;
+    let boundaries = (1..chunks)
+        .map(|k| low + k * width)
+        .take_while(|&b| b <= high)
+        .map(|b| i64::try_from(b).map(|b| vec![Value::Int(b)]))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    Some(ranges_from_boundaries(boundaries))
+}
+
 /// `[b0, b1, …]` → `(-∞, b0), [b0, b1), …, [bn, +∞)`.
 fn ranges_from_boundaries(boundaries: Vec<Key>) -> Vec<KeyRange> {
     let mut ranges = Vec::with_capacity(boundaries.len() + 1);
@@ -113,6 +172,24 @@ fn ranges_from_boundaries(boundaries: Vec<Key>) -> Vec<KeyRange> {
 mod tests {
     use super::*;
     use crate::value::Value;
+
+    #[test]
+    fn dense_keys_get_equal_widths_and_sparse_keys_none() {
+        let shape = |rows, lo, hi| Shape {
+            rows,
+            extremes: Some((vec![Value::Int(lo)], vec![Value::Int(hi)])),
+        };
+        let empty = Shape {
+            rows: 0,
+            extremes: None,
+        };
+        let ranges = dense_ranges(&shape(1000, 1, 1000), &empty, 250).unwrap();
+        assert_eq!(ranges.len(), 4);
+        assert_eq!(ranges[1].lower, Some(vec![Value::Int(251)]));
+        assert!(dense_ranges(&shape(1000, 1, 1_000_000), &empty, 250).is_none());
+        let extremes = dense_ranges(&shape(10, i64::MIN, i64::MIN + 9), &empty, 5).unwrap();
+        assert_eq!(extremes.len(), 2);
+    }
 
     #[test]
     fn boundaries_become_half_open_ranges_covering_everything() {

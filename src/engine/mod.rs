@@ -577,6 +577,52 @@ impl Db {
         Ok(())
     }
 
+    /// Copies a chunk from a PostgreSQL source into this PostgreSQL target whose columns are
+    /// declared identically: `COPY (SELECT …) TO STDOUT` piped into `COPY … FROM STDIN` in one
+    /// target transaction, the bytes passed through untouched, as `pg_dump | psql` does. Returns
+    /// the rows copied, or `None` where the pipe does not apply (other engines, non-integer
+    /// bounds); the caller then copies row by row.
+    pub async fn pipe_chunk(
+        &self,
+        source: &Db,
+        source_side: &TableSide,
+        target_side: &TableSide,
+        chunk: &Chunk,
+    ) -> Result<Option<u64>> {
+        use futures::TryStreamExt;
+        let (Pool::Postgres(from), Pool::Postgres(to)) = (&source.pool, &self.pool) else {
+            return Ok(None);
+        };
+        let Some(select) = sql::select_chunk_literal(source.kind, source_side, chunk) else {
+            return Ok(None);
+        };
+        let mut reader = from
+            .acquire()
+            .await
+            .context("cannot connect to the source")?;
+        let mut rows = reader
+            .copy_out_raw(&format!("COPY ({select}) TO STDOUT"))
+            .await?;
+        let mut tx = to.begin().await.context("cannot begin a transaction")?;
+        let columns: Vec<String> = target_side
+            .columns
+            .iter()
+            .map(|c| sql::quote_ident(self.kind, &c.name))
+            .collect();
+        let statement = format!(
+            "COPY {} ({}) FROM STDIN",
+            target_side.table,
+            columns.join(", ")
+        );
+        let mut writer = tx.copy_in_raw(&statement).await?;
+        while let Some(bytes) = rows.try_next().await? {
+            writer.send(bytes).await?;
+        }
+        let copied = writer.finish().await?;
+        tx.commit().await.context("cannot commit")?;
+        Ok(Some(copied))
+    }
+
     /// Whether the side's subset holds no rows at all.
     pub async fn is_empty(&self, side: &TableSide) -> Result<bool> {
         let (text, params) = sql::any_row(self.kind, side);

@@ -33,6 +33,9 @@ pub fn quote_table(kind: EngineKind, name: &str) -> String {
 struct Binder {
     kind: EngineKind,
     values: Vec<Param>,
+    /// Write integers into the text instead of binding them (for statements that take no
+    /// parameters, such as `COPY`); any other value is still bound.
+    inline_integers: bool,
 }
 
 impl Binder {
@@ -40,10 +43,14 @@ impl Binder {
         Binder {
             kind,
             values: Vec::new(),
+            inline_integers: false,
         }
     }
 
     fn bind(&mut self, column: &Column, value: Value) -> String {
+        if let (true, Value::Int(i)) = (self.inline_integers, &value) {
+            return i.to_string();
+        }
         let wire = select_expr(self.kind, column).1;
         self.values.push(Param::new(value, wire));
         match self.kind {
@@ -367,6 +374,27 @@ pub fn bucket_checksums(kind: EngineKind, side: &TableSide, of: u64) -> Option<S
         side.table
     );
     Some((text, b.values))
+}
+
+/// `SELECT` of a chunk's rows with every value written into the text, for `COPY (…) TO STDOUT`,
+/// which takes no parameters: only for chunks whose bounds are integers (or buckets).
+pub fn select_chunk_literal(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<String> {
+    let mut b = Binder::new(kind);
+    b.inline_integers = true;
+    let condition = chunk_condition(&mut b, side, chunk);
+    if !b.values.is_empty() {
+        return None;
+    }
+    let columns: Vec<String> = side
+        .columns
+        .iter()
+        .map(|c| quote_ident(kind, &c.name))
+        .collect();
+    Some(format!(
+        "SELECT {} FROM {} WHERE {condition}",
+        columns.join(", "),
+        side.table
+    ))
 }
 
 /// One row of the subset, if there is any.
