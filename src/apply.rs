@@ -71,6 +71,20 @@ pub async fn apply_chunk(
     let (delete_chunk, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
         match &diff.work {
             ChunkWork::CopyAll { .. } => {
+                // Identical PostgreSQL tables: the chunk's bytes go straight from one COPY into
+                // the other. Row by row where the pipe does not apply.
+                if plan.source.native_rows.is_some() {
+                    let piped = target
+                        .pipe_chunk(source, &plan.source, &plan.target, &diff.chunk)
+                        .await
+                        .context("copying the chunk from the source")?;
+                    if let Some(copied) = piped {
+                        return Ok(ApplyStats {
+                            inserted: copied,
+                            ..Default::default()
+                        });
+                    }
+                }
                 let rows = source
                     .rows_in_chunk(&plan.source, &diff.chunk)
                     .await

@@ -6,7 +6,7 @@
 //! insert fail and is refused up front. Generated target columns are never written.
 
 use crate::config::{EngineKind, Mode, TableJob};
-use crate::engine::{Column, TableInfo, TableSide};
+use crate::engine::{Column, NativeHash, TableInfo, TableSide};
 use crate::value::TypeClass;
 use anyhow::{bail, Result};
 
@@ -31,6 +31,8 @@ pub struct Definitions<'a> {
     pub target_kind: EngineKind,
     pub target: &'a TableInfo,
     pub target_table: String,
+    /// Both servers hash records natively (PostgreSQL 14 or later on both sides).
+    pub record_hash: bool,
 }
 
 /// The class a column is compared as, or `None` when its two sides cannot be compared. SQLite's
@@ -173,13 +175,22 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
 
     let subset = job.render(defs.source_kind, defs.target_kind);
     // Floats and JSON have no SQL form both engines print alike (see `crate::value`).
-    let native_rows = defs.source_kind == EngineKind::Postgres
+    let identical = defs.source_kind == EngineKind::Postgres
         && defs.target_kind == EngineKind::Postgres
         && job.query.is_none()
         && source_columns
             .iter()
             .zip(&target_columns)
             .all(|(s, t)| s.decl_type == t.decl_type);
+    // `json`, arrays and other types without a hash function take the row-text hash.
+    let hashable = |c: &Column| !matches!(c.class, TypeClass::Other) && c.decl_type != "json";
+    let native_rows = identical.then(|| {
+        if defs.record_hash && source_columns.iter().all(hashable) {
+            NativeHash::Record
+        } else {
+            NativeHash::RowText
+        }
+    });
     let hash_in_process = defs.source_kind != defs.target_kind
         && source_columns.iter().any(|c| {
             matches!(
@@ -254,6 +265,7 @@ mod tests {
                 target_kind: EngineKind::Postgres,
                 target,
                 target_table: "\"t\"".into(),
+                record_hash: true,
             },
         )
     }

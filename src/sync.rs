@@ -206,6 +206,7 @@ async fn prepare_table(source: &Db, target: &Db, table: &TableJob) -> Result<Tab
             target_kind: target.kind,
             target: &tgt,
             target_table: target.quote_table(&table.target_name),
+            record_hash: source.version >= 140_000 && target.version >= 140_000,
         },
     )
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL: connecting, introspection through the system catalogs, and the SQL pieces of the
 //! canonical row encoding (computed on the server with `md5`).
 
-use super::{Column, TableInfo, Wire};
+use super::{Column, NativeHash, TableInfo, Wire};
 use crate::config::DbUrl;
 use crate::value::TypeClass;
 use crate::value::Value;
@@ -31,6 +31,15 @@ pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result
         .max_connections(connections)
         .acquire_timeout(timeout)
         .connect_lazy_with(options))
+}
+
+/// The server's `server_version_num` (150004 for 15.4).
+pub async fn version(pool: &PgPool) -> Result<u32> {
+    let text: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
+        .fetch_one(pool)
+        .await
+        .context("cannot read the PostgreSQL server version")?;
+    Ok(text.trim().parse().unwrap_or(0))
 }
 
 /// sqlx may echo the URL it could not parse; never let the password through.
@@ -177,14 +186,16 @@ pub fn row_hash_expr(canonical: &[String]) -> String {
     )
 }
 
-/// The row hash between two PostgreSQL databases with identical declarations: PostgreSQL's own
-/// 64-bit hash of the row's text, which is unambiguous (quoted fields, NULL as an empty field) and
-/// exact for every type, and three times cheaper than MD5 over the portable encoding.
-pub fn native_row_hash_expr(quoted_columns: &[String]) -> String {
-    format!(
-        "hashtextextended(ROW({})::text, 0)",
-        quoted_columns.join(", ")
-    )
+/// The row hash between two PostgreSQL databases with identical declarations (see
+/// [`NativeHash`]). The row text is unambiguous (quoted fields, NULL as an empty field) and
+/// exact for every type; the record hash compares values as their types do (so `1.50` and `1.5`
+/// in an unconstrained `numeric` are one value).
+pub fn native_row_hash_expr(quoted_columns: &[String], how: NativeHash) -> String {
+    let row = quoted_columns.join(", ");
+    match how {
+        NativeHash::Record => format!("hash_record_extended(ROW({row}), 0)"),
+        NativeHash::RowText => format!("hashtextextended(ROW({row})::text, 0)"),
+    }
 }
 
 /// The canonical row encoding of these canonical texts (see [`crate::value`]).

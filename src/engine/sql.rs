@@ -130,13 +130,13 @@ fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
     if side.hash_in_process {
         return None;
     }
-    if side.native_rows && kind == EngineKind::Postgres {
+    if let (Some(how), EngineKind::Postgres) = (side.native_rows, kind) {
         let columns: Vec<String> = side
             .columns
             .iter()
             .map(|c| quote_ident(kind, &c.name))
             .collect();
-        return Some(postgres::native_row_hash_expr(&columns));
+        return Some(postgres::native_row_hash_expr(&columns, how));
     }
     let fields = canonical_fields(kind, side.columns.iter());
     match kind {
@@ -507,7 +507,7 @@ mod tests {
             filter: None,
             from_query: false,
             hash_in_process: false,
-            native_rows: false,
+            native_rows: None,
         }
     }
 
