@@ -276,6 +276,9 @@ pub struct Db {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Bytes gathered before a piece of `COPY` data is sent.
+const COPY_BUFFER: usize = 1 << 20;
+
 /// Makes one connection and closes it again, so that a refused or unreachable server fails at
 /// once with the server's own reason; pools would keep retrying until their timeout.
 async fn check_connection<C: sqlx::Connection>(
@@ -474,6 +477,20 @@ impl Db {
 
     /// Every `(key, row hash)` pair in `range`.
     pub async fn row_hashes(&self, side: &TableSide, chunk: &Chunk) -> Result<Vec<(Key, u64)>> {
+        if let (Pool::Postgres(pool), Some((text, params))) =
+            (&self.pool, sql::row_hashes_packed(self.kind, side, chunk))
+        {
+            let row = bind_values!(sqlx::query(&text), &params)
+                .fetch_one(pool)
+                .await?;
+            let keys: Vec<i64> = row.try_get(0)?;
+            let hashes: Vec<i64> = row.try_get(1)?;
+            return Ok(keys
+                .into_iter()
+                .zip(hashes)
+                .map(|(k, h)| (vec![Value::Int(k)], h as u64))
+                .collect());
+        }
         let nkey = side.key.len();
         match sql::row_hashes(self.kind, side, chunk) {
             Some((text, params)) => {
@@ -632,8 +649,17 @@ impl Db {
             columns.join(", ")
         );
         let mut writer = tx.copy_in_raw(&statement).await?;
+        // The source sends a message per row; the target gets them in large pieces.
+        let mut buffer: Vec<u8> = Vec::with_capacity(COPY_BUFFER);
         while let Some(bytes) = rows.try_next().await? {
-            writer.send(bytes).await?;
+            buffer.extend_from_slice(&bytes);
+            if buffer.len() >= COPY_BUFFER {
+                writer.send(std::mem::take(&mut buffer)).await?;
+                buffer.reserve(COPY_BUFFER);
+            }
+        }
+        if !buffer.is_empty() {
+            writer.send(buffer).await?;
         }
         let copied = writer.finish().await?;
         tx.commit().await.context("cannot commit")?;

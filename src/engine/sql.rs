@@ -323,6 +323,24 @@ pub fn row_hashes(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<S
     Some((text, b.values))
 }
 
+/// [`row_hashes`] as two arrays in one row (keys, hashes), where the engine can: PostgreSQL with a
+/// single integer key. Decoding two arrays costs the client a fraction of decoding a row per key.
+pub fn row_hashes_packed(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Statement> {
+    let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
+        [key] if kind == EngineKind::Postgres && select_expr(kind, key).1 == Wire::Int => *key,
+        _ => return None,
+    };
+    let hash = row_hash_expr(kind, side)?;
+    let mut b = Binder::new(kind);
+    let condition = chunk_condition(&mut b, side, chunk);
+    let text = format!(
+        "SELECT COALESCE(array_agg({}), '{{}}'), COALESCE(array_agg({hash}), '{{}}') FROM {} WHERE {condition}",
+        select_expr(kind, key).0,
+        side.table
+    );
+    Some((text, b.values))
+}
+
 pub fn rows_in_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statement {
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, chunk);
