@@ -18,10 +18,17 @@
 //! a bucket is not an index range, so each bucket query scans the side's subset; `n` is the row
 //! count divided by `chunk_size`.
 
-use crate::engine::{Chunk, Db, KeyRange, TableSide};
+use crate::engine::{Chunk, Db, Grouping, KeyRange, TableSide};
 use crate::value::Key;
 use crate::value::{TypeClass, Value};
 use anyhow::{Context, Result};
+
+/// The chunks of one table, in order, and how all their checksums can be taken in one grouped
+/// scan per side where the layout allows it (buckets, equal widths).
+pub struct Layout {
+    pub chunks: Vec<Chunk>,
+    pub grouping: Option<Grouping>,
+}
 
 /// The chunks of one table: key ranges in key order, or hash buckets (see the module doc).
 pub async fn plan_chunks(
@@ -30,14 +37,17 @@ pub async fn plan_chunks(
     src: &TableSide,
     tgt: &TableSide,
     chunk_size: u64,
-) -> Result<Vec<Chunk>> {
+) -> Result<Layout> {
     // A query source has no index to walk; hashing also runs it a bounded number of times.
     let ordered = !src.from_query
         && src.key.len() == 1
         && src.key_columns().all(|c| c.class == TypeClass::Int);
     if ordered {
-        let ranges = plan_ranges(source, target, src, tgt, chunk_size).await?;
-        return Ok(ranges.into_iter().map(Chunk::Range).collect());
+        let (ranges, grouping) = plan_ranges(source, target, src, tgt, chunk_size).await?;
+        return Ok(Layout {
+            chunks: ranges.into_iter().map(Chunk::Range).collect(),
+            grouping,
+        });
     }
     let (rows_source, rows_target) = tokio::try_join!(
         async {
@@ -54,7 +64,10 @@ pub async fn plan_chunks(
         },
     )?;
     let of = rows_source.max(rows_target).div_ceil(chunk_size).max(1);
-    Ok((0..of).map(|index| Chunk::Bucket { index, of }).collect())
+    Ok(Layout {
+        chunks: (0..of).map(|index| Chunk::Bucket { index, of }).collect(),
+        grouping: Some(Grouping::Buckets { of }),
+    })
 }
 
 /// Key ranges of about `chunk_size` rows, in key order: equal widths over a dense key range,
@@ -65,7 +78,7 @@ async fn plan_ranges(
     src: &TableSide,
     tgt: &TableSide,
     chunk_size: u64,
-) -> Result<Vec<KeyRange>> {
+) -> Result<(Vec<KeyRange>, Option<Grouping>)> {
     let (source_shape, target_shape) = tokio::try_join!(
         async {
             shape(source, src)
@@ -78,8 +91,8 @@ async fn plan_ranges(
                 .context("cannot plan chunks on the target")
         },
     )?;
-    if let Some(ranges) = dense_ranges(&source_shape, &target_shape, chunk_size) {
-        return Ok(ranges);
+    if let Some((ranges, grouping)) = dense_ranges(&source_shape, &target_shape, chunk_size) {
+        return Ok((ranges, Some(grouping)));
     }
     let extremes = source_shape.extremes;
     let source_walk = source
@@ -108,7 +121,7 @@ async fn plan_ranges(
             all
         }
     };
-    Ok(ranges_from_boundaries(boundaries))
+    Ok((ranges_from_boundaries(boundaries), None))
 }
 
 /// Row count and smallest and largest key of one side.
@@ -124,7 +137,11 @@ async fn shape(db: &Db, side: &TableSide) -> Result<Shape> {
 
 /// Equal-width ranges over the keys of both sides when they are dense (the key range at most
 /// four times the rows): chunks then hold about `chunk_size` rows without walking the index.
-fn dense_ranges(source: &Shape, target: &Shape, chunk_size: u64) -> Option<Vec<KeyRange>> {
+fn dense_ranges(
+    source: &Shape,
+    target: &Shape,
+    chunk_size: u64,
+) -> Option<(Vec<KeyRange>, Grouping)> {
     let int = |key: &Key| match key.as_slice() {
         [Value::Int(i)] => Some(i128::from(*i)),
         _ => None,
@@ -150,7 +167,12 @@ fn dense_ranges(source: &Shape, target: &Shape, chunk_size: u64) -> Option<Vec<K
         .map(|b| i64::try_from(b).map(|b| vec![Value::Int(b)]))
         .collect::<Result<Vec<_>, _>>()
         .ok()?;
-    Some(ranges_from_boundaries(boundaries))
+    let grouping = Grouping::Widths {
+        low: i64::try_from(low).ok()?,
+        width: i64::try_from(width).ok()?,
+        count: boundaries.len() as u64 + 1,
+    };
+    Some((ranges_from_boundaries(boundaries), grouping))
 }
 
 /// `[b0, b1, …]` → `(-∞, b0), [b0, b1), …, [bn, +∞)`.
@@ -183,11 +205,23 @@ mod tests {
             rows: 0,
             extremes: None,
         };
-        let ranges = dense_ranges(&shape(1000, 1, 1000), &empty, 250).unwrap();
+        let (ranges, grouping) = dense_ranges(&shape(1000, 1, 1000), &empty, 250).unwrap();
         assert_eq!(ranges.len(), 4);
+        assert_eq!(
+            grouping,
+            Grouping::Widths {
+                low: 1,
+                width: 250,
+                count: 4
+            }
+        );
+        // Every key lands in the chunk whose range holds it.
+        for (k, chunk) in [(-5, 0), (1, 0), (250, 0), (251, 1), (999, 3), (5000, 3)] {
+            assert_eq!(grouping.chunk_of(&[], &[Value::Int(k)]), chunk, "key {k}");
+        }
         assert_eq!(ranges[1].lower, Some(vec![Value::Int(251)]));
         assert!(dense_ranges(&shape(1000, 1, 1_000_000), &empty, 250).is_none());
-        let extremes = dense_ranges(&shape(10, i64::MIN, i64::MIN + 9), &empty, 5).unwrap();
+        let (extremes, _) = dense_ranges(&shape(10, i64::MIN, i64::MIN + 9), &empty, 5).unwrap();
         assert_eq!(extremes.len(), 2);
     }
 

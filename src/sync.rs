@@ -317,27 +317,29 @@ async fn run_table(
                 .is_empty(&plan.target)
                 .await
                 .context("looking for rows in the target")?);
-    let chunks = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
+    let layout = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
+    let chunks = layout.chunks;
     report.chunks = chunks.len() as u64;
-    // Hash buckets are summed in one scan per side rather than one scan per bucket.
-    let bucket_sums = match chunks.first() {
-        Some(Chunk::Bucket { of, .. }) if !copy_only => Some(tokio::try_join!(
+    // Where the layout allows, every chunk is summed in one grouped scan per side rather than a
+    // query per chunk.
+    let grouped_sums = match layout.grouping {
+        Some(grouping) if !copy_only => Some(tokio::try_join!(
             async {
                 source
-                    .bucket_checksums(&plan.source, *of)
+                    .grouped_checksums(&plan.source, grouping)
                     .await
                     .context("checksums on the source")
             },
             async {
                 target
-                    .bucket_checksums(&plan.target, *of)
+                    .grouped_checksums(&plan.target, grouping)
                     .await
                     .context("checksums on the target")
             },
         )?),
         _ => None,
     };
-    let bucket_sums = &bucket_sums;
+    let grouped_sums = &grouped_sums;
     let progress = reporter.table(&plan.name, report.chunks, writing);
     let progress = &progress;
     let density = &Density::default();
@@ -347,16 +349,14 @@ async fn run_table(
             let comparison = if copy_only {
                 copy_without_comparing(chunk)
             } else {
-                let known = match (chunk, bucket_sums) {
-                    (Chunk::Bucket { index, .. }, Some((src, tgt))) => {
-                        let empty = Checksum { rows: 0, sum: 0 };
-                        Some((
-                            src.get(index).copied().unwrap_or(empty),
-                            tgt.get(index).copied().unwrap_or(empty),
-                        ))
-                    }
-                    _ => None,
-                };
+                let known = grouped_sums.as_ref().map(|(src, tgt)| {
+                    let empty = Checksum { rows: 0, sum: 0 };
+                    let at = index as u64;
+                    (
+                        src.get(&at).copied().unwrap_or(empty),
+                        tgt.get(&at).copied().unwrap_or(empty),
+                    )
+                });
                 let how = match known {
                     Some(sums) => Compare::Known(sums),
                     None if density.mostly_differing() => Compare::RowByRow,

@@ -86,6 +86,32 @@ pub enum Chunk {
     Bucket { index: u64, of: u64 },
 }
 
+/// How a table's chunks can all be checksummed in one grouped scan per side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Hash buckets `0..of`.
+    Buckets { of: u64 },
+    /// Equal-width integer ranges: chunk 0 ends at `low + width`, chunk `i` starts at
+    /// `low + i·width`, the last of `count` chunks is unbounded above.
+    Widths { low: i64, width: i64, count: u64 },
+}
+
+impl Grouping {
+    /// The chunk a key falls into.
+    pub fn chunk_of(&self, key_classes: &[TypeClass], key: &[Value]) -> u64 {
+        match *self {
+            Grouping::Buckets { of } => key_bucket(key_classes, key, of),
+            Grouping::Widths { low, width, count } => match key {
+                [Value::Int(k)] => {
+                    let offset = (i128::from(*k) - i128::from(low)) / i128::from(width.max(1));
+                    offset.clamp(0, i128::from(count.saturating_sub(1))) as u64
+                }
+                _ => 0,
+            },
+        }
+    }
+}
+
 impl Chunk {
     /// The whole table (or subset) as one chunk.
     pub fn everything() -> Chunk {
@@ -425,51 +451,49 @@ impl Db {
         }
     }
 
-    /// Row count and hash sum of every non-empty bucket of `of`, in one pass over the subset.
-    pub async fn bucket_checksums(
+    /// Row count and hash sum of every non-empty chunk of a grouping, in one pass over the subset
+    /// (rows are streamed where they are hashed here, so memory stays bounded).
+    pub async fn grouped_checksums(
         &self,
         side: &TableSide,
-        of: u64,
+        grouping: Grouping,
     ) -> Result<std::collections::HashMap<u64, Checksum>> {
-        let mut sums = std::collections::HashMap::new();
-        match sql::bucket_checksums(self.kind, side, of) {
+        let mut sums: std::collections::HashMap<u64, Checksum> = std::collections::HashMap::new();
+        let mut add = |chunk: u64, rows: u64, sum: u64| {
+            let entry = sums.entry(chunk).or_insert(Checksum { rows: 0, sum: 0 });
+            entry.rows += rows;
+            entry.sum = entry.sum.wrapping_add(sum);
+        };
+        match sql::grouped_checksums(self.kind, side, grouping) {
             Some((text, params)) => {
-                let bucket_wire = if self.kind == EngineKind::MySql {
-                    Wire::UInt
-                } else {
-                    Wire::Int
-                };
                 for row in self
-                    .fetch(&text, &params, &[bucket_wire, Wire::Int, Wire::Text])
+                    .fetch(&text, &params, &[Wire::Int, Wire::Int, Wire::Text])
                     .await?
                 {
                     match row.as_slice() {
-                        [Value::Int(bucket), Value::Int(rows), Value::Text(sum)] => {
+                        [Value::Int(chunk), Value::Int(rows), Value::Text(sum)] => {
                             let sum = sum_mod_2_64(sum)
                                 .ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))?;
-                            sums.insert(
-                                *bucket as u64,
-                                Checksum {
-                                    rows: *rows as u64,
-                                    sum,
-                                },
-                            );
+                            add(*chunk as u64, *rows as u64, sum);
                         }
-                        other => bail!("unexpected bucket checksum {other:?}"),
+                        other => bail!("unexpected chunk checksum {other:?}"),
                     }
                 }
             }
             None => {
                 let classes = classes(side);
                 let key_classes: Vec<TypeClass> = side.key_columns().map(|c| c.class).collect();
-                for row in self.rows_in_chunk(side, &Chunk::everything()).await? {
-                    let key: Key = side.key.iter().map(|&i| row[i].clone()).collect();
-                    let entry = sums
-                        .entry(key_bucket(&key_classes, &key, of))
-                        .or_insert(Checksum { rows: 0, sum: 0 });
-                    entry.rows += 1;
-                    entry.sum = entry.sum.wrapping_add(row_hash(&classes, &row));
-                }
+                let (text, params) = sql::rows_in_chunk(self.kind, side, &Chunk::everything());
+                let wires = sql::column_wires(self.kind, side);
+                on_pool!(&self.pool, p => {
+                    use futures::TryStreamExt;
+                    let mut rows = bind_values!(sqlx::query(&text), &params).fetch(p);
+                    while let Some(row) = rows.try_next().await? {
+                        let row = row.values(&wires)?;
+                        let key: Key = side.key.iter().map(|&i| row[i].clone()).collect();
+                        add(grouping.chunk_of(&key_classes, &key), 1, row_hash(&classes, &row));
+                    }
+                });
             }
         }
         Ok(sums)

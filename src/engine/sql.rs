@@ -2,7 +2,7 @@
 //! placeholders, canonical and transport expressions). Every identifier is quoted and every value
 //! is bound; nothing from a row is ever spliced into SQL text.
 
-use super::{mysql, postgres, sqlite, Chunk, Column, Param, Statement, TableSide, Wire};
+use super::{mysql, postgres, sqlite, Chunk, Column, Grouping, Param, Statement, TableSide, Wire};
 use crate::config::EngineKind;
 use crate::value::{Key, Value};
 
@@ -373,22 +373,51 @@ pub fn delete_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statem
     )
 }
 
-/// Row count and hash sum of every bucket in one scan: `(bucket, count, sum)` rows.
-pub fn bucket_checksums(kind: EngineKind, side: &TableSide, of: u64) -> Option<Statement> {
+/// Row count and hash sum of every chunk of a grouping in one scan: `(chunk, count, sum)` rows.
+pub fn grouped_checksums(
+    kind: EngineKind,
+    side: &TableSide,
+    grouping: Grouping,
+) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
-    let fields = canonical_fields(kind, side.key_columns());
-    let (bucket, sum) = match kind {
-        EngineKind::Postgres => (
-            postgres::bucket_expr(&fields, of),
-            postgres::sum_expr(&hash),
-        ),
-        EngineKind::MySql => (mysql::bucket_expr(&fields, of), mysql::sum_expr(&hash)),
+    let sum = match kind {
+        EngineKind::Postgres => postgres::sum_expr(&hash),
+        EngineKind::MySql => mysql::sum_expr(&hash),
         EngineKind::Sqlite => return None,
+    };
+    let chunk = match grouping {
+        Grouping::Buckets { of } => {
+            let fields = canonical_fields(kind, side.key_columns());
+            match kind {
+                EngineKind::Postgres => postgres::bucket_expr(&fields, of),
+                _ => mysql::bucket_expr(&fields, of),
+            }
+        }
+        Grouping::Widths { low, width, count } => {
+            let key = quote_ident(kind, &side.key_columns().next()?.name);
+            let last = i128::from(low) + i128::from(width) * i128::from(count.saturating_sub(1));
+            let divide = if kind == EngineKind::MySql {
+                "DIV"
+            } else {
+                "/"
+            };
+            // Keys outside [low, last) never enter the subtraction, so it cannot overflow.
+            format!(
+                "CASE WHEN {key} < {} THEN 0 WHEN {key} >= {last} THEN {} ELSE ({key} - {low}) {divide} {width} END",
+                i128::from(low) + i128::from(width),
+                count.saturating_sub(1)
+            )
+        }
+    };
+    // One signed 64-bit type for the chunk number on every engine.
+    let chunk = match kind {
+        EngineKind::MySql => format!("CAST({chunk} AS SIGNED)"),
+        _ => format!("CAST({chunk} AS BIGINT)"),
     };
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, &Chunk::everything());
     let text = format!(
-        "SELECT {bucket}, COUNT(*), {sum} FROM {} WHERE {condition} GROUP BY 1",
+        "SELECT {chunk}, COUNT(*), {sum} FROM {} WHERE {condition} GROUP BY 1",
         side.table
     );
     Some((text, b.values))
