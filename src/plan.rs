@@ -24,7 +24,7 @@ use crate::value::{TypeClass, Value};
 use anyhow::{Context, Result};
 
 /// The chunks of one table, in order, and how all their checksums can be taken in one grouped
-/// scan per side where the layout allows it (buckets, equal widths).
+/// scan per side where chunks are hash buckets (a bucket query scans the whole subset).
 pub struct Layout {
     pub chunks: Vec<Chunk>,
     pub grouping: Option<Grouping>,
@@ -43,10 +43,10 @@ pub async fn plan_chunks(
         && src.key.len() == 1
         && src.key_columns().all(|c| c.class == TypeClass::Int);
     if ordered {
-        let (ranges, grouping) = plan_ranges(source, target, src, tgt, chunk_size).await?;
+        let ranges = plan_ranges(source, target, src, tgt, chunk_size).await?;
         return Ok(Layout {
             chunks: ranges.into_iter().map(Chunk::Range).collect(),
-            grouping,
+            grouping: None,
         });
     }
     let (rows_source, rows_target) = tokio::try_join!(
@@ -78,7 +78,7 @@ async fn plan_ranges(
     src: &TableSide,
     tgt: &TableSide,
     chunk_size: u64,
-) -> Result<(Vec<KeyRange>, Option<Grouping>)> {
+) -> Result<Vec<KeyRange>> {
     let (source_shape, target_shape) = tokio::try_join!(
         async {
             shape(source, src)
@@ -91,8 +91,10 @@ async fn plan_ranges(
                 .context("cannot plan chunks on the target")
         },
     )?;
-    if let Some((ranges, grouping)) = dense_ranges(&source_shape, &target_shape, chunk_size) {
-        return Ok((ranges, Some(grouping)));
+    // Ranges are checksummed a query per chunk: index range scans run `jobs` at a time on
+    // every core, where one grouped scan would run on one.
+    if let Some(ranges) = dense_ranges(&source_shape, &target_shape, chunk_size) {
+        return Ok(ranges);
     }
     let extremes = source_shape.extremes;
     let source_walk = source
@@ -121,7 +123,7 @@ async fn plan_ranges(
             all
         }
     };
-    Ok((ranges_from_boundaries(boundaries), None))
+    Ok(ranges_from_boundaries(boundaries))
 }
 
 /// Row count and smallest and largest key of one side.
@@ -137,11 +139,7 @@ async fn shape(db: &Db, side: &TableSide) -> Result<Shape> {
 
 /// Equal-width ranges over the keys of both sides when they are dense (the key range at most
 /// four times the rows): chunks then hold about `chunk_size` rows without walking the index.
-fn dense_ranges(
-    source: &Shape,
-    target: &Shape,
-    chunk_size: u64,
-) -> Option<(Vec<KeyRange>, Grouping)> {
+fn dense_ranges(source: &Shape, target: &Shape, chunk_size: u64) -> Option<Vec<KeyRange>> {
     let int = |key: &Key| match key.as_slice() {
         [Value::Int(i)] => Some(i128::from(*i)),
         _ => None,
@@ -167,12 +165,7 @@ fn dense_ranges(
         .map(|b| i64::try_from(b).map(|b| vec![Value::Int(b)]))
         .collect::<Result<Vec<_>, _>>()
         .ok()?;
-    let grouping = Grouping::Widths {
-        low: i64::try_from(low).ok()?,
-        width: i64::try_from(width).ok()?,
-        count: boundaries.len() as u64 + 1,
-    };
-    Some((ranges_from_boundaries(boundaries), grouping))
+    Some(ranges_from_boundaries(boundaries))
 }
 
 /// `[b0, b1, …]` → `(-∞, b0), [b0, b1), …, [bn, +∞)`.
@@ -205,23 +198,11 @@ mod tests {
             rows: 0,
             extremes: None,
         };
-        let (ranges, grouping) = dense_ranges(&shape(1000, 1, 1000), &empty, 250).unwrap();
+        let ranges = dense_ranges(&shape(1000, 1, 1000), &empty, 250).unwrap();
         assert_eq!(ranges.len(), 4);
-        assert_eq!(
-            grouping,
-            Grouping::Widths {
-                low: 1,
-                width: 250,
-                count: 4
-            }
-        );
-        // Every key lands in the chunk whose range holds it.
-        for (k, chunk) in [(-5, 0), (1, 0), (250, 0), (251, 1), (999, 3), (5000, 3)] {
-            assert_eq!(grouping.chunk_of(&[], &[Value::Int(k)]), chunk, "key {k}");
-        }
         assert_eq!(ranges[1].lower, Some(vec![Value::Int(251)]));
         assert!(dense_ranges(&shape(1000, 1, 1_000_000), &empty, 250).is_none());
-        let (extremes, _) = dense_ranges(&shape(10, i64::MIN, i64::MIN + 9), &empty, 5).unwrap();
+        let extremes = dense_ranges(&shape(10, i64::MIN, i64::MIN + 9), &empty, 5).unwrap();
         assert_eq!(extremes.len(), 2);
     }
 

@@ -91,9 +91,6 @@ pub enum Chunk {
 pub enum Grouping {
     /// Hash buckets `0..of`.
     Buckets { of: u64 },
-    /// Equal-width integer ranges: chunk 0 ends at `low + width`, chunk `i` starts at
-    /// `low + i·width`, the last of `count` chunks is unbounded above.
-    Widths { low: i64, width: i64, count: u64 },
 }
 
 impl Grouping {
@@ -101,13 +98,6 @@ impl Grouping {
     pub fn chunk_of(&self, key_classes: &[TypeClass], key: &[Value]) -> u64 {
         match *self {
             Grouping::Buckets { of } => key_bucket(key_classes, key, of),
-            Grouping::Widths { low, width, count } => match key {
-                [Value::Int(k)] => {
-                    let offset = (i128::from(*k) - i128::from(low)) / i128::from(width.max(1));
-                    offset.clamp(0, i128::from(count.saturating_sub(1))) as u64
-                }
-                _ => 0,
-            },
         }
     }
 }

@@ -393,21 +393,6 @@ pub fn grouped_checksums(
                 _ => mysql::bucket_expr(&fields, of),
             }
         }
-        Grouping::Widths { low, width, count } => {
-            let key = quote_ident(kind, &side.key_columns().next()?.name);
-            let last = i128::from(low) + i128::from(width) * i128::from(count.saturating_sub(1));
-            let divide = if kind == EngineKind::MySql {
-                "DIV"
-            } else {
-                "/"
-            };
-            // Keys outside [low, last) never enter the subtraction, so it cannot overflow.
-            format!(
-                "CASE WHEN {key} < {} THEN 0 WHEN {key} >= {last} THEN {} ELSE ({key} - {low}) {divide} {width} END",
-                i128::from(low) + i128::from(width),
-                count.saturating_sub(1)
-            )
-        }
     };
     // One signed 64-bit type for the chunk number on every engine.
     let chunk = match kind {
