@@ -32,6 +32,10 @@
 //! Between different engines, a table with such a column is hashed in-process on both sides from
 //! the exactly transported values (see `TableSide::hash_in_process`), so the comparison is exact.
 //!
+//! Between two PostgreSQL databases whose columns are declared identically, no encoding is
+//! needed at all: rows are hashed by PostgreSQL's own `hash_record_extended` (or
+//! `hashtextextended` of the row text), see `engine::NativeHash`.
+//!
 //! The row hash is the first 8 bytes of the MD5 digest of that UTF-8 string read as a big-endian
 //! 64-bit integer. A chunk checksum is the number of rows plus the sum of the row hashes modulo
 //! 2^64: order-independent, so both sides may scan in any order, and a changed, missing or extra
