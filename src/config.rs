@@ -216,6 +216,55 @@ impl DbUrl {
         })
     }
 
+    /// Whether the database is on this machine: a SQLite file, or a server at `localhost`,
+    /// `127.0.0.0/8` or `::1`.
+    pub fn is_local(&self) -> bool {
+        if self.engine == EngineKind::Sqlite {
+            return true;
+        }
+        let Ok(url) = url::Url::parse(&self.secret) else {
+            return false;
+        };
+        // Database URL schemes are not "special" to the URL parser, so an IP address comes back
+        // as a domain name and is parsed here.
+        match url.host() {
+            Some(url::Host::Domain(name)) => {
+                let bare = name.trim_start_matches('[').trim_end_matches(']');
+                name.eq_ignore_ascii_case("localhost")
+                    || bare
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+
+    /// Where the database is, for telling whether two URLs name the same one: engine, host (with
+    /// `localhost` as `127.0.0.1`), port and database, or the SQLite file.
+    fn location(&self) -> String {
+        if let Some(path) = &self.sqlite_path {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            return format!("sqlite:{}", canonical.display());
+        }
+        match url::Url::parse(&self.secret) {
+            Ok(u) => {
+                let host = match u.host_str() {
+                    Some(h) if h.eq_ignore_ascii_case("localhost") => "127.0.0.1".to_string(),
+                    Some(h) => h.to_ascii_lowercase(),
+                    None => String::new(),
+                };
+                let port = u.port().unwrap_or(match self.engine {
+                    EngineKind::Postgres => 5432,
+                    _ => 3306,
+                });
+                format!("{:?}://{host}:{port}{}", self.engine, u.path())
+            }
+            Err(_) => self.display.clone(),
+        }
+    }
+
     /// The connection string, password included. Only the engine layer calls this.
     pub(crate) fn secret(&self) -> &str {
         &self.secret
@@ -340,6 +389,8 @@ pub struct Job {
     pub path: PathBuf,
     pub source: DbUrl,
     pub target: DbUrl,
+    /// Writing to a target that is not on this machine was allowed (file or command line).
+    pub allow_remote: bool,
     pub jobs: usize,
     pub tables: Vec<TableJob>,
     /// The file's groups: name, tables, `where` template.
@@ -349,6 +400,8 @@ pub struct Job {
 /// Command-line values that take precedence over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `--allow-remote`: write to a target that is not on this machine.
+    pub allow_remote: bool,
     pub jobs: Option<usize>,
     pub chunk_size: Option<u64>,
     /// Only these tables, in this order, each with an optional one-off subset condition that
@@ -572,6 +625,7 @@ impl Job {
 
         Ok(Job {
             path: path.to_path_buf(),
+            allow_remote: file.target.allow_remote || overrides.allow_remote,
             source,
             target,
             jobs,
@@ -582,6 +636,36 @@ impl Job {
                 .map(|(name, g)| (name.clone(), g.tables.clone(), g.filter.clone()))
                 .collect(),
         })
+    }
+
+    /// The safety rules for writing: the target must be on this machine unless remote targets
+    /// were allowed, and no table may be synced onto itself.
+    pub fn check_writable(&self) -> Result<()> {
+        if !self.target.is_local() && !self.allow_remote {
+            bail!(
+                "{}: the target {} is not on this machine; dbdelta writes to a remote database only \
+                 with `allow_remote = true` in [target] or --allow-remote, so that a job file never \
+                 writes into a production database by accident",
+                self.path.display(),
+                self.target.display
+            );
+        }
+        if self.source.location() == self.target.location() {
+            if let Some(t) = self
+                .tables
+                .iter()
+                .find(|t| t.query.is_none() && t.name == t.target_name)
+            {
+                bail!(
+                    "{}: source and target are the same database ({}), so table {} would be synced \
+                     onto itself",
+                    self.path.display(),
+                    self.target.display,
+                    t.name
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The tables and groups with their subsets as each side will run them, for `dbdelta list`.
@@ -745,6 +829,36 @@ mod tests {
             redact_unparsed("mysql://u:s3cret@h:bad/x"),
             "mysql://***@h:bad/x"
         );
+    }
+
+    #[test]
+    fn remote_targets_and_self_syncs_are_refused() {
+        let local = DbUrl::parse("postgres://u@127.0.0.2:5432/db", Path::new(".")).unwrap();
+        assert!(local.is_local());
+        assert!(DbUrl::parse("mysql://u@[::1]/db", Path::new("."))
+            .unwrap()
+            .is_local());
+        assert!(DbUrl::parse("sqlite://x.db", Path::new("."))
+            .unwrap()
+            .is_local());
+        assert!(
+            !DbUrl::parse("postgres://u:pw@db.internal/app", Path::new("."))
+                .unwrap()
+                .is_local()
+        );
+        let text = "[source]\nurl = \"postgres://u@localhost/app\"\n[target]\nurl = \"postgres://u@db.prod/app\"\n[[tables]]\nname = \"t\"\n";
+        let job = parse(text).unwrap();
+        let err = job.check_writable().unwrap_err().to_string();
+        assert!(
+            err.contains("not on this machine") && err.contains("allow_remote"),
+            "{err}"
+        );
+        let allowed =
+            parse(&text.replace("[target]\n", "[target]\nallow_remote = true\n")).unwrap();
+        assert!(allowed.check_writable().is_ok());
+        let same = parse(&text.replace("db.prod", "127.0.0.1:5432")).unwrap();
+        let err = same.check_writable().unwrap_err().to_string();
+        assert!(err.contains("onto itself"), "{err}");
     }
 
     #[test]

@@ -57,6 +57,13 @@ struct RunArgs {
     /// Approximate rows per chunk (overrides every `chunk_size` in the file).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     chunk_size: Option<u64>,
+    /// `sync` only: compare and list what would be written (keys to insert, update, delete),
+    /// write nothing. Exits 0 unless something fails.
+    #[arg(long)]
+    dry_run: bool,
+    /// Allow writing to a target that is not on this machine (as `allow_remote = true`).
+    #[arg(long)]
+    allow_remote: bool,
     /// Print only errors.
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -74,7 +81,14 @@ const EXIT_ERROR: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        CliCommand::Sync(a) => execute(Command::Sync, &a).map(|r| exit_code(Command::Sync, &r)),
+        CliCommand::Sync(a) => {
+            let command = if a.dry_run {
+                Command::DryRun
+            } else {
+                Command::Sync
+            };
+            execute(command, &a).map(|r| exit_code(command, &r))
+        }
         CliCommand::Diff(a) => execute(Command::Diff, &a).map(|r| exit_code(Command::Diff, &r)),
         CliCommand::List(a) => list(&a).map(|()| 0),
         CliCommand::Check(a) => check(&a).map(|()| 0),
@@ -97,6 +111,7 @@ fn main() -> ExitCode {
 
 fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
     let overrides = Overrides {
+        allow_remote: args.allow_remote,
         jobs: args.jobs.map(|j| j as usize),
         chunk_size: args.chunk_size,
         tables: table_arguments(&args.tables)?,
@@ -113,7 +128,7 @@ fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
             .and_then(|text| writeln!(std::io::stdout().lock(), "{text}"))
     } else {
         let printed = match command {
-            Command::Diff => print_differences(&report),
+            Command::Diff | Command::DryRun => print_differences(&report),
             Command::Sync => Ok(()),
         };
         reporter.summary(&report);

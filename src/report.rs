@@ -201,6 +201,9 @@ impl Reporter {
             return;
         }
         let writing = report.command == "sync";
+        if report.command == "sync --dry-run" {
+            eprintln!("Dry run: nothing was written. `only source` rows would be inserted, `only target` rows deleted, `changed` rows updated.");
+        }
         let mut table = Table::new();
         table.load_preset(UTF8_BORDERS_ONLY);
         let mut header = vec!["table", "source rows", "target rows", "chunks", "differing"];

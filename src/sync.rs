@@ -27,6 +27,8 @@ pub enum Command {
     Sync,
     /// Only report the differences.
     Diff,
+    /// `sync --dry-run`: check everything `sync` would, list what it would write, write nothing.
+    DryRun,
 }
 
 impl Command {
@@ -34,6 +36,7 @@ impl Command {
         match self {
             Command::Sync => "sync",
             Command::Diff => "diff",
+            Command::DryRun => "sync --dry-run",
         }
     }
 }
@@ -42,6 +45,9 @@ impl Command {
 /// synced); failures during a table's run are in that table's report instead.
 pub async fn run(job: &Job, command: Command, reporter: &Reporter) -> Result<RunReport> {
     let started = Instant::now();
+    if command != Command::Diff {
+        job.check_writable()?;
+    }
     // One connection per concurrent chunk, plus one for planning.
     let connections = u32::try_from(job.jobs + 1).unwrap_or(u32::MAX);
     let (source, target) = tokio::try_join!(
@@ -105,7 +111,7 @@ async fn run_connected(
     }
     let in_sync = tables
         .iter()
-        .all(|t| t.error.is_none() && (command == Command::Sync || t.chunks_differing == 0));
+        .all(|t| t.error.is_none() && (command != Command::Diff || t.chunks_differing == 0));
     Ok(RunReport {
         command: command.name(),
         in_sync,

@@ -288,3 +288,74 @@ async fn check_connects_and_validates_without_writing() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("source where: id > 1"));
     target_untouched(&pair).await;
 }
+
+#[tokio::test]
+async fn remote_targets_and_self_syncs_are_refused_before_connecting() {
+    let pair = sqlite_pair().await;
+    let path = pair.dir.path().join("remote-target.toml");
+    // `.invalid` never resolves: the guard must refuse before any connection is tried.
+    std::fs::write(
+        &path,
+        "[source]\nurl = \"sqlite://source.db\"\n[target]\nurl = \"postgres://app:hunter2secret@db.example.invalid/app\"\n\
+         [[tables]]\nname = \"good\"\n",
+    )
+    .expect("write job");
+    let job = path.to_str().unwrap_or_default();
+    let output = dbdelta(pair.dir.path(), &["sync", "-c", job]);
+    assert_error(
+        &output,
+        &[
+            "is not on this machine",
+            "allow_remote = true",
+            "--allow-remote",
+        ],
+    );
+    assert!(
+        !stderr(&output).contains("hunter2secret"),
+        "{}",
+        describe(&output)
+    );
+    let output = dbdelta(pair.dir.path(), &["sync", "--dry-run", "-c", job]);
+    assert_error(&output, &["is not on this machine"]);
+
+    let path = pair.dir.path().join("self.toml");
+    std::fs::write(
+        &path,
+        "[source]\nurl = \"sqlite://source.db\"\n[target]\nurl = \"sqlite://./source.db\"\n[[tables]]\nname = \"good\"\n",
+    )
+    .expect("write job");
+    let output = dbdelta(
+        pair.dir.path(),
+        &["sync", "-c", path.to_str().unwrap_or_default()],
+    );
+    assert_error(
+        &output,
+        &["same database", "table good would be synced onto itself"],
+    );
+}
+
+#[tokio::test]
+async fn dry_run_lists_what_sync_would_write_and_writes_nothing() {
+    let pair = sqlite_pair().await;
+    pair.target
+        .exec("INSERT INTO good VALUES (2, 'stale'), (3, 'extra')")
+        .await;
+    let job = pair.job_file("[[tables]]\nname = \"good\"\n");
+    let job = job.to_str().unwrap_or_default();
+    let output = dbdelta(pair.dir.path(), &["sync", "--dry-run", "-c", job]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let listing = String::from_utf8_lossy(&output.stdout);
+    assert!(listing.contains("only in source (1): 1"), "{listing}");
+    assert!(listing.contains("only in target (1): 3"), "{listing}");
+    assert!(listing.contains("changed (1): 2"), "{listing}");
+    assert!(
+        stderr(&output).contains("Dry run: nothing was written"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(
+        pair.target.count("good").await,
+        2,
+        "the target is untouched"
+    );
+}
