@@ -15,6 +15,8 @@ use toml::Spanned;
 
 pub const DEFAULT_CHUNK_SIZE: u64 = 10_000;
 pub const DEFAULT_JOBS: usize = 4;
+/// How long `sync` waits for an overlapping run (a cron job that ran long) by default.
+pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// More concurrent chunks than this only queue up on the servers.
 pub const MAX_JOBS: usize = 1024;
 
@@ -243,7 +245,7 @@ impl DbUrl {
 
     /// Where the database is, for telling whether two URLs name the same one: engine, host (with
     /// `localhost` as `127.0.0.1`), port and database, or the SQLite file.
-    fn location(&self) -> String {
+    pub fn location(&self) -> String {
         if let Some(path) = &self.sqlite_path {
             let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
             return format!("sqlite:{}", canonical.display());
@@ -391,6 +393,8 @@ pub struct Job {
     pub target: DbUrl,
     /// Writing to a target that is not on this machine was allowed (file or command line).
     pub allow_remote: bool,
+    /// How long `sync` waits for another run's lock on a target table.
+    pub lock_timeout: std::time::Duration,
     pub jobs: usize,
     pub tables: Vec<TableJob>,
     /// The file's groups: name, tables, `where` template.
@@ -402,6 +406,8 @@ pub struct Job {
 pub struct Overrides {
     /// `--allow-remote`: write to a target that is not on this machine.
     pub allow_remote: bool,
+    /// `--lock-timeout`: how long to wait for another run's lock on a target table.
+    pub lock_timeout: Option<std::time::Duration>,
     pub jobs: Option<usize>,
     pub chunk_size: Option<u64>,
     /// Only these tables, in this order, each with an optional one-off subset condition that
@@ -626,6 +632,7 @@ impl Job {
         Ok(Job {
             path: path.to_path_buf(),
             allow_remote: file.target.allow_remote || overrides.allow_remote,
+            lock_timeout: overrides.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
             source,
             target,
             jobs,

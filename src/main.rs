@@ -61,6 +61,9 @@ struct RunArgs {
     /// write nothing. Exits 0 unless something fails.
     #[arg(long)]
     dry_run: bool,
+    /// Seconds `sync` waits for another run that is writing the same target table.
+    #[arg(long, value_name = "SECONDS")]
+    lock_timeout: Option<u64>,
     /// Allow writing to a target that is not on this machine (as `allow_remote = true`).
     #[arg(long)]
     allow_remote: bool,
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
 fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
     let overrides = Overrides {
         allow_remote: args.allow_remote,
+        lock_timeout: args.lock_timeout.map(std::time::Duration::from_secs),
         jobs: args.jobs.map(|j| j as usize),
         chunk_size: args.chunk_size,
         tables: table_arguments(&args.tables)?,

@@ -92,17 +92,34 @@ async fn run_connected(
             warnings: plan.warnings.clone(),
             ..Default::default()
         };
-        if let Err(e) = run_table(
-            source,
-            target,
-            plan,
-            command,
-            job.jobs,
-            reporter,
-            &mut report,
-        )
-        .await
-        {
+        // Overlapping runs (a cron job that ran long) must not interleave their writes.
+        let lock = match command {
+            Command::Sync => target
+                .lock_table(&plan.target.table, job.lock_timeout)
+                .await
+                .map(Some),
+            _ => Ok(None),
+        };
+        let outcome = match lock {
+            Ok(lock) => {
+                let outcome = run_table(
+                    source,
+                    target,
+                    plan,
+                    command,
+                    job.jobs,
+                    reporter,
+                    &mut report,
+                )
+                .await;
+                if let Some(lock) = lock {
+                    lock.release().await;
+                }
+                outcome
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
             report.error = Some(error_messages(&e).join(": "));
         }
         report.seconds = t0.elapsed().as_secs_f64();

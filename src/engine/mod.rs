@@ -16,6 +16,7 @@ pub mod types;
 use crate::config::{DbUrl, EngineKind};
 use crate::value::{key_bucket, row_hash, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
+use md5::Digest;
 use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
 use std::time::Duration;
 
@@ -278,6 +279,27 @@ impl RowValues for sqlx::sqlite::SqliteRow {
     }
 }
 
+/// A held table lock (see [`Db::lock_table`]). The server connections are detached from the pool,
+/// so that even a guard that is only dropped ends the session, and the lock with it.
+pub enum TableLock {
+    Postgres(sqlx::postgres::PgConnection),
+    MySql(sqlx::mysql::MySqlConnection),
+    File(std::fs::File),
+}
+
+impl TableLock {
+    /// Releases the lock by closing its session (or file).
+    pub async fn release(self) {
+        use sqlx::Connection;
+        // A failed close still drops the socket, which ends the session all the same.
+        let _ = match self {
+            TableLock::Postgres(c) => c.close().await,
+            TableLock::MySql(c) => c.close().await,
+            TableLock::File(_) => Ok(()),
+        };
+    }
+}
+
 /// A connected database: one side of a job.
 pub struct Db {
     pub kind: EngineKind,
@@ -286,6 +308,8 @@ pub struct Db {
     pool: Pool,
     /// The location with any password hidden; the only form used in messages.
     pub display: String,
+    /// Engine, host, port and database (or the SQLite file): what names this database.
+    location: String,
     /// SQLite allows one writer at a time; chunks take turns here instead of failing with BUSY.
     write_gate: tokio::sync::Mutex<()>,
 }
@@ -331,6 +355,7 @@ impl Db {
             version,
             pool,
             display: url.display.clone(),
+            location: url.location(),
             write_gate: tokio::sync::Mutex::new(()),
         })
     }
@@ -678,6 +703,89 @@ impl Db {
         let copied = writer.finish().await?;
         tx.commit().await.context("cannot commit")?;
         Ok(Some(copied))
+    }
+
+    /// Takes the lock that keeps two runs from writing one target table at once, waiting up to
+    /// `timeout`: a PostgreSQL advisory lock, a MySQL `GET_LOCK`, or an exclusive lock on a file
+    /// beside the SQLite database. The lock lasts as long as the returned guard.
+    pub async fn lock_table(&self, table: &str, timeout: Duration) -> Result<TableLock> {
+        // Named by where the table is, not by who connects, so every run agrees on the name.
+        let name = format!("dbdelta:{}/{table}", self.location);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let busy = || {
+            anyhow!(
+                "another dbdelta run is writing table {table} in {} and did not finish within {} s \
+                 (--lock-timeout); nothing was written",
+                self.display,
+                timeout.as_secs()
+            )
+        };
+        match &self.pool {
+            Pool::Postgres(p) => {
+                let mut conn = p.acquire().await?.detach();
+                loop {
+                    let got: bool =
+                        sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                            .bind(&name)
+                            .fetch_one(&mut conn)
+                            .await?;
+                    if got {
+                        return Ok(TableLock::Postgres(conn));
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(busy());
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            Pool::MySql(p) => {
+                let mut conn = p.acquire().await?.detach();
+                // GET_LOCK names are at most 64 characters: long ones are shortened to a digest.
+                let name = if name.len() > 64 {
+                    format!(
+                        "dbdelta:{}",
+                        hex::encode(&md5::Md5::digest(name.as_bytes())[..12])
+                    )
+                } else {
+                    name
+                };
+                let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+                    .bind(&name)
+                    .bind(timeout.as_secs_f64())
+                    .fetch_one(&mut conn)
+                    .await?;
+                match got {
+                    Some(1) => Ok(TableLock::MySql(conn)),
+                    _ => Err(busy()),
+                }
+            }
+            Pool::Sqlite(_) => {
+                let path = format!(
+                    "{}.dbdelta-lock",
+                    self.location.trim_start_matches("sqlite:")
+                );
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("cannot open the lock file {path}"))?;
+                loop {
+                    match file.try_lock() {
+                        Ok(()) => return Ok(TableLock::File(file)),
+                        Err(std::fs::TryLockError::WouldBlock)
+                            if tokio::time::Instant::now() < deadline =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        Err(std::fs::TryLockError::WouldBlock) => return Err(busy()),
+                        Err(std::fs::TryLockError::Error(e)) => {
+                            return Err(e).with_context(|| format!("cannot lock {path}"))
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Whether the side's subset holds no rows at all.
