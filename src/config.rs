@@ -395,6 +395,8 @@ pub struct Job {
     pub allow_remote: bool,
     /// How long `sync` waits for another run's lock on a target table.
     pub lock_timeout: std::time::Duration,
+    /// A pause after every chunk (zero: none).
+    pub sleep: std::time::Duration,
     pub jobs: usize,
     pub tables: Vec<TableJob>,
     /// The file's groups: name, tables, `where` template.
@@ -408,6 +410,8 @@ pub struct Overrides {
     pub allow_remote: bool,
     /// `--lock-timeout`: how long to wait for another run's lock on a target table.
     pub lock_timeout: Option<std::time::Duration>,
+    /// `--sleep`: a pause after every chunk, to be gentle with a busy production server.
+    pub sleep: Option<std::time::Duration>,
     pub jobs: Option<usize>,
     pub chunk_size: Option<u64>,
     /// Only these tables, in this order, each with an optional one-off subset condition that
@@ -633,6 +637,7 @@ impl Job {
             path: path.to_path_buf(),
             allow_remote: file.target.allow_remote || overrides.allow_remote,
             lock_timeout: overrides.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            sleep: overrides.sleep.unwrap_or_default(),
             source,
             target,
             jobs,

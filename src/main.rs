@@ -61,6 +61,9 @@ struct RunArgs {
     /// write nothing. Exits 0 unless something fails.
     #[arg(long)]
     dry_run: bool,
+    /// Milliseconds to pause after every chunk, to be gentle with a busy production server.
+    #[arg(long, value_name = "MS")]
+    sleep: Option<u64>,
     /// Seconds `sync` waits for another run that is writing the same target table.
     #[arg(long, value_name = "SECONDS")]
     lock_timeout: Option<u64>,
@@ -116,6 +119,7 @@ fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
     let overrides = Overrides {
         allow_remote: args.allow_remote,
         lock_timeout: args.lock_timeout.map(std::time::Duration::from_secs),
+        sleep: args.sleep.map(std::time::Duration::from_millis),
         jobs: args.jobs.map(|j| j as usize),
         chunk_size: args.chunk_size,
         tables: table_arguments(&args.tables)?,

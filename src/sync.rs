@@ -102,16 +102,8 @@ async fn run_connected(
         };
         let outcome = match lock {
             Ok(lock) => {
-                let outcome = run_table(
-                    source,
-                    target,
-                    plan,
-                    command,
-                    job.jobs,
-                    reporter,
-                    &mut report,
-                )
-                .await;
+                let outcome =
+                    run_table(source, target, plan, command, job, reporter, &mut report).await;
                 if let Some(lock) = lock {
                     lock.release().await;
                 }
@@ -320,7 +312,7 @@ async fn run_table(
     target: &Db,
     plan: &TablePlan,
     command: Command,
-    jobs: usize,
+    job: &Job,
     reporter: &Reporter,
     report: &mut TableReport,
 ) -> Result<()> {
@@ -409,9 +401,12 @@ async fn run_table(
                 }
                 _ => ApplyStats::default(),
             };
+            if !job.sleep.is_zero() {
+                tokio::time::sleep(job.sleep).await;
+            }
             Ok::<_, anyhow::Error>((index, comparison, written))
         })
-        .buffer_unordered(jobs.max(1));
+        .buffer_unordered(job.jobs.max(1));
     let result = outcomes
         .try_for_each(|(index, comparison, written)| {
             record(report, index, &comparison, written, !writing);

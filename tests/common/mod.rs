@@ -136,12 +136,19 @@ impl Conn {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
+        self.count_where(table, "1 = 1").await
+    }
+
+    /// Rows of `table` matching `condition`.
+    pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
         let expr = match self {
             Conn::Pg(_) => "COUNT(*)::text",
             Conn::My(_) => "CAST(COUNT(*) AS CHAR)",
             Conn::Lite(_) => "COUNT(*)",
         };
-        let rows = self.rows(&format!("SELECT {expr} FROM {table}")).await;
+        let rows = self
+            .rows(&format!("SELECT {expr} FROM {table} WHERE {condition}"))
+            .await;
         let text = rows[0][0].clone().unwrap_or_default();
         text.trim_start_matches("i:")
             .parse()
