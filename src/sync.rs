@@ -10,7 +10,7 @@ use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compa
 use crate::config::Job;
 use crate::config::{Mode, TableJob};
 use crate::engine::types::create_table;
-use crate::engine::{Checksum, Chunk, Column, Db, KeyRange, TableInfo};
+use crate::engine::{is_transient, Checksum, Chunk, Column, Db, KeyRange, TableInfo};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::schema::{plan_table, Definitions, TablePlan};
@@ -361,46 +361,69 @@ async fn run_table(
 
     let outcomes = futures::stream::iter(chunks.iter().enumerate())
         .map(|(index, chunk)| async move {
-            let comparison = if copy_only {
-                copy_without_comparing(chunk)
-            } else {
-                let known = grouped_sums.as_ref().map(|(src, tgt)| {
-                    let empty = Checksum { rows: 0, sum: 0 };
-                    let at = index as u64;
-                    (
-                        src.get(&at).copied().unwrap_or(empty),
-                        tgt.get(&at).copied().unwrap_or(empty),
-                    )
-                });
-                let how = match known {
-                    Some(sums) => Compare::Known(sums),
-                    None if density.mostly_differing() => Compare::RowByRow,
-                    None => Compare::Checksums,
+            let known = grouped_sums.as_ref().map(|(src, tgt)| {
+                let empty = Checksum { rows: 0, sum: 0 };
+                let at = index as u64;
+                (
+                    src.get(&at).copied().unwrap_or(empty),
+                    tgt.get(&at).copied().unwrap_or(empty),
+                )
+            });
+            // One chunk, compared and (for `sync`) applied; safe to repeat, since nothing of a
+            // chunk is written unless all of it is.
+            let attempt = || async {
+                let comparison = if copy_only {
+                    copy_without_comparing(chunk)
+                } else {
+                    let how = match known {
+                        Some(sums) => Compare::Known(sums),
+                        None if density.mostly_differing() => Compare::RowByRow,
+                        None => Compare::Checksums,
+                    };
+                    compare_chunk(source, target, plan, chunk, !writing, how)
+                        .await
+                        .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
                 };
-                compare_chunk(source, target, plan, chunk, !writing, how)
-                    .await
-                    .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
+                let written = match (&comparison.diff, writing) {
+                    (Some(diff), true) => apply_chunk(source, target, plan, diff)
+                        .await
+                        .with_context(|| format!("copying chunk {}", describe_chunk(chunk)))?,
+                    _ => ApplyStats::default(),
+                };
+                Ok::<_, anyhow::Error>((comparison, written))
+            };
+            let mut retries = 0;
+            let (comparison, written) = loop {
+                match attempt().await {
+                    Ok(done) => break done,
+                    Err(e) if retries < RETRIES && is_transient(&e) => {
+                        retries += 1;
+                        let pause = RETRY_PAUSE * 2u32.pow(retries - 1);
+                        reporter.note(&format!(
+                            "{}: chunk {}: lost the connection ({}); retry {retries} of {RETRIES} in {:.1} s",
+                            plan.name,
+                            describe_chunk(chunk),
+                            error_messages(&e).join(": "),
+                            pause.as_secs_f64()
+                        ));
+                        tokio::time::sleep(pause).await;
+                    }
+                    Err(e) => return Err(e),
+                }
             };
             density.record(comparison.diff.is_some());
             progress.compared(comparison.diff.is_some());
-            let written = match (&comparison.diff, writing) {
-                (Some(diff), true) => {
-                    let stats = apply_chunk(source, target, plan, diff)
-                        .await
-                        .with_context(|| format!("copying chunk {}", describe_chunk(chunk)))?;
-                    progress.copied();
-                    reporter.detail(&format!(
-                        "{}: chunk {}: inserted {}, updated {}, deleted {}",
-                        plan.name,
-                        describe_chunk(chunk),
-                        stats.inserted,
-                        stats.updated,
-                        stats.deleted
-                    ));
-                    stats
-                }
-                _ => ApplyStats::default(),
-            };
+            if writing && comparison.diff.is_some() {
+                progress.copied();
+                reporter.detail(&format!(
+                    "{}: chunk {}: inserted {}, updated {}, deleted {}",
+                    plan.name,
+                    describe_chunk(chunk),
+                    written.inserted,
+                    written.updated,
+                    written.deleted
+                ));
+            }
             if !job.sleep.is_zero() {
                 tokio::time::sleep(job.sleep).await;
             }
@@ -418,6 +441,11 @@ async fn run_table(
     report.differences.sort_by_key(|listing| listing.chunk);
     result
 }
+
+/// A chunk whose connection was lost is tried again this many times, after pauses of
+/// `RETRY_PAUSE`, twice that, four times that.
+const RETRIES: u32 = 3;
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// How often chunks of the table have differed so far. When most do (changes spread over the
 /// whole table), checksumming a chunk before listing its rows only reads it twice: later chunks

@@ -142,6 +142,26 @@ pub enum Wire {
     Hash,
 }
 
+/// Whether an error means the connection was lost (killed, reset, server restarting) rather than
+/// that the statement was wrong: such a chunk can simply be tried again on a new connection.
+pub fn is_transient(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_)) => true,
+            Some(sqlx::Error::Database(db)) => {
+                let code = db.code().unwrap_or_default();
+                // PostgreSQL: admin shutdown / crash shutdown / cannot connect now, connection
+                // exceptions (08…); MySQL: server gone away, lost connection, connection killed.
+                matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "70100" | "1927" | "2006" | "2013" | "1053"
+                ) || code.starts_with("08")
+            }
+            _ => false,
+        })
+}
+
 /// The wire type a column of this engine is read and written as.
 pub fn wire_of(kind: EngineKind, column: &Column) -> Wire {
     sql::column_wire(kind, column)

@@ -82,13 +82,17 @@ pub enum Conn {
 impl Conn {
     /// Runs one or more statements.
     pub async fn exec(&self, sql: &str) {
-        let result = match self {
+        if let Err(e) = self.try_exec(sql).await {
+            panic!("test SQL failed: {e}\n{sql}");
+        }
+    }
+
+    /// Runs one or more statements, returning the error instead of failing the test.
+    pub async fn try_exec(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match self {
             Conn::Pg(p) => sqlx::raw_sql(sql).execute(p).await.map(|_| ()),
             Conn::My(p) => sqlx::raw_sql(sql).execute(p).await.map(|_| ()),
             Conn::Lite(p) => sqlx::raw_sql(sql).execute(p).await.map(|_| ()),
-        };
-        if let Err(e) = result {
-            panic!("test SQL failed: {e}\n{sql}");
         }
     }
 
