@@ -359,3 +359,28 @@ async fn dry_run_lists_what_sync_would_write_and_writes_nothing() {
         "the target is untouched"
     );
 }
+
+#[tokio::test]
+async fn hostile_and_malformed_job_entries_are_named() {
+    let pair = sqlite_pair().await;
+    pair.exec_both("CREATE TABLE loose (id INTEGER, code TEXT UNIQUE, v TEXT NOT NULL)")
+        .await;
+    for (rest, needles) in [
+        ("[[tables]]\nname = \"good\"\nmode = \"merge\"\n", vec!["line 7", "unknown variant `merge`"]),
+        ("[[tables]]\nname = \"good\"\nchunk_size = \"big\"\n", vec!["line 7", "invalid type"]),
+        ("[[tables]]\nname = 42\n", vec!["line 6", "invalid type"]),
+        ("[[tables]]\nname = \"good\"\ncolumns = [\"nope\"]\n", vec!["column \"nope\" named in the job file does not exist"]),
+        (
+            "[[tables]]\nname = \"good\"\nquery = \"SELECT id, v FROM no_such_table\"\nkey = \"id\"\n",
+            vec!["the query of table good fails on the source", "no_such_table"],
+        ),
+        ("[[tables]]\nname = \"good\"\nquery = \"SELECT 1\"\n", vec!["needs `key"]),
+        ("[[tables]]\nname = \"loose\"\nkey = \"code\"\n", vec!["key column \"code\" allows NULL"]),
+        ("[[tables]]\nname = \"loose\"\nkey = \"v\"\n", vec!["not the primary key or a unique index"]),
+    ] {
+        let job = pair.job_file(rest);
+        let output = dbdelta(pair.dir.path(), &["sync", "-c", job.to_str().unwrap_or_default()]);
+        assert_error(&output, &needles);
+    }
+    target_untouched(&pair).await;
+}
