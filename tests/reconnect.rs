@@ -12,24 +12,7 @@ async fn dropped_connections_are_retried(engine: Engine) {
     let Some(pair) = Pair::new(engine).await else {
         return;
     };
-    let text = if engine == Engine::MySql {
-        "varchar(10)"
-    } else {
-        "text"
-    };
-    pair.exec_both(&format!(
-        "CREATE TABLE t (id integer PRIMARY KEY, v {text})"
-    ))
-    .await;
-    for (conn, value) in [(&pair.source, "new"), (&pair.target, "old")] {
-        for start in (1..=ROWS).step_by(5000) {
-            let rows: Vec<String> = (start..start + 5000)
-                .map(|i| format!("({i}, '{value}')"))
-                .collect();
-            conn.exec(&format!("INSERT INTO t VALUES {}", rows.join(", ")))
-                .await;
-        }
-    }
+    common::new_and_old(&pair, ROWS).await;
     let job = pair.job_file("[[tables]]\nname = \"t\"\nchunk_size = 500\n");
     let job = job.to_str().unwrap_or_default().to_string();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_dbdelta"))

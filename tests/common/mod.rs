@@ -379,6 +379,29 @@ async fn connect(engine: Engine, url: &str) -> Result<Conn, sqlx::Error> {
     })
 }
 
+/// A table `t (id, v)` with ids 1..=rows: `v = 'new'` in the source, `'old'` in the target, so
+/// every row differs and every chunk must be written.
+pub async fn new_and_old(pair: &Pair, rows: i64) {
+    let text = if pair.engine == Engine::MySql {
+        "varchar(10)"
+    } else {
+        "text"
+    };
+    pair.exec_both(&format!(
+        "CREATE TABLE t (id integer PRIMARY KEY, v {text})"
+    ))
+    .await;
+    for (conn, value) in [(&pair.source, "new"), (&pair.target, "old")] {
+        for start in (1..=rows).step_by(5000) {
+            let values: Vec<String> = (start..(start + 5000).min(rows + 1))
+                .map(|i| format!("({i}, '{value}')"))
+                .collect();
+            conn.exec(&format!("INSERT INTO t VALUES {}", values.join(", ")))
+                .await;
+        }
+    }
+}
+
 /// Runs the real binary in `dir` with `args`.
 pub fn dbdelta(dir: &Path, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_dbdelta"))
