@@ -175,8 +175,8 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
 
     let subset = job.render(defs.source_kind, defs.target_kind);
     // Floats and JSON have no SQL form both engines print alike (see `crate::value`).
-    let identical = defs.source_kind == EngineKind::Postgres
-        && defs.target_kind == EngineKind::Postgres
+    let identical = defs.source_kind == defs.target_kind
+        && defs.source_kind != EngineKind::Sqlite
         && job.query.is_none()
         && source_columns
             .iter()
@@ -185,7 +185,9 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     // `json`, arrays and other types without a hash function take the row-text hash.
     let hashable = |c: &Column| !matches!(c.class, TypeClass::Other) && c.decl_type != "json";
     let native_rows = identical.then(|| {
-        if defs.record_hash && source_columns.iter().all(hashable) {
+        if defs.source_kind == EngineKind::MySql {
+            NativeHash::Joined
+        } else if defs.record_hash && source_columns.iter().all(hashable) {
             NativeHash::Record
         } else {
             NativeHash::RowText

@@ -60,8 +60,8 @@ pub struct TableSide {
     /// Hash rows here instead of in SQL: set for both sides of a pair of different engines when a
     /// column's canonical text cannot be produced in SQL (floats, JSON; see [`crate::value`]).
     pub hash_in_process: bool,
-    /// Both sides are PostgreSQL with identical column declarations: rows are hashed by the
-    /// server's own functions instead of the portable encoding (see [`NativeHash`]).
+    /// Both sides are the same server engine with identical column declarations: rows are hashed
+    /// by the server's own text or functions instead of the portable encoding (see [`NativeHash`]).
     pub native_rows: Option<NativeHash>,
 }
 
@@ -110,7 +110,7 @@ impl Chunk {
     }
 }
 
-/// How PostgreSQL hashes a row when both sides are PostgreSQL with identical declarations.
+/// How a server hashes a row when both sides are the same engine with identical declarations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NativeHash {
     /// `hash_record_extended(ROW(…))` (PostgreSQL 14+): each field by its type's own hash, no
@@ -119,6 +119,9 @@ pub enum NativeHash {
     /// `hashtextextended(ROW(…)::text)`: the row's text, for older servers and types without a
     /// hash function (`json`, arrays, …).
     RowText,
+    /// MySQL: MD5 over the values joined by a separator plus NULL flags (see
+    /// `mysql::native_row_hash_expr`).
+    Joined,
 }
 
 /// Row count and order-independent hash sum of a chunk (see [`crate::value`]).

@@ -43,7 +43,8 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
         "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR), CAST(data_type AS CHAR), \
                 CAST(is_nullable = 'YES' AS SIGNED), \
                 CAST(column_default IS NOT NULL OR extra LIKE '%auto_increment%' AS SIGNED), \
-                CAST(extra LIKE '%GENERATED%' AS SIGNED) \
+                CAST(extra LIKE '%GENERATED%' AS SIGNED), \
+                CAST(character_set_name AS CHAR), CAST(collation_name AS CHAR) \
          FROM information_schema.columns \
          WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \
          ORDER BY ordinal_position",
@@ -59,14 +60,22 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
     for r in rows {
         let column_type: String = r.try_get(1)?;
         let data_type: String = r.try_get(2)?;
+        // Text columns name their character set: two `varchar(10)` of different sets hold
+        // different bytes, and a copied declaration must keep it.
+        let charset: Option<String> = r.try_get(6)?;
+        let collation: Option<String> = r.try_get(7)?;
+        let decl_type = match (charset, collation) {
+            (Some(cs), Some(co)) => format!("{column_type} CHARACTER SET {cs} COLLATE {co}"),
+            _ => column_type.clone(),
+        };
         columns.push(Column {
             name: r.try_get(0)?,
             class: classify(
                 &data_type.to_ascii_lowercase(),
                 &column_type.to_ascii_lowercase(),
             ),
-            cast_type: column_type.clone(),
-            decl_type: column_type,
+            cast_type: column_type,
+            decl_type,
             nullable: r.try_get::<i64, _>(3)? != 0,
             has_default: r.try_get::<i64, _>(4)? != 0,
             generated: r.try_get::<i64, _>(5)? != 0,
@@ -184,6 +193,31 @@ pub fn row_hash_expr(canonical: &[String]) -> String {
     format!(
         "CAST(CONV(SUBSTRING(MD5({}), 1, 16), 16, 10) AS UNSIGNED)",
         encoded_row(canonical)
+    )
+}
+
+/// The row hash between two MySQL databases with identical declarations (character sets
+/// included): MD5 over the values joined by a unit separator, followed by a NULL flag per column
+/// (CONCAT_WS skips NULLs), about twice as fast as the portable encoding. FLOAT columns are
+/// widened to DOUBLE, since MariaDB prints a FLOAT with only six digits.
+pub fn native_row_hash_expr(columns: &[Column]) -> String {
+    let quoted: Vec<String> = columns
+        .iter()
+        .map(|c| super::sql::quote_ident(crate::config::EngineKind::MySql, &c.name))
+        .collect();
+    let values: Vec<String> = columns
+        .iter()
+        .zip(&quoted)
+        .map(|(c, q)| match c.class {
+            TypeClass::Float32 => format!("CAST({q} AS DOUBLE)"),
+            _ => q.clone(),
+        })
+        .collect();
+    let nulls: Vec<String> = quoted.iter().map(|q| format!("ISNULL({q})")).collect();
+    format!(
+        "CAST(CONV(SUBSTRING(MD5(CONCAT_WS(CHAR(31), {}, CONCAT({}))), 1, 16), 16, 10) AS UNSIGNED)",
+        values.join(", "),
+        nulls.join(", ")
     )
 }
 

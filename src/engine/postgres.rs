@@ -194,7 +194,10 @@ pub fn native_row_hash_expr(quoted_columns: &[String], how: NativeHash) -> Strin
     let row = quoted_columns.join(", ");
     match how {
         NativeHash::Record => format!("hash_record_extended(ROW({row}), 0)"),
-        NativeHash::RowText => format!("hashtextextended(ROW({row})::text, 0)"),
+        // `Joined` is MySQL's form of the same idea: on PostgreSQL the row text serves.
+        NativeHash::RowText | NativeHash::Joined => {
+            format!("hashtextextended(ROW({row})::text, 0)")
+        }
     }
 }
 
