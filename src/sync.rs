@@ -77,7 +77,7 @@ async fn run_connected(
 ) -> Result<RunReport> {
     let mut plans = Vec::with_capacity(job.tables.len());
     for table in &job.tables {
-        plans.push(prepare_table(source, target, table).await?);
+        plans.push(prepare_table(source, target, table, command == Command::Sync).await?);
     }
     for plan in &plans {
         for w in &plan.warnings {
@@ -141,7 +141,7 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     say(&format!("target: {} ({})", target.display, target.kind));
     let mut result = Ok(());
     for table in &job.tables {
-        match prepare_table(&source, &target, table).await {
+        match prepare_table(&source, &target, table, false).await {
             Ok(plan) => {
                 let key: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
                 say(&format!(
@@ -165,8 +165,15 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     result
 }
 
-/// Introspects both sides and matches them; refuses tables that cannot be compared.
-async fn prepare_table(source: &Db, target: &Db, table: &TableJob) -> Result<TablePlan> {
+/// Introspects both sides and matches them; refuses tables that cannot be compared. A missing
+/// target table is created (`create_missing`) only when `may_create`, i.e. for a real `sync`:
+/// `diff`, `--dry-run` and `check` write nothing.
+async fn prepare_table(
+    source: &Db,
+    target: &Db,
+    table: &TableJob,
+    may_create: bool,
+) -> Result<TablePlan> {
     let subset = table.render(source.kind, target.kind);
     let (src, tgt) = match &subset.source_query {
         None => tokio::try_join!(
@@ -201,7 +208,14 @@ async fn prepare_table(source: &Db, target: &Db, table: &TableJob) -> Result<Tab
     };
     let tgt = match tgt {
         Some(tgt) => tgt,
-        None if table.create_missing => create_target(&src, source, target, table).await?,
+        None if table.create_missing && may_create => {
+            create_target(&src, source, target, table).await?
+        }
+        None if table.create_missing => bail!(
+            "table {} does not exist in the target ({}); `sync` would create it (create_missing)",
+            table.target_name,
+            target.display
+        ),
         None => bail!(
             "table {} does not exist in the target ({}); set `create_missing = true` to create it",
             table.target_name,
