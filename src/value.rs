@@ -68,12 +68,6 @@ pub enum TypeClass {
 }
 
 impl TypeClass {
-    /// Whether values of two classes share one canonical text, so that hashes of the two
-    /// columns can be compared without false differences.
-    pub fn comparable_with(self, other: TypeClass) -> bool {
-        self.unify(other).is_some()
-    }
-
     /// The class both sides of a column are compared as, if their values can be compared at all:
     /// the more specific of the two where one refines the other (a UUID kept in a text column, a
     /// timestamp with or without time zone, an integer in a decimal column).
