@@ -4,7 +4,7 @@
 use crate::compare::{ChunkDiff, ChunkWork};
 use crate::config::Mode;
 use crate::convert::fit_row;
-use crate::engine::Db;
+use crate::engine::{Chunk, Db};
 use crate::schema::TablePlan;
 use crate::value::{key_to_string, Key, Value};
 use anyhow::{bail, Context, Result};
@@ -28,6 +28,34 @@ impl ApplyStats {
 
     pub fn total(&self) -> u64 {
         self.inserted + self.updated + self.deleted
+    }
+}
+
+/// Deletions held back until the tables that reference this one have been written (see
+/// `sync.rs`): whole chunks, and single keys.
+#[derive(Debug, Default)]
+pub struct HeldDeletes {
+    pub chunks: Vec<Chunk>,
+    pub keys: Vec<Key>,
+}
+
+impl HeldDeletes {
+    /// Keys deleted per transaction when held deletions are finally applied.
+    const KEYS_PER_TRANSACTION: usize = 10_000;
+
+    /// Applies the held deletions, a chunk or a batch of keys per transaction, and returns the
+    /// number of rows deleted.
+    pub async fn apply(self, target: &Db, plan: &TablePlan) -> Result<u64> {
+        let mut deleted = 0;
+        for chunk in &self.chunks {
+            let statements = target.change_statements(&plan.target, Some(chunk), &[], &[]);
+            deleted += target.execute_in_transaction(&statements).await?;
+        }
+        for keys in self.keys.chunks(Self::KEYS_PER_TRANSACTION) {
+            let statements = target.change_statements(&plan.target, None, keys, &[]);
+            deleted += target.execute_in_transaction(&statements).await?;
+        }
+        Ok(deleted)
     }
 }
 
@@ -61,13 +89,23 @@ pub fn planned_stats(diff: &ChunkDiff) -> ApplyStats {
 ///   target lacks (`truncate` copies whole chunks, see `sync.rs`).
 /// * With a subset, a row to insert whose key the target holds outside the subset stops the
 ///   table: writing it would change a row the job does not own.
+/// * With `held`, deletions are added there instead of being written (and not counted).
 pub async fn apply_chunk(
     source: &Db,
     target: &Db,
     plan: &TablePlan,
     diff: &ChunkDiff,
+    held: Option<&std::sync::Mutex<HeldDeletes>>,
 ) -> Result<ApplyStats> {
-    let deletes = plan.mode == Mode::Sync;
+    let deletes = plan.mode == Mode::Sync && held.is_none();
+    if let (Some(held), Mode::Sync) = (held, plan.mode) {
+        let mut held = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &diff.work {
+            ChunkWork::DeleteAll { .. } => held.chunks.push(diff.chunk.clone()),
+            ChunkWork::Rows { only_in_target, .. } => held.keys.extend_from_slice(only_in_target),
+            ChunkWork::CopyAll { .. } => {}
+        }
+    }
     let (delete_chunk, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
         match &diff.work {
             ChunkWork::CopyAll { .. } => {

@@ -52,6 +52,9 @@ pub struct EndpointFile {
     /// accepted until the safety rules land.
     #[serde(default)]
     pub allow_remote: bool,
+    /// At most this many connections to this side (default: `jobs + 1`); with fewer than
+    /// `jobs`, fewer chunks run at once.
+    pub max_connections: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +64,12 @@ pub struct DefaultsFile {
     pub jobs: Option<Spanned<i64>>,
     /// Create target tables that do not exist, from the source's columns and key.
     pub create_missing: Option<bool>,
+    /// Write the whole run in one target transaction with foreign keys checked at commit.
+    #[serde(default)]
+    pub defer_constraints: bool,
+    /// Turn foreign key checks off in the target sessions.
+    #[serde(default)]
+    pub disable_integrity: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -398,9 +407,25 @@ pub struct Job {
     /// A pause after every chunk (zero: none).
     pub sleep: std::time::Duration,
     pub jobs: usize,
+    /// At most this many connections to the source (`[source] max_connections`).
+    pub source_connections: Option<usize>,
+    /// How the target's foreign keys are treated while writing.
+    pub integrity: Integrity,
     pub tables: Vec<TableJob>,
     /// The file's groups: name, tables, `where` template.
     pub groups: Vec<(String, Vec<String>, Option<String>)>,
+}
+
+/// How foreign keys on the target are treated while a run writes (see `sync.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Integrity {
+    /// Checked as usual; tables are written in dependency order.
+    #[default]
+    Enforce,
+    /// `--defer-constraints`: one transaction for the whole run, checked at commit.
+    Defer,
+    /// `--disable-integrity`: not checked at all in dbdelta's target sessions.
+    Disable,
 }
 
 /// Command-line values that take precedence over the file.
@@ -414,6 +439,10 @@ pub struct Overrides {
     pub sleep: Option<std::time::Duration>,
     pub jobs: Option<usize>,
     pub chunk_size: Option<u64>,
+    /// `--source-connections`: at most this many connections to the source.
+    pub source_connections: Option<usize>,
+    /// `--defer-constraints` / `--disable-integrity`.
+    pub integrity: Option<Integrity>,
     /// Only these tables, in this order, each with an optional one-off subset condition that
     /// replaces the file's `where`. A table the file does not list gets the defaults.
     pub tables: Vec<(String, Option<String>)>,
@@ -633,8 +662,29 @@ impl Job {
             tables = chosen;
         }
 
+        let source_connections = match overrides.source_connections {
+            Some(n) => Some(n),
+            None => positive(&file.source.max_connections, "max_connections", MAX_JOBS as i64)?
+                .map(|n| n as usize),
+        };
+        let integrity = match (
+            overrides.integrity,
+            file.defaults.defer_constraints,
+            file.defaults.disable_integrity,
+        ) {
+            (Some(chosen), _, _) => chosen,
+            (None, true, true) => bail!(
+                "{}: defer_constraints and disable_integrity exclude each other; choose one",
+                path.display()
+            ),
+            (None, true, false) => Integrity::Defer,
+            (None, false, true) => Integrity::Disable,
+            (None, false, false) => Integrity::Enforce,
+        };
         Ok(Job {
             path: path.to_path_buf(),
+            source_connections,
+            integrity,
             allow_remote: file.target.allow_remote || overrides.allow_remote,
             lock_timeout: overrides.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
             sleep: overrides.sleep.unwrap_or_default(),
@@ -648,6 +698,14 @@ impl Job {
                 .map(|(name, g)| (name.clone(), g.tables.clone(), g.filter.clone()))
                 .collect(),
         })
+    }
+
+    /// How many chunks run at once: `jobs`, unless the source allows fewer connections (each
+    /// chunk reads the source through one connection of its own).
+    pub fn chunk_jobs(&self) -> usize {
+        self.jobs
+            .min(self.source_connections.unwrap_or(usize::MAX))
+            .max(1)
     }
 
     /// The safety rules for writing: the target must be on this machine unless remote targets

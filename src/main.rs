@@ -2,6 +2,7 @@
 //! an exit code (0 in sync, 1 differences found by `diff`, 2 error).
 
 use clap::{Args, Parser, Subcommand};
+use dbdelta::config::Integrity;
 use dbdelta::{Command, Job, Overrides, Reporter, RunReport};
 use std::io::Write;
 use std::path::PathBuf;
@@ -70,6 +71,17 @@ struct RunArgs {
     /// Allow writing to a target that is not on this machine (as `allow_remote = true`).
     #[arg(long)]
     allow_remote: bool,
+    /// Write the whole run in one target transaction, checking foreign keys at commit
+    /// (PostgreSQL `DEFERRABLE` constraints, SQLite); for cycles between tables.
+    #[arg(long, conflicts_with = "disable_integrity")]
+    defer_constraints: bool,
+    /// Turn foreign key checks off while writing (PostgreSQL `session_replication_role =
+    /// replica`, which needs a superuser; MySQL `FOREIGN_KEY_CHECKS = 0`; SQLite).
+    #[arg(long)]
+    disable_integrity: bool,
+    /// At most this many connections to the source (as `max_connections` in [source]).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=dbdelta::config::MAX_JOBS as u64))]
+    source_connections: Option<u64>,
     /// Print only errors.
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -122,6 +134,14 @@ fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
         sleep: args.sleep.map(std::time::Duration::from_millis),
         jobs: args.jobs.map(|j| j as usize),
         chunk_size: args.chunk_size,
+        source_connections: args.source_connections.map(|n| n as usize),
+        integrity: if args.defer_constraints {
+            Some(Integrity::Defer)
+        } else if args.disable_integrity {
+            Some(Integrity::Disable)
+        } else {
+            None
+        },
         tables: table_arguments(&args.tables)?,
     };
     let job = Job::load(&args.config, &overrides)?;

@@ -15,6 +15,8 @@ use anyhow::{bail, Result};
 pub struct TablePlan {
     /// The table's name as written in the job file.
     pub name: String,
+    /// The target table's name (unquoted), as in the job file.
+    pub target_name: String,
     pub mode: Mode,
     pub source: TableSide,
     pub target: TableSide,
@@ -202,6 +204,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
         });
     Ok(TablePlan {
         name: name.clone(),
+        target_name: job.target_name.clone(),
         mode: job.mode,
         source: TableSide {
             table: defs.source_table,

@@ -5,12 +5,12 @@
 //! both sides at once, so comparing one chunk overlaps with copying another. A failing table is
 //! reported and the run goes on with the next one; the exit code then says that something failed.
 
-use crate::apply::{apply_chunk, planned_stats, ApplyStats};
+use crate::apply::{apply_chunk, planned_stats, ApplyStats, HeldDeletes};
 use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare};
 use crate::config::Job;
-use crate::config::{Mode, TableJob};
+use crate::config::{Integrity, Mode, TableJob};
 use crate::engine::types::create_table;
-use crate::engine::{is_transient, Checksum, Chunk, Column, Db, KeyRange, TableInfo};
+use crate::engine::{is_transient, Checksum, Chunk, Column, Db, KeyRange, TableInfo, TableLock};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::schema::{plan_table, Definitions, TablePlan};
@@ -48,16 +48,21 @@ pub async fn run(job: &Job, command: Command, reporter: &Reporter) -> Result<Run
     if command != Command::Diff {
         job.check_writable()?;
     }
-    // One connection per concurrent chunk, plus one for planning.
+    // One connection per concurrent chunk, plus one for planning; `max_connections` may bound
+    // the source further (`chunk_jobs` then runs fewer chunks at once).
     let connections = u32::try_from(job.jobs + 1).unwrap_or(u32::MAX);
+    let source_connections = job
+        .source_connections
+        .map_or(connections, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let disable_integrity = job.integrity == Integrity::Disable && command == Command::Sync;
     let (source, target) = tokio::try_join!(
         async {
-            Db::connect(&job.source, connections)
+            Db::connect(&job.source, source_connections, false)
                 .await
                 .context("source")
         },
         async {
-            Db::connect(&job.target, connections)
+            Db::connect(&job.target, connections, disable_integrity)
                 .await
                 .context("target")
         },
@@ -84,8 +89,28 @@ async fn run_connected(
             reporter.note(&format!("warning: table {}: {w}", plan.name));
         }
     }
-    let mut tables = Vec::with_capacity(plans.len());
-    for plan in &plans {
+    let writing = command == Command::Sync;
+    let order = if writing {
+        write_order(target, &plans, job.integrity, reporter).await?
+    } else {
+        WriteOrder::as_listed(plans.len())
+    };
+    // `--defer-constraints`: every write of the run goes into one target transaction.
+    let run_transaction = match (writing, job.integrity) {
+        (true, Integrity::Defer) => Some(
+            target
+                .run_transaction()
+                .await
+                .context("cannot open the run's transaction on the target (--defer-constraints)")?,
+        ),
+        _ => None,
+    };
+    let target = run_transaction.as_ref().unwrap_or(target);
+    let mut reports: Vec<Option<TableReport>> = plans.iter().map(|_| None).collect();
+    let mut held: Vec<Option<(HeldDeletes, Option<TableLock>)>> =
+        plans.iter().map(|_| None).collect();
+    for &i in &order.tables {
+        let plan = &plans[i];
         let t0 = Instant::now();
         let mut report = TableReport {
             table: plan.name.clone(),
@@ -100,12 +125,33 @@ async fn run_connected(
                 .map(Some),
             _ => Ok(None),
         };
+        let holding = order.delete_last[i].then(std::sync::Mutex::<HeldDeletes>::default);
         let outcome = match lock {
             Ok(lock) => {
-                let outcome =
-                    run_table(source, target, plan, command, job, reporter, &mut report).await;
-                if let Some(lock) = lock {
-                    lock.release().await;
+                let outcome = run_table(
+                    source,
+                    target,
+                    plan,
+                    command,
+                    job,
+                    reporter,
+                    &mut report,
+                    holding.as_ref(),
+                )
+                .await;
+                match (holding, &outcome) {
+                    // The lock stays taken until the held deletions are written too.
+                    (Some(holding), Ok(())) => {
+                        let deletes = holding
+                            .into_inner()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        held[i] = Some((deletes, lock));
+                    }
+                    _ => {
+                        if let Some(lock) = lock {
+                            lock.release().await;
+                        }
+                    }
                 }
                 outcome
             }
@@ -115,8 +161,49 @@ async fn run_connected(
             report.error = Some(error_messages(&e).join(": "));
         }
         report.seconds = t0.elapsed().as_secs_f64();
-        reporter.table_finished(&report, command == Command::Sync);
-        tables.push(report);
+        if held[i].is_none() {
+            reporter.table_finished(&report, writing);
+        }
+        reports[i] = Some(report);
+    }
+    // Rows that other tables of the run may still have referenced go last, children first.
+    for &i in order.tables.iter().rev() {
+        let (Some((deletes, lock)), Some(report)) = (held[i].take(), reports[i].as_mut()) else {
+            continue;
+        };
+        let t0 = Instant::now();
+        match deletes.apply(target, &plans[i]).await {
+            Ok(deleted) => report.deleted += deleted,
+            Err(e) => {
+                report.error = Some(
+                    error_messages(&e.context("deleting rows after the tables that reference them"))
+                        .join(": "),
+                )
+            }
+        }
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        report.seconds += t0.elapsed().as_secs_f64();
+        reporter.table_finished(report, writing);
+    }
+    let tables: Vec<TableReport> = order
+        .tables
+        .iter()
+        .filter_map(|&i| reports[i].take())
+        .collect();
+    if let Some(run_transaction) = run_transaction {
+        if let Some(failed) = tables.iter().find(|t| t.error.is_some()) {
+            bail!(
+                "table {} failed, so the run's transaction was rolled back (--defer-constraints); \
+                 nothing was written",
+                failed.table
+            );
+        }
+        run_transaction
+            .finish()
+            .await
+            .context("the target refused to commit the run (--defer-constraints): a foreign key may still be violated; nothing was written")?;
     }
     let in_sync = tables
         .iter()
@@ -134,8 +221,8 @@ async fn run_connected(
 /// cannot be synced.
 pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     let (source, target) = tokio::try_join!(
-        async { Db::connect(&job.source, 1).await.context("source") },
-        async { Db::connect(&job.target, 1).await.context("target") },
+        async { Db::connect(&job.source, 1, false).await.context("source") },
+        async { Db::connect(&job.target, 1, false).await.context("target") },
     )?;
     say(&format!("source: {} ({})", source.display, source.kind));
     say(&format!("target: {} ({})", target.display, target.kind));
@@ -321,6 +408,9 @@ fn query_definition(table: &TableJob, columns: &[String], target: &TableInfo) ->
     }
 }
 
+/// Compares (and for `sync`, writes) one table; with `held`, its deletions are collected there
+/// instead of written.
+#[allow(clippy::too_many_arguments)]
 async fn run_table(
     source: &Db,
     target: &Db,
@@ -329,6 +419,7 @@ async fn run_table(
     job: &Job,
     reporter: &Reporter,
     report: &mut TableReport,
+    held: Option<&std::sync::Mutex<HeldDeletes>>,
 ) -> Result<()> {
     let writing = command == Command::Sync;
     // `truncate` empties the target's subset first; every chunk is then a plain copy.
@@ -386,6 +477,13 @@ async fn run_table(
             // One chunk, compared and (for `sync`) applied; safe to repeat, since nothing of a
             // chunk is written unless all of it is.
             let attempt = || async {
+                // Everything this chunk reads from the source comes from one snapshot, so the
+                // rows copied are the rows compared; later source changes wait for the next run.
+                let snapshot = source
+                    .snapshot()
+                    .await
+                    .context("cannot open a read snapshot on the source")?;
+                let source = &snapshot;
                 let comparison = if copy_only {
                     copy_without_comparing(chunk)
                 } else {
@@ -399,11 +497,12 @@ async fn run_table(
                         .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
                 };
                 let written = match (&comparison.diff, writing) {
-                    (Some(diff), true) => apply_chunk(source, target, plan, diff)
+                    (Some(diff), true) => apply_chunk(source, target, plan, diff, held)
                         .await
                         .with_context(|| format!("copying chunk {}", describe_chunk(chunk)))?,
                     _ => ApplyStats::default(),
                 };
+                snapshot.finish().await.context("closing the source snapshot")?;
                 Ok::<_, anyhow::Error>((comparison, written))
             };
             let mut retries = 0;
@@ -443,7 +542,7 @@ async fn run_table(
             }
             Ok::<_, anyhow::Error>((index, comparison, written))
         })
-        .buffer_unordered(job.jobs.max(1));
+        .buffer_unordered(job.chunk_jobs());
     let result = outcomes
         .try_for_each(|(index, comparison, written)| {
             record(report, index, &comparison, written, !writing);
@@ -454,6 +553,97 @@ async fn run_table(
     // Listings in key order read better than completion order.
     report.differences.sort_by_key(|listing| listing.chunk);
     result
+}
+
+/// The order a run writes its tables in, and which tables keep their deletions for last.
+#[derive(Debug, PartialEq)]
+struct WriteOrder {
+    /// Positions in the job's table list: parents before the tables that reference them.
+    tables: Vec<usize>,
+    /// Per table: other tables of the run reference it, so its rows are deleted only after
+    /// those tables are written (children first), when their references are gone.
+    delete_last: Vec<bool>,
+}
+
+impl WriteOrder {
+    fn as_listed(tables: usize) -> WriteOrder {
+        WriteOrder {
+            tables: (0..tables).collect(),
+            delete_last: vec![false; tables],
+        }
+    }
+
+    /// Parents first, otherwise in the job's order; `references` are `(child, parent)` pairs.
+    /// Tables in a cycle keep the job's order after everything else, and are returned apart.
+    fn from_references(tables: usize, references: &[(usize, usize)]) -> (WriteOrder, Vec<usize>) {
+        let mut parents: Vec<Vec<usize>> = vec![Vec::new(); tables];
+        let mut delete_last = vec![false; tables];
+        for &(child, parent) in references {
+            if child != parent {
+                parents[child].push(parent);
+                delete_last[parent] = true;
+            }
+        }
+        let mut order = Vec::with_capacity(tables);
+        let mut placed = vec![false; tables];
+        // Repeatedly take the first table (in job order) whose parents are all placed.
+        while let Some(next) =
+            (0..tables).find(|&t| !placed[t] && parents[t].iter().all(|&p| placed[p]))
+        {
+            placed[next] = true;
+            order.push(next);
+        }
+        let cycle: Vec<usize> = (0..tables).filter(|&t| !placed[t]).collect();
+        order.extend(&cycle);
+        (
+            WriteOrder {
+                tables: order,
+                delete_last,
+            },
+            cycle,
+        )
+    }
+}
+
+/// Reads the target's foreign keys between the run's tables and orders the writes by them
+/// (see [`WriteOrder`]); warns about what ordering cannot solve. With `--defer-constraints` or
+/// `--disable-integrity` foreign keys are not checked while writing, so the job's order stays.
+async fn write_order(
+    target: &Db,
+    plans: &[TablePlan],
+    integrity: Integrity,
+    reporter: &Reporter,
+) -> Result<WriteOrder> {
+    if integrity != Integrity::Enforce || plans.is_empty() {
+        return Ok(WriteOrder::as_listed(plans.len()));
+    }
+    let names: Vec<String> = plans.iter().map(|p| p.target_name.clone()).collect();
+    let references = target
+        .foreign_keys(&names)
+        .await
+        .context("cannot order the tables by their foreign keys")?;
+    let (order, cycle) = WriteOrder::from_references(names.len(), &references);
+    let on_itself: Vec<&str> = references
+        .iter()
+        .filter(|(child, parent)| child == parent)
+        .map(|&(t, _)| names[t].as_str())
+        .collect();
+    if !cycle.is_empty() {
+        let cycle: Vec<&str> = cycle.iter().map(|&t| names[t].as_str()).collect();
+        reporter.note(&format!(
+            "warning: tables {} reference each other, so no order writes parents first; if a \
+             foreign key fails, run with --defer-constraints or --disable-integrity",
+            cycle.join(", ")
+        ));
+    }
+    if !on_itself.is_empty() {
+        reporter.note(&format!(
+            "warning: table {} references itself and its chunks are written in parallel; if a \
+             foreign key fails, run with --defer-constraints or --disable-integrity",
+            on_itself.join(", ")
+        ));
+    }
+    Ok(order)
 }
 
 /// A chunk whose connection was lost is tried again this many times, after pauses of
@@ -572,4 +762,34 @@ fn describe_range(range: &KeyRange) -> String {
         .map(key_to_string)
         .unwrap_or_else(|| "+inf".into());
     format!("[{lower}, {upper})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WriteOrder;
+
+    #[test]
+    fn parents_are_written_first_and_delete_last() {
+        // 0 orders → 1 customers, 2 items → 0 orders, 3 unrelated.
+        let (order, cycle) = WriteOrder::from_references(4, &[(0, 1), (2, 0)]);
+        assert_eq!(order.tables, vec![1, 0, 2, 3]);
+        assert_eq!(order.delete_last, vec![true, true, false, false]);
+        assert!(cycle.is_empty());
+    }
+
+    #[test]
+    fn self_references_do_not_change_the_order() {
+        let (order, cycle) = WriteOrder::from_references(2, &[(0, 0)]);
+        assert_eq!(order.tables, vec![0, 1]);
+        assert_eq!(order.delete_last, vec![false, false]);
+        assert!(cycle.is_empty());
+    }
+
+    #[test]
+    fn cycles_keep_the_job_order_after_the_rest() {
+        // 0 ⇄ 2, 1 → 3.
+        let (order, cycle) = WriteOrder::from_references(4, &[(0, 2), (2, 0), (1, 3)]);
+        assert_eq!(order.tables, vec![3, 1, 0, 2]);
+        assert_eq!(cycle, vec![0, 2]);
+    }
 }

@@ -17,7 +17,7 @@ use crate::config::{DbUrl, EngineKind};
 use crate::value::{key_bucket, row_hash, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
 use md5::Digest;
-use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
+use sqlx::{Connection as _, MySqlPool, PgPool, Row, SqlitePool};
 use std::time::Duration;
 
 /// One column as introspected.
@@ -198,19 +198,62 @@ impl Param {
 /// A statement and its bound parameters.
 pub type Statement = (String, Vec<Param>);
 
+#[derive(Clone)]
 enum Pool {
     Postgres(PgPool),
     MySql(MySqlPool),
     Sqlite(SqlitePool),
 }
 
-/// Runs `$body` with `$p` bound to the concrete pool, so sqlx code is written once for all engines.
+/// A transaction that every statement of a [`Db`] goes through instead of the pool: a chunk's
+/// consistent snapshot of the source ([`Db::snapshot`]), or the one transaction of a
+/// `--defer-constraints` run on the target ([`Db::run_transaction`]).
+enum Session {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// Runs `$body` with `$p` bound to the database's session if it has one, else to its pool, so
+/// sqlx code is written once for all engines and both kinds of executor.
 macro_rules! on_pool {
-    ($pool:expr, $p:ident => $body:expr) => {
-        match $pool {
-            Pool::Postgres($p) => $body,
-            Pool::MySql($p) => $body,
-            Pool::Sqlite($p) => $body,
+    ($db:expr, $p:ident => $body:expr) => {
+        match (&$db.session, &$db.pool) {
+            (Some(session), _) => match &mut *session.lock().await {
+                Session::Postgres(tx) => {
+                    let $p = &mut **tx;
+                    $body
+                }
+                Session::MySql(tx) => {
+                    let $p = &mut **tx;
+                    $body
+                }
+                Session::Sqlite(tx) => {
+                    let $p = &mut **tx;
+                    $body
+                }
+            },
+            (None, Pool::Postgres($p)) => $body,
+            (None, Pool::MySql($p)) => $body,
+            (None, Pool::Sqlite($p)) => $body,
+        }
+    };
+}
+
+/// Like `on_pool!` for PostgreSQL-only code (`COPY`, arrays): `Some` of the body's value on a
+/// PostgreSQL database, `None` elsewhere.
+macro_rules! on_postgres {
+    ($db:expr, $p:ident => $body:expr) => {
+        match (&$db.session, &$db.pool) {
+            (Some(session), _) => match &mut *session.lock().await {
+                Session::Postgres(tx) => {
+                    let $p = &mut **tx;
+                    Some($body)
+                }
+                _ => None,
+            },
+            (None, Pool::Postgres($p)) => Some($body),
+            (None, _) => None,
         }
     };
 }
@@ -313,7 +356,6 @@ pub enum TableLock {
 impl TableLock {
     /// Releases the lock by closing its session (or file).
     pub async fn release(self) {
-        use sqlx::Connection;
         // A failed close still drops the socket, which ends the session all the same.
         let _ = match self {
             TableLock::Postgres(c) => c.close().await,
@@ -335,6 +377,8 @@ pub struct Db {
     location: String,
     /// SQLite allows one writer at a time; chunks take turns here instead of failing with BUSY.
     write_gate: tokio::sync::Mutex<()>,
+    /// The transaction all statements go through, if any (see [`Session`]).
+    session: Option<tokio::sync::Mutex<Session>>,
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -357,17 +401,15 @@ async fn check_connection<C: sqlx::Connection>(
 
 impl Db {
     /// Opens a pool of at most `connections` connections and checks that one can be made.
-    pub async fn connect(url: &DbUrl, connections: u32) -> Result<Db> {
+    /// `disable_integrity` turns foreign key checks off in every session (`--disable-integrity`).
+    pub async fn connect(url: &DbUrl, connections: u32, disable_integrity: bool) -> Result<Db> {
+        let (limit, timeout, off) = (connections, CONNECT_TIMEOUT, disable_integrity);
         let pool = match url.engine {
             EngineKind::Postgres => {
-                Pool::Postgres(postgres::connect(url, connections, CONNECT_TIMEOUT).await?)
+                Pool::Postgres(postgres::connect(url, limit, timeout, off).await?)
             }
-            EngineKind::MySql => {
-                Pool::MySql(mysql::connect(url, connections, CONNECT_TIMEOUT).await?)
-            }
-            EngineKind::Sqlite => {
-                Pool::Sqlite(sqlite::connect(url, connections, CONNECT_TIMEOUT).await?)
-            }
+            EngineKind::MySql => Pool::MySql(mysql::connect(url, limit, timeout, off).await?),
+            EngineKind::Sqlite => Pool::Sqlite(sqlite::connect(url, limit, timeout, off).await?),
         };
         let version = match &pool {
             Pool::Postgres(p) => postgres::version(p).await?,
@@ -380,7 +422,76 @@ impl Db {
             display: url.display.clone(),
             location: url.location(),
             write_gate: tokio::sync::Mutex::new(()),
+            session: None,
         })
+    }
+
+    /// This database seen through one read-only transaction on one connection: every read made
+    /// through the returned `Db` sees the same snapshot, however the data changes meanwhile
+    /// (PostgreSQL `REPEATABLE READ`, MySQL `WITH CONSISTENT SNAPSHOT`, a SQLite read
+    /// transaction). A chunk's comparison and copy read the source through one of these, so what
+    /// is written is exactly what was compared. Kept per chunk, not per run, so that no snapshot
+    /// holds back the server's cleanup for long.
+    pub async fn snapshot(&self) -> Result<Db> {
+        let session = match &self.pool {
+            Pool::Postgres(p) => Session::Postgres(p.begin_with(postgres::SNAPSHOT_BEGIN).await?),
+            Pool::MySql(p) => Session::MySql(p.begin_with(mysql::SNAPSHOT_BEGIN).await?),
+            Pool::Sqlite(p) => Session::Sqlite(p.begin().await?),
+        };
+        Ok(self.with_session(session))
+    }
+
+    /// This database seen through one read-write transaction in which foreign keys are checked
+    /// only at commit (`--defer-constraints`): PostgreSQL `SET CONSTRAINTS ALL DEFERRED` (for
+    /// constraints declared `DEFERRABLE`), SQLite `PRAGMA defer_foreign_keys`. Each chunk then
+    /// writes in a savepoint of it, and nothing is visible until [`Db::finish`] commits.
+    /// MySQL has no deferred constraints.
+    pub async fn run_transaction(&self) -> Result<Db> {
+        let session = match &self.pool {
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(postgres::DEFER_CONSTRAINTS)
+                    .execute(&mut *tx)
+                    .await?;
+                Session::Postgres(tx)
+            }
+            Pool::MySql(_) => bail!(
+                "MySQL/MariaDB cannot defer foreign key checks (--defer-constraints); use \
+                 --disable-integrity to turn them off for dbdelta's sessions"
+            ),
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(sqlite::DEFER_CONSTRAINTS)
+                    .execute(&mut *tx)
+                    .await?;
+                Session::Sqlite(tx)
+            }
+        };
+        Ok(self.with_session(session))
+    }
+
+    fn with_session(&self, session: Session) -> Db {
+        Db {
+            kind: self.kind,
+            version: self.version,
+            pool: self.pool.clone(),
+            display: self.display.clone(),
+            location: self.location.clone(),
+            write_gate: tokio::sync::Mutex::new(()),
+            session: Some(tokio::sync::Mutex::new(session)),
+        }
+    }
+
+    /// Commits the session of a `Db` from [`Db::snapshot`] or [`Db::run_transaction`]. Dropping
+    /// such a `Db` instead rolls its transaction back.
+    pub async fn finish(self) -> Result<()> {
+        match self.session.map(tokio::sync::Mutex::into_inner) {
+            Some(Session::Postgres(tx)) => tx.commit().await?,
+            Some(Session::MySql(tx)) => tx.commit().await?,
+            Some(Session::Sqlite(tx)) => tx.commit().await?,
+            None => {}
+        }
+        Ok(())
     }
 
     /// The table's columns and keys, or `None` when it does not exist.
@@ -398,11 +509,24 @@ impl Db {
         })
     }
 
+    /// The foreign keys among these tables, as `(child, parent)` positions in `tables`.
+    pub async fn foreign_keys(&self, tables: &[String]) -> Result<Vec<(usize, usize)>> {
+        let pairs = match &self.pool {
+            Pool::Postgres(p) => {
+                let quoted: Vec<String> = tables.iter().map(|t| self.quote_table(t)).collect();
+                postgres::foreign_keys(p, &quoted).await
+            }
+            Pool::MySql(p) => mysql::foreign_keys(p, tables).await,
+            Pool::Sqlite(p) => sqlite::foreign_keys(p, tables).await,
+        };
+        pairs.with_context(|| format!("on {}", self.display))
+    }
+
     /// The names of the columns a query returns; fails with the database's reason when the
     /// query does not run.
     pub async fn query_columns(&self, query: &str) -> Result<Vec<String>> {
         use sqlx::{Column as _, Executor as _};
-        let names: Vec<String> = on_pool!(&self.pool, p => {
+        let names: Vec<String> = on_pool!(self, p => {
             let description = p.describe(query).await?;
             description.columns().iter().map(|c| c.name().to_string()).collect()
         });
@@ -424,7 +548,7 @@ impl Db {
 
     /// Runs a query and decodes every row into values.
     async fn fetch(&self, sql: &str, params: &[Param], wires: &[Wire]) -> Result<Vec<Vec<Value>>> {
-        let rows: Vec<Vec<Value>> = on_pool!(&self.pool, p => {
+        let rows: Vec<Vec<Value>> = on_pool!(self, p => {
             let rows = bind_values!(sqlx::query(sql), params).fetch_all(p).await?;
             rows.iter().map(|r| r.values(wires)).collect::<Result<_>>()?
         });
@@ -523,7 +647,7 @@ impl Db {
                 let key_classes: Vec<TypeClass> = side.key_columns().map(|c| c.class).collect();
                 let (text, params) = sql::rows_in_chunk(self.kind, side, &Chunk::everything());
                 let wires = sql::column_wires(self.kind, side);
-                on_pool!(&self.pool, p => {
+                on_pool!(self, p => {
                     use futures::TryStreamExt;
                     let mut rows = bind_values!(sqlx::query(&text), &params).fetch(p);
                     while let Some(row) = rows.try_next().await? {
@@ -539,19 +663,19 @@ impl Db {
 
     /// Every `(key, row hash)` pair in `range`.
     pub async fn row_hashes(&self, side: &TableSide, chunk: &Chunk) -> Result<Vec<(Key, u64)>> {
-        if let (Pool::Postgres(pool), Some((text, params))) =
-            (&self.pool, sql::row_hashes_packed(self.kind, side, chunk))
-        {
-            let row = bind_values!(sqlx::query(&text), &params)
-                .fetch_one(pool)
-                .await?;
-            let keys: Vec<i64> = row.try_get(0)?;
-            let hashes: Vec<i64> = row.try_get(1)?;
-            return Ok(keys
-                .into_iter()
-                .zip(hashes)
-                .map(|(k, h)| (vec![Value::Int(k)], h as u64))
-                .collect());
+        if let Some((text, params)) = sql::row_hashes_packed(self.kind, side, chunk) {
+            let packed = on_postgres!(self, p => {
+                let row = bind_values!(sqlx::query(&text), &params).fetch_one(p).await?;
+                let keys: Vec<i64> = row.try_get(0)?;
+                let hashes: Vec<i64> = row.try_get(1)?;
+                keys.into_iter()
+                    .zip(hashes)
+                    .map(|(k, h)| (vec![Value::Int(k)], h as u64))
+                    .collect::<Vec<_>>()
+            });
+            if let Some(pairs) = packed {
+                return Ok(pairs);
+            }
         }
         let nkey = side.key.len();
         match sql::row_hashes(self.kind, side, chunk) {
@@ -650,27 +774,29 @@ impl Db {
         rows: &[Vec<Value>],
         fresh: bool,
     ) -> Result<()> {
-        let pool = match &self.pool {
-            Pool::Postgres(pool) if fresh && !rows.is_empty() => pool,
-            _ => {
-                let statements = self.change_statements(side, delete_chunk, delete_keys, rows);
-                return self.execute_in_transaction(&statements).await.map(|_| ());
+        if fresh && !rows.is_empty() {
+            let columns: Vec<String> = side
+                .columns
+                .iter()
+                .map(|c| sql::quote_ident(self.kind, &c.name))
+                .collect();
+            let deletes = self.change_statements(side, delete_chunk, delete_keys, &[]);
+            let copied = on_postgres!(self, p => {
+                let mut tx = p.begin().await.context("cannot begin a transaction")?;
+                for (text, params) in deletes {
+                    bind_values!(sqlx::query(&text), &params)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                postgres::copy_rows(&mut tx, &side.table, &columns, rows).await?;
+                tx.commit().await.context("cannot commit")?;
+            });
+            if copied.is_some() {
+                return Ok(());
             }
-        };
-        let mut tx = pool.begin().await.context("cannot begin a transaction")?;
-        for (text, params) in self.change_statements(side, delete_chunk, delete_keys, &[]) {
-            bind_values!(sqlx::query(&text), &params)
-                .execute(&mut *tx)
-                .await?;
         }
-        let columns: Vec<String> = side
-            .columns
-            .iter()
-            .map(|c| sql::quote_ident(self.kind, &c.name))
-            .collect();
-        postgres::copy_rows(&mut tx, &side.table, &columns, rows).await?;
-        tx.commit().await.context("cannot commit")?;
-        Ok(())
+        let statements = self.change_statements(side, delete_chunk, delete_keys, rows);
+        self.execute_in_transaction(&statements).await.map(|_| ())
     }
 
     /// Copies a chunk from a PostgreSQL source into this PostgreSQL target whose columns are
@@ -686,46 +812,50 @@ impl Db {
         chunk: &Chunk,
     ) -> Result<Option<u64>> {
         use futures::TryStreamExt;
-        let (Pool::Postgres(from), Pool::Postgres(to)) = (&source.pool, &self.pool) else {
+        use sqlx::postgres::PgPoolCopyExt;
+        if (source.kind, self.kind) != (EngineKind::Postgres, EngineKind::Postgres) {
             return Ok(None);
-        };
+        }
         let Some(select) = sql::select_chunk_literal(source.kind, source_side, chunk) else {
             return Ok(None);
         };
-        let mut reader = from
-            .acquire()
-            .await
-            .context("cannot connect to the source")?;
-        let mut rows = reader
-            .copy_out_raw(&format!("COPY ({select}) TO STDOUT"))
-            .await?;
-        let mut tx = to.begin().await.context("cannot begin a transaction")?;
+        let copy_out = format!("COPY ({select}) TO STDOUT");
         let columns: Vec<String> = target_side
             .columns
             .iter()
             .map(|c| sql::quote_ident(self.kind, &c.name))
             .collect();
-        let statement = format!(
+        let copy_in = format!(
             "COPY {} ({}) FROM STDIN",
             target_side.table,
             columns.join(", ")
         );
-        let mut writer = tx.copy_in_raw(&statement).await?;
-        // The source sends a message per row; the target gets them in large pieces.
-        let mut buffer: Vec<u8> = Vec::with_capacity(COPY_BUFFER);
-        while let Some(bytes) = rows.try_next().await? {
-            buffer.extend_from_slice(&bytes);
-            if buffer.len() >= COPY_BUFFER {
-                writer.send(std::mem::take(&mut buffer)).await?;
-                buffer.reserve(COPY_BUFFER);
-            }
-        }
-        if !buffer.is_empty() {
-            writer.send(buffer).await?;
-        }
-        let copied = writer.finish().await?;
-        tx.commit().await.context("cannot commit")?;
-        Ok(Some(copied))
+        let piped = on_postgres!(source, from => {
+            let mut rows = from
+                .copy_out_raw(&copy_out)
+                .await
+                .context("cannot read the chunk from the source")?;
+            on_postgres!(self, to => {
+                let mut tx = to.begin().await.context("cannot begin a transaction")?;
+                let mut writer = tx.copy_in_raw(&copy_in).await?;
+                // The source sends a message per row; the target gets them in large pieces.
+                let mut buffer: Vec<u8> = Vec::with_capacity(COPY_BUFFER);
+                while let Some(bytes) = rows.try_next().await? {
+                    buffer.extend_from_slice(&bytes);
+                    if buffer.len() >= COPY_BUFFER {
+                        writer.send(std::mem::take(&mut buffer)).await?;
+                        buffer.reserve(COPY_BUFFER);
+                    }
+                }
+                if !buffer.is_empty() {
+                    writer.send(buffer).await?;
+                }
+                let copied = writer.finish().await?;
+                tx.commit().await.context("cannot commit")?;
+                copied
+            })
+        });
+        Ok(piped.flatten())
     }
 
     /// Takes the lock that keeps two runs from writing one target table at once, waiting up to
@@ -851,7 +981,7 @@ impl Db {
             Pool::Sqlite(_) => Some(self.write_gate.lock().await),
             _ => None,
         };
-        on_pool!(&self.pool, p => {
+        on_pool!(self, p => {
             let mut tx = p.begin().await.context("cannot begin a transaction")?;
             for (text, params) in statements {
                 affected += bind_values!(sqlx::query(text), params)
@@ -866,7 +996,11 @@ impl Db {
 
     /// Closes the pool, waiting for connections to finish cleanly.
     pub async fn close(&self) {
-        on_pool!(&self.pool, p => p.close().await)
+        match &self.pool {
+            Pool::Postgres(p) => p.close().await,
+            Pool::MySql(p) => p.close().await,
+            Pool::Sqlite(p) => p.close().await,
+        }
     }
 }
 

@@ -10,7 +10,12 @@ use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result<MySqlPool> {
+pub async fn connect(
+    url: &DbUrl,
+    connections: u32,
+    timeout: Duration,
+    disable_integrity: bool,
+) -> Result<MySqlPool> {
     // sqlx already runs sessions with time_zone '+00:00' and utf8mb4, which the canonical
     // encoding relies on (TIMESTAMP columns print in UTC, text hashes as UTF-8).
     let options = MySqlConnectOptions::from_str(url.secret()).map_err(|e| {
@@ -26,6 +31,21 @@ pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result
     Ok(MySqlPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(timeout)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // A chunk's snapshot is only consistent at REPEATABLE READ, whatever the server's
+                // default; `--disable-integrity` turns foreign key checks off for the session.
+                sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .execute(&mut *conn)
+                    .await?;
+                if disable_integrity {
+                    sqlx::query("SET SESSION FOREIGN_KEY_CHECKS = 0")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_lazy_with(options))
 }
 
@@ -254,4 +274,38 @@ pub fn upsert_clause(keys: &[String], others: &[String]) -> String {
             .collect()
     };
     format!("ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+}
+
+/// Opens a chunk's read snapshot (see `Db::snapshot`); sessions run at REPEATABLE READ (set on
+/// connect), which is what makes the snapshot consistent.
+pub const SNAPSHOT_BEGIN: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+
+/// The foreign keys among `tables` (names as in the job file), as `(child, parent)` positions.
+pub async fn foreign_keys(pool: &MySqlPool, tables: &[String]) -> Result<Vec<(usize, usize)>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT CAST(constraint_schema AS CHAR), CAST(table_name AS CHAR), \
+                CAST(unique_constraint_schema AS CHAR), CAST(referenced_table_name AS CHAR), \
+                CAST(DATABASE() AS CHAR) \
+         FROM information_schema.referential_constraints",
+    )
+    .fetch_all(pool)
+    .await
+    .context("cannot read the foreign keys")?;
+    let mut pairs = Vec::new();
+    for row in &rows {
+        let (schema, table, parent_schema, parent): (String, String, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        let current: Option<String> = row.try_get(4)?;
+        let position = |wanted_schema: &str, wanted: &str| {
+            tables.iter().position(|name| {
+                let (s, t) = split_name(name);
+                t == wanted && s.or(current.as_deref()) == Some(wanted_schema)
+            })
+        };
+        if let (Some(c), Some(p)) = (position(&schema, &table), position(&parent_schema, &parent))
+        {
+            pairs.push((c, p));
+        }
+    }
+    Ok(pairs)
 }

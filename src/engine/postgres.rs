@@ -11,8 +11,13 @@ use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result<PgPool> {
-    let options = PgConnectOptions::from_str(url.secret())
+pub async fn connect(
+    url: &DbUrl,
+    connections: u32,
+    timeout: Duration,
+    disable_integrity: bool,
+) -> Result<PgPool> {
+    let mut options = PgConnectOptions::from_str(url.secret())
         .map_err(|e| {
             anyhow::anyhow!(
                 "invalid PostgreSQL URL {}: {}",
@@ -24,6 +29,11 @@ pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result
         // Any positive value makes PostgreSQL 12+ print floats in their shortest exact form,
         // which the canonical encoding relies on.
         .extra_float_digits(1);
+    if disable_integrity {
+        // Triggers, foreign keys included, do not fire for replica sessions; a superuser (or a
+        // role granted the parameter) may set it, which the first connection finds out.
+        options = options.options([("session_replication_role", "replica")]);
+    }
     super::check_connection::<PgConnection>(&options, timeout)
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", url.display))?;
@@ -301,4 +311,33 @@ mod tests {
         }
         assert_eq!(out, "\\N|a\\tb\\\\c\\nd|\\\\x00ff|1e-1|f|");
     }
+}
+
+/// Opens a chunk's read snapshot (see `Db::snapshot`).
+pub const SNAPSHOT_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+/// Makes a `--defer-constraints` transaction check `DEFERRABLE` constraints at commit.
+pub const DEFER_CONSTRAINTS: &str = "SET CONSTRAINTS ALL DEFERRED";
+
+/// The foreign keys among `tables` (quoted names), as `(child, parent)` positions in the list.
+pub async fn foreign_keys(pool: &PgPool, tables: &[String]) -> Result<Vec<(usize, usize)>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT child.i, parent.i \
+         FROM pg_constraint c \
+         JOIN unnest($1::text[]) WITH ORDINALITY AS child(name, i) \
+           ON c.conrelid = to_regclass(child.name) \
+         JOIN unnest($1::text[]) WITH ORDINALITY AS parent(name, i) \
+           ON c.confrelid = to_regclass(parent.name) \
+         WHERE c.contype = 'f'",
+    )
+    .bind(tables)
+    .fetch_all(pool)
+    .await
+    .context("cannot read the foreign keys")?;
+    rows.iter()
+        .map(|r| {
+            let (child, parent): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+            Ok((child as usize - 1, parent as usize - 1))
+        })
+        .collect()
 }

@@ -10,7 +10,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoo
 use sqlx::Row;
 use std::time::Duration;
 
-pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result<SqlitePool> {
+pub async fn connect(
+    url: &DbUrl,
+    connections: u32,
+    timeout: Duration,
+    disable_integrity: bool,
+) -> Result<SqlitePool> {
     let Some(path) = &url.sqlite_path else {
         bail!("{} is not a SQLite URL", url.display);
     };
@@ -20,6 +25,7 @@ pub async fn connect(url: &DbUrl, connections: u32, timeout: Duration) -> Result
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(false)
+        .foreign_keys(!disable_integrity)
         // Another process (or our own writer) may hold the write lock for a moment.
         .busy_timeout(Duration::from_secs(30));
     super::check_connection::<SqliteConnection>(&options, timeout)
@@ -172,4 +178,36 @@ mod tests {
         assert_eq!(classify("DATETIME"), TypeClass::Timestamp);
         assert_eq!(classify(""), TypeClass::Other);
     }
+}
+
+/// Makes a `--defer-constraints` transaction check foreign keys at commit.
+pub const DEFER_CONSTRAINTS: &str = "PRAGMA defer_foreign_keys = ON";
+
+/// The foreign keys among `tables` (names as in the job file), as `(child, parent)` positions.
+/// SQLite names are case-insensitive, and a foreign key names its parent without a schema.
+pub async fn foreign_keys(pool: &SqlitePool, tables: &[String]) -> Result<Vec<(usize, usize)>> {
+    let mut pairs = Vec::new();
+    for (child, name) in tables.iter().enumerate() {
+        let (schema, table) = match name.split_once('.') {
+            Some((schema, table)) => (schema, table),
+            None => ("main", name.as_str()),
+        };
+        let parents: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?, ?)")
+                .bind(table)
+                .bind(schema)
+                .fetch_all(pool)
+                .await
+                .with_context(|| format!("cannot read the foreign keys of table {name}"))?;
+        for parent in parents {
+            let found = tables.iter().position(|t| {
+                let bare = t.split_once('.').map_or(t.as_str(), |(_, t)| t);
+                bare.eq_ignore_ascii_case(&parent)
+            });
+            if let Some(p) = found {
+                pairs.push((child, p));
+            }
+        }
+    }
+    Ok(pairs)
 }
