@@ -99,7 +99,9 @@ pub async fn apply_chunk(
 ) -> Result<ApplyStats> {
     let deletes = plan.mode == Mode::Sync && held.is_none();
     if let (Some(held), Mode::Sync) = (held, plan.mode) {
-        let mut held = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut held = held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &diff.work {
             ChunkWork::DeleteAll { .. } => held.chunks.push(diff.chunk.clone()),
             ChunkWork::Rows { only_in_target, .. } => held.keys.extend_from_slice(only_in_target),

@@ -664,8 +664,12 @@ impl Job {
 
         let source_connections = match overrides.source_connections {
             Some(n) => Some(n),
-            None => positive(&file.source.max_connections, "max_connections", MAX_JOBS as i64)?
-                .map(|n| n as usize),
+            None => positive(
+                &file.source.max_connections,
+                "max_connections",
+                MAX_JOBS as i64,
+            )?
+            .map(|n| n as usize),
         };
         let integrity = match (
             overrides.integrity,

@@ -96,19 +96,16 @@ async fn run_connected(
         WriteOrder::as_listed(plans.len())
     };
     // `--defer-constraints`: every write of the run goes into one target transaction.
-    let run_transaction = match (writing, job.integrity) {
-        (true, Integrity::Defer) => Some(
-            target
-                .run_transaction()
-                .await
-                .context("cannot open the run's transaction on the target (--defer-constraints)")?,
-        ),
-        _ => None,
-    };
+    let run_transaction =
+        match (writing, job.integrity) {
+            (true, Integrity::Defer) => Some(target.run_transaction().await.context(
+                "cannot open the run's transaction on the target (--defer-constraints)",
+            )?),
+            _ => None,
+        };
     let target = run_transaction.as_ref().unwrap_or(target);
     let mut reports: Vec<Option<TableReport>> = plans.iter().map(|_| None).collect();
-    let mut held: Vec<Option<(HeldDeletes, Option<TableLock>)>> =
-        plans.iter().map(|_| None).collect();
+    let mut held: Vec<Option<HeldDeletes>> = plans.iter().map(|_| None).collect();
     for &i in &order.tables {
         let plan = &plans[i];
         let t0 = Instant::now();
@@ -117,48 +114,34 @@ async fn run_connected(
             warnings: plan.warnings.clone(),
             ..Default::default()
         };
-        // Overlapping runs (a cron job that ran long) must not interleave their writes.
-        let lock = match command {
-            Command::Sync => target
-                .lock_table(&plan.target.table, job.lock_timeout)
-                .await
-                .map(Some),
-            _ => Ok(None),
-        };
         let holding = order.delete_last[i].then(std::sync::Mutex::<HeldDeletes>::default);
-        let outcome = match lock {
-            Ok(lock) => {
-                let outcome = run_table(
-                    source,
-                    target,
-                    plan,
-                    command,
-                    job,
-                    reporter,
-                    &mut report,
-                    holding.as_ref(),
-                )
-                .await;
-                match (holding, &outcome) {
-                    // The lock stays taken until the held deletions are written too.
-                    (Some(holding), Ok(())) => {
-                        let deletes = holding
-                            .into_inner()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        held[i] = Some((deletes, lock));
-                    }
-                    _ => {
-                        if let Some(lock) = lock {
-                            lock.release().await;
-                        }
-                    }
-                }
-                outcome
+        let outcome = async {
+            let lock = lock_for_writing(target, plan, command, job).await?;
+            let outcome = run_table(
+                source,
+                target,
+                plan,
+                command,
+                job,
+                reporter,
+                &mut report,
+                holding.as_ref(),
+            )
+            .await;
+            if let Some(lock) = lock {
+                lock.release().await;
             }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = outcome {
-            report.error = Some(error_messages(&e).join(": "));
+            outcome
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                held[i] = holding.map(|h| {
+                    h.into_inner()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                })
+            }
+            Err(e) => report.error = Some(error_messages(&e).join(": ")),
         }
         report.seconds = t0.elapsed().as_secs_f64();
         if held[i].is_none() {
@@ -168,21 +151,25 @@ async fn run_connected(
     }
     // Rows that other tables of the run may still have referenced go last, children first.
     for &i in order.tables.iter().rev() {
-        let (Some((deletes, lock)), Some(report)) = (held[i].take(), reports[i].as_mut()) else {
+        let (Some(deletes), Some(report)) = (held[i].take(), reports[i].as_mut()) else {
             continue;
         };
         let t0 = Instant::now();
-        match deletes.apply(target, &plans[i]).await {
-            Ok(deleted) => report.deleted += deleted,
-            Err(e) => {
-                report.error = Some(
-                    error_messages(&e.context("deleting rows after the tables that reference them"))
-                        .join(": "),
-                )
+        let outcome = async {
+            let lock = lock_for_writing(target, &plans[i], command, job).await?;
+            let deleted = deletes
+                .apply(target, &plans[i])
+                .await
+                .context("deleting rows after the tables that reference them");
+            if let Some(lock) = lock {
+                lock.release().await;
             }
+            deleted
         }
-        if let Some(lock) = lock {
-            lock.release().await;
+        .await;
+        match outcome {
+            Ok(deleted) => report.deleted += deleted,
+            Err(e) => report.error = Some(error_messages(&e).join(": ")),
         }
         report.seconds += t0.elapsed().as_secs_f64();
         reporter.table_finished(report, writing);
@@ -214,6 +201,23 @@ async fn run_connected(
         seconds: started.elapsed().as_secs_f64(),
         tables,
     })
+}
+
+/// For `sync`, the lock that keeps overlapping runs (a cron job that ran long) from
+/// interleaving their writes to the table.
+async fn lock_for_writing(
+    target: &Db,
+    plan: &TablePlan,
+    command: Command,
+    job: &Job,
+) -> Result<Option<TableLock>> {
+    match command {
+        Command::Sync => target
+            .lock_table(&plan.target.table, job.lock_timeout)
+            .await
+            .map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// `dbdelta check`: connects to both sides and plans every table without comparing anything,

@@ -293,8 +293,12 @@ pub async fn foreign_keys(pool: &MySqlPool, tables: &[String]) -> Result<Vec<(us
     .context("cannot read the foreign keys")?;
     let mut pairs = Vec::new();
     for row in &rows {
-        let (schema, table, parent_schema, parent): (String, String, String, String) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        let (schema, table, parent_schema, parent): (String, String, String, String) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
         let current: Option<String> = row.try_get(4)?;
         let position = |wanted_schema: &str, wanted: &str| {
             tables.iter().position(|name| {
@@ -302,8 +306,7 @@ pub async fn foreign_keys(pool: &MySqlPool, tables: &[String]) -> Result<Vec<(us
                 t == wanted && s.or(current.as_deref()) == Some(wanted_schema)
             })
         };
-        if let (Some(c), Some(p)) = (position(&schema, &table), position(&parent_schema, &parent))
-        {
+        if let (Some(c), Some(p)) = (position(&schema, &table), position(&parent_schema, &parent)) {
             pairs.push((c, p));
         }
     }

@@ -292,27 +292,6 @@ fn push_copy_text(out: &mut String, value: &Value) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_text_escapes_what_copy_reads_specially() {
-        let mut out = String::new();
-        for v in [
-            Value::Null,
-            Value::Text("a\tb\\c\nd".into()),
-            Value::Bytes(vec![0, 255]),
-            Value::Float(0.1),
-            Value::Bool(false),
-        ] {
-            push_copy_text(&mut out, &v);
-            out.push('|');
-        }
-        assert_eq!(out, "\\N|a\\tb\\\\c\\nd|\\\\x00ff|1e-1|f|");
-    }
-}
-
 /// Opens a chunk's read snapshot (see `Db::snapshot`).
 pub const SNAPSHOT_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
@@ -340,4 +319,25 @@ pub async fn foreign_keys(pool: &PgPool, tables: &[String]) -> Result<Vec<(usize
             Ok((child as usize - 1, parent as usize - 1))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_what_copy_reads_specially() {
+        let mut out = String::new();
+        for v in [
+            Value::Null,
+            Value::Text("a\tb\\c\nd".into()),
+            Value::Bytes(vec![0, 255]),
+            Value::Float(0.1),
+            Value::Bool(false),
+        ] {
+            push_copy_text(&mut out, &v);
+            out.push('|');
+        }
+        assert_eq!(out, "\\N|a\\tb\\\\c\\nd|\\\\x00ff|1e-1|f|");
+    }
 }

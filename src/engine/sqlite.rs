@@ -165,21 +165,6 @@ pub fn select_expr(_column: &Column, quoted: &str) -> (String, Wire) {
     (quoted.to_string(), Wire::Text)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn declared_types_map_to_classes() {
-        assert_eq!(classify("INTEGER"), TypeClass::Int);
-        assert_eq!(classify("varchar(20)"), TypeClass::Text);
-        assert_eq!(classify("BOOLEAN"), TypeClass::Bool);
-        assert_eq!(classify("NUMERIC(12,2)"), TypeClass::Decimal);
-        assert_eq!(classify("DATETIME"), TypeClass::Timestamp);
-        assert_eq!(classify(""), TypeClass::Other);
-    }
-}
-
 /// Makes a `--defer-constraints` transaction check foreign keys at commit.
 pub const DEFER_CONSTRAINTS: &str = "PRAGMA defer_foreign_keys = ON";
 
@@ -210,4 +195,19 @@ pub async fn foreign_keys(pool: &SqlitePool, tables: &[String]) -> Result<Vec<(u
         }
     }
     Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_map_to_classes() {
+        assert_eq!(classify("INTEGER"), TypeClass::Int);
+        assert_eq!(classify("varchar(20)"), TypeClass::Text);
+        assert_eq!(classify("BOOLEAN"), TypeClass::Bool);
+        assert_eq!(classify("NUMERIC(12,2)"), TypeClass::Decimal);
+        assert_eq!(classify("DATETIME"), TypeClass::Timestamp);
+        assert_eq!(classify(""), TypeClass::Other);
+    }
 }
