@@ -11,7 +11,7 @@
 //! ```
 
 use anyhow::{bail, Context, Result};
-use dbdelta::{Command, Job, Overrides, Reporter, RunReport};
+use dbdelta::{Command, Job, Overrides, Reporter, ReporterOptions, RunReport};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use std::path::Path;
@@ -96,11 +96,11 @@ fn main() -> Result<()> {
     eprintln!("Wrote the job file {}.\n", job_path.display());
 
     let job = Job::load(&job_path, &Overrides::default())?;
-    let reporter = Reporter::new(false, false);
+    let reporter = Reporter::new(ReporterOptions::default());
     let step = |title: &str, command: Command| -> Result<RunReport> {
         eprintln!("{title}");
         let report = runtime.block_on(dbdelta::run(&job, command, &reporter))?;
-        reporter.summary(&report);
+        reporter.run_finished(&report, true);
         if let Some(failed) = report.tables.iter().find_map(|t| t.error.as_ref()) {
             bail!("a table failed: {failed}");
         }

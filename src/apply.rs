@@ -11,12 +11,20 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::HashSet;
 
-/// Rows written to the target.
+/// Rows written to the target, and the size of the row data moved to write them.
+///
+/// Bytes are counted cheaply, from values already in memory: the sum of the values' encoded
+/// sizes (8 for integers and floats, 1 for booleans, 0 for NULL, the byte length of texts and
+/// binaries), read from the source and, after any conversion between engines, written to the
+/// target. Rows piped between PostgreSQL servers count their `COPY` text on both sides. Deletes
+/// move no row data and count no bytes.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct ApplyStats {
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
 }
 
 impl ApplyStats {
@@ -24,6 +32,8 @@ impl ApplyStats {
         self.inserted += other.inserted;
         self.updated += other.updated;
         self.deleted += other.deleted;
+        self.bytes_read += other.bytes_read;
+        self.bytes_written += other.bytes_written;
     }
 
     pub fn total(&self) -> u64 {
@@ -78,6 +88,7 @@ pub fn planned_stats(diff: &ChunkDiff) -> ApplyStats {
             inserted: only_in_source.len() as u64,
             updated: changed.len() as u64,
             deleted: only_in_target.len() as u64,
+            ..Default::default()
         },
     }
 }
@@ -118,9 +129,11 @@ pub async fn apply_chunk(
                         .pipe_chunk(source, &plan.source, &plan.target, &diff.chunk)
                         .await
                         .context("copying the chunk from the source")?;
-                    if let Some(copied) = piped {
+                    if let Some(piped) = piped {
                         return Ok(ApplyStats {
-                            inserted: copied,
+                            inserted: piped.rows,
+                            bytes_read: piped.bytes,
+                            bytes_written: piped.bytes,
                             ..Default::default()
                         });
                     }
@@ -152,6 +165,7 @@ pub async fn apply_chunk(
         };
     let key_of =
         |row: &Vec<Value>| -> Key { plan.source.key.iter().map(|&i| row[i].clone()).collect() };
+    let bytes_read = data_size(&rows);
     // Across engines, every value is checked against its target column before anything is written.
     let rows = if source.kind == target.kind {
         rows
@@ -189,6 +203,8 @@ pub async fn apply_chunk(
             Some(_) => planned_stats(diff).deleted,
             None => delete_keys.len() as u64,
         },
+        bytes_read,
+        bytes_written: data_size(&rows),
     };
     let fresh = matches!(diff.work, ChunkWork::CopyAll { .. });
     target
@@ -196,4 +212,16 @@ pub async fn apply_chunk(
         .await
         .context("writing the chunk to the target")?;
     Ok(stats)
+}
+
+/// The encoded size of row data, as [`ApplyStats`] defines it.
+fn data_size(rows: &[Vec<Value>]) -> u64 {
+    let value_size = |value: &Value| match value {
+        Value::Null => 0,
+        Value::Int(_) | Value::Float(_) => 8,
+        Value::Bool(_) => 1,
+        Value::Text(text) => text.len(),
+        Value::Bytes(bytes) => bytes.len(),
+    };
+    rows.iter().flatten().map(|v| value_size(v) as u64).sum()
 }

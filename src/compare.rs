@@ -8,9 +8,11 @@
 
 use crate::engine::{Checksum, Chunk, Db};
 use crate::schema::TablePlan;
+use crate::timings::{Phase, Timings};
 use crate::value::{key_to_string, Key, Value};
 use anyhow::{bail, Context, Result};
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 /// What must change in the target for one chunk to equal the source.
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ pub struct ChunkComparison {
     pub target: Checksum,
     /// `None` when the chunk is equal on both sides.
     pub diff: Option<ChunkDiff>,
+    /// Time spent checksumming and narrowing this chunk.
+    pub spent: Timings,
 }
 
 /// How a chunk's two sides are compared.
@@ -64,11 +68,18 @@ pub async fn compare_chunk(
     list_keys: bool,
     how: Compare,
 ) -> Result<ChunkComparison> {
+    let mut spent = Timings::default();
+    let started = Instant::now();
     let ((src, tgt), lists) = match how {
         Compare::Known(sums) => (sums, None),
-        Compare::Checksums => (checksums(source, target, plan, chunk).await?, None),
+        Compare::Checksums => {
+            let sums = checksums(source, target, plan, chunk).await?;
+            spent.add(Phase::Checksum, started.elapsed());
+            (sums, None)
+        }
         Compare::RowByRow => {
             let lists = row_lists(source, target, plan, chunk).await?;
+            spent.add(Phase::Narrow, started.elapsed());
             ((summarize(&lists.0), summarize(&lists.1)), Some(lists))
         }
     };
@@ -80,11 +91,14 @@ pub async fn compare_chunk(
         // A hash bucket is not a range SQLite can delete by, so buckets are always narrowed.
         Some(ChunkWork::DeleteAll { rows: tgt.rows })
     } else {
+        let started = Instant::now();
         let (src_rows, tgt_rows) = match lists {
             Some(lists) => lists,
             None => row_lists(source, target, plan, chunk).await?,
         };
-        Some(merge(src_rows, tgt_rows)?)
+        let work = merge(src_rows, tgt_rows)?;
+        spent.add(Phase::Narrow, started.elapsed());
+        Some(work)
     };
     Ok(ChunkComparison {
         source: src,
@@ -93,6 +107,7 @@ pub async fn compare_chunk(
             chunk: chunk.clone(),
             work,
         }),
+        spent,
     })
 }
 

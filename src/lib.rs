@@ -12,12 +12,16 @@ pub mod compare;
 pub mod config;
 pub mod convert;
 pub mod engine;
+pub mod log;
 pub mod plan;
 pub mod report;
 pub mod schema;
+pub mod summary;
 pub mod sync;
+pub mod timings;
 pub mod value;
 
 pub use config::{Job, Overrides};
-pub use report::{Reporter, RunReport};
+pub use log::LogFormat;
+pub use report::{Reporter, ReporterOptions, RunReport};
 pub use sync::{run, Command};

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use dbdelta::config::Integrity;
-use dbdelta::{Command, Job, Overrides, Reporter, RunReport};
+use dbdelta::{Command, Job, LogFormat, Overrides, Reporter, ReporterOptions, RunReport};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +88,13 @@ struct RunArgs {
     /// Print what happens to every chunk that differs.
     #[arg(short, long)]
     verbose: bool,
+    /// How stderr is written: `text` (progress, lines, summary) or `json` (one JSON object per
+    /// event and line, for log shippers).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Also show the time spent per phase (introspect, plan, checksum, narrow, copy).
+    #[arg(long)]
+    timings: bool,
 }
 
 /// Keys listed per chunk and kind in `diff`'s human output; `--json` has them all.
@@ -97,7 +104,32 @@ const EXIT_DIFFERENCES: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A cron job that asked for JSON logs gets its bad command line as an event too.
+        Err(e) if e.use_stderr() && json_logs_requested() => {
+            let text = e.render().to_string();
+            let message = text.lines().next().unwrap_or_default();
+            let message = message.strip_prefix("error: ").unwrap_or(message);
+            Reporter::new(ReporterOptions {
+                format: LogFormat::Json,
+                ..Default::default()
+            })
+            .error(&anyhow::anyhow!("{message}"));
+            return ExitCode::from(EXIT_ERROR);
+        }
+        Err(e) => e.exit(),
+    };
+    // Made before anything can fail, so that even a bad job file is reported in the format asked.
+    let reporter = Reporter::new(match &cli.command {
+        CliCommand::Sync(a) | CliCommand::Diff(a) => ReporterOptions {
+            quiet: a.quiet,
+            verbose: a.verbose,
+            format: a.log_format,
+            timings: a.timings,
+        },
+        CliCommand::List(_) | CliCommand::Check(_) => ReporterOptions::default(),
+    });
     let outcome = match cli.command {
         CliCommand::Sync(a) => {
             let command = if a.dry_run {
@@ -105,29 +137,24 @@ fn main() -> ExitCode {
             } else {
                 Command::Sync
             };
-            execute(command, &a).map(|r| exit_code(command, &r))
+            execute(command, &a, &reporter).map(|r| exit_code(command, &r))
         }
-        CliCommand::Diff(a) => execute(Command::Diff, &a).map(|r| exit_code(Command::Diff, &r)),
+        CliCommand::Diff(a) => {
+            execute(Command::Diff, &a, &reporter).map(|r| exit_code(Command::Diff, &r))
+        }
         CliCommand::List(a) => list(&a).map(|()| 0),
         CliCommand::Check(a) => check(&a).map(|()| 0),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let messages = dbdelta::report::error_messages(&e);
-            for (i, message) in messages.iter().enumerate() {
-                if i == 0 {
-                    eprintln!("error: {message}");
-                } else {
-                    eprintln!("  caused by: {message}");
-                }
-            }
+            reporter.error(&e);
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
+fn execute(command: Command, args: &RunArgs, reporter: &Reporter) -> anyhow::Result<RunReport> {
     let overrides = Overrides {
         allow_remote: args.allow_remote,
         lock_timeout: args.lock_timeout.map(std::time::Duration::from_secs),
@@ -145,23 +172,21 @@ fn execute(command: Command, args: &RunArgs) -> anyhow::Result<RunReport> {
         tables: table_arguments(&args.tables)?,
     };
     let job = Job::load(&args.config, &overrides)?;
-    let reporter = Reporter::new(args.quiet, args.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(dbdelta::run(&job, command, &reporter))?;
+    let report = runtime.block_on(dbdelta::run(&job, command, reporter))?;
     let printed = if args.json {
         serde_json::to_string_pretty(&report)
             .map_err(std::io::Error::other)
             .and_then(|text| writeln!(std::io::stdout().lock(), "{text}"))
     } else {
-        let printed = match command {
+        match command {
             Command::Diff | Command::DryRun => print_differences(&report),
             Command::Sync => Ok(()),
-        };
-        reporter.summary(&report);
-        printed
+        }
     };
+    reporter.run_finished(&report, !args.json);
     // A reader that stops early (`| head`) is no reason to fail or panic; the run is done.
     match printed {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
@@ -192,6 +217,15 @@ fn check(args: &FileArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(dbdelta::sync::check(&job, &mut |line| eprintln!("{line}")))
+}
+
+/// Whether the raw command line asks for `--log-format json`, for errors that stop it from parsing.
+fn json_logs_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--log-format=json")
+        || args
+            .windows(2)
+            .any(|pair| pair[0] == "--log-format" && pair[1] == "json")
 }
 
 /// `orders "where id < 1000" customers` → `[(orders, Some("id < 1000")), (customers, None)]`.

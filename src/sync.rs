@@ -14,6 +14,7 @@ use crate::engine::{is_transient, Checksum, Chunk, Column, Db, KeyRange, TableIn
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::schema::{plan_table, Definitions, TablePlan};
+use crate::timings::{Phase, Timings};
 use crate::value::{compare_keys, key_to_string, Key, TypeClass};
 use anyhow::{bail, Context, Result};
 use futures::{StreamExt, TryStreamExt};
@@ -45,6 +46,12 @@ impl Command {
 /// synced); failures during a table's run are in that table's report instead.
 pub async fn run(job: &Job, command: Command, reporter: &Reporter) -> Result<RunReport> {
     let started = Instant::now();
+    reporter.run_started(
+        command.name(),
+        &job.source.display,
+        &job.target.display,
+        job.tables.len(),
+    );
     if command != Command::Diff {
         job.check_writable()?;
     }
@@ -82,11 +89,15 @@ async fn run_connected(
 ) -> Result<RunReport> {
     let mut plans = Vec::with_capacity(job.tables.len());
     for table in &job.tables {
-        plans.push(prepare_table(source, target, table, command == Command::Sync).await?);
+        let t0 = Instant::now();
+        let plan = prepare_table(source, target, table, command == Command::Sync).await?;
+        let mut timings = Timings::default();
+        timings.add(Phase::Introspect, t0.elapsed());
+        plans.push((plan, timings));
     }
-    for plan in &plans {
+    for (plan, _) in &plans {
         for w in &plan.warnings {
-            reporter.note(&format!("warning: table {}: {w}", plan.name));
+            reporter.warning(&plan.name, w);
         }
     }
     let writing = command == Command::Sync;
@@ -107,11 +118,13 @@ async fn run_connected(
     let mut reports: Vec<Option<TableReport>> = plans.iter().map(|_| None).collect();
     let mut held: Vec<Option<HeldDeletes>> = plans.iter().map(|_| None).collect();
     for &i in &order.tables {
-        let plan = &plans[i];
+        let (plan, timings) = &plans[i];
+        reporter.table_started(&plan.name);
         let t0 = Instant::now();
         let mut report = TableReport {
             table: plan.name.clone(),
             warnings: plan.warnings.clone(),
+            timings: *timings,
             ..Default::default()
         };
         let holding = order.delete_last[i].then(std::sync::Mutex::<HeldDeletes>::default);
@@ -156,9 +169,9 @@ async fn run_connected(
         };
         let t0 = Instant::now();
         let outcome = async {
-            let lock = lock_for_writing(target, &plans[i], command, job).await?;
+            let lock = lock_for_writing(target, &plans[i].0, command, job).await?;
             let deleted = deletes
-                .apply(target, &plans[i])
+                .apply(target, &plans[i].0)
                 .await
                 .context("deleting rows after the tables that reference them");
             if let Some(lock) = lock {
@@ -195,12 +208,12 @@ async fn run_connected(
     let in_sync = tables
         .iter()
         .all(|t| t.error.is_none() && (command != Command::Diff || t.chunks_differing == 0));
-    Ok(RunReport {
-        command: command.name(),
+    Ok(RunReport::new(
+        command.name(),
         in_sync,
-        seconds: started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64(),
         tables,
-    })
+    ))
 }
 
 /// For `sync`, the lock that keeps overlapping runs (a cron job that ran long) from
@@ -429,11 +442,14 @@ async fn run_table(
     // `truncate` empties the target's subset first; every chunk is then a plain copy.
     let truncating = writing && plan.mode == Mode::Truncate;
     if truncating {
+        let t0 = Instant::now();
         report.deleted = target
             .delete_subset(&plan.target)
             .await
             .context("emptying the target's subset")?;
+        report.timings.add(Phase::Copy, t0.elapsed());
     }
+    let planning = Instant::now();
     // A first load (or `truncate`) has nothing to compare with: every chunk is a plain copy.
     let copy_only = truncating
         || (writing
@@ -444,6 +460,8 @@ async fn run_table(
     let layout = plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
     let chunks = layout.chunks;
     report.chunks = chunks.len() as u64;
+    report.timings.add(Phase::Plan, planning.elapsed());
+    let summing = Instant::now();
     // Where the layout allows, every chunk is summed in one grouped scan per side rather than a
     // query per chunk.
     let grouped_sums = match layout.grouping {
@@ -463,6 +481,9 @@ async fn run_table(
         )?),
         _ => None,
     };
+    if grouped_sums.is_some() {
+        report.timings.add(Phase::Checksum, summing.elapsed());
+    }
     let grouped_sums = &grouped_sums;
     let progress = reporter.table(&plan.name, report.chunks, writing);
     let progress = &progress;
@@ -488,7 +509,7 @@ async fn run_table(
                     .await
                     .context("cannot open a read snapshot on the source")?;
                 let source = &snapshot;
-                let comparison = if copy_only {
+                let mut comparison = if copy_only {
                     copy_without_comparing(chunk)
                 } else {
                     let how = match known {
@@ -500,13 +521,18 @@ async fn run_table(
                         .await
                         .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
                 };
+                let copying = Instant::now();
                 let written = match (&comparison.diff, writing) {
                     (Some(diff), true) => apply_chunk(source, target, plan, diff, held)
                         .await
                         .with_context(|| format!("copying chunk {}", describe_chunk(chunk)))?,
                     _ => ApplyStats::default(),
                 };
-                snapshot.finish().await.context("closing the source snapshot")?;
+                comparison.spent.add(Phase::Copy, copying.elapsed());
+                snapshot
+                    .finish()
+                    .await
+                    .context("closing the source snapshot")?;
                 Ok::<_, anyhow::Error>((comparison, written))
             };
             let mut retries = 0;
@@ -516,13 +542,14 @@ async fn run_table(
                     Err(e) if retries < RETRIES && is_transient(&e) => {
                         retries += 1;
                         let pause = RETRY_PAUSE * 2u32.pow(retries - 1);
-                        reporter.note(&format!(
-                            "{}: chunk {}: lost the connection ({}); retry {retries} of {RETRIES} in {:.1} s",
-                            plan.name,
-                            describe_chunk(chunk),
-                            error_messages(&e).join(": "),
-                            pause.as_secs_f64()
-                        ));
+                        reporter.chunk_retried(
+                            &plan.name,
+                            &describe_chunk(chunk),
+                            retries,
+                            RETRIES,
+                            &error_messages(&e).join(": "),
+                            pause,
+                        );
                         tokio::time::sleep(pause).await;
                     }
                     Err(e) => return Err(e),
@@ -532,14 +559,7 @@ async fn run_table(
             progress.compared(comparison.diff.is_some());
             if writing && comparison.diff.is_some() {
                 progress.copied();
-                reporter.detail(&format!(
-                    "{}: chunk {}: inserted {}, updated {}, deleted {}",
-                    plan.name,
-                    describe_chunk(chunk),
-                    written.inserted,
-                    written.updated,
-                    written.deleted
-                ));
+                reporter.chunk_copied(&plan.name, &describe_chunk(chunk), &written);
             }
             if !job.sleep.is_zero() {
                 tokio::time::sleep(job.sleep).await;
@@ -614,14 +634,14 @@ impl WriteOrder {
 /// `--disable-integrity` foreign keys are not checked while writing, so the job's order stays.
 async fn write_order(
     target: &Db,
-    plans: &[TablePlan],
+    plans: &[(TablePlan, Timings)],
     integrity: Integrity,
     reporter: &Reporter,
 ) -> Result<WriteOrder> {
     if integrity != Integrity::Enforce || plans.is_empty() {
         return Ok(WriteOrder::as_listed(plans.len()));
     }
-    let names: Vec<String> = plans.iter().map(|p| p.target_name.clone()).collect();
+    let names: Vec<String> = plans.iter().map(|(p, _)| p.target_name.clone()).collect();
     let references = target
         .foreign_keys(&names)
         .await
@@ -634,18 +654,18 @@ async fn write_order(
         .collect();
     if !cycle.is_empty() {
         let cycle: Vec<&str> = cycle.iter().map(|&t| names[t].as_str()).collect();
-        reporter.note(&format!(
-            "warning: tables {} reference each other, so no order writes parents first; if a \
-             foreign key fails, run with --defer-constraints or --disable-integrity",
-            cycle.join(", ")
-        ));
+        reporter.warning(
+            &cycle.join(", "),
+            "these tables reference each other, so no order writes parents first; if a foreign \
+             key fails, run with --defer-constraints or --disable-integrity",
+        );
     }
     if !on_itself.is_empty() {
-        reporter.note(&format!(
-            "warning: table {} references itself and its chunks are written in parallel; if a \
-             foreign key fails, run with --defer-constraints or --disable-integrity",
-            on_itself.join(", ")
-        ));
+        reporter.warning(
+            &on_itself.join(", "),
+            "the table references itself and its chunks are written in parallel; if a foreign \
+             key fails, run with --defer-constraints or --disable-integrity",
+        );
     }
     Ok(order)
 }
@@ -691,6 +711,7 @@ fn copy_without_comparing(chunk: &Chunk) -> ChunkComparison {
             chunk: chunk.clone(),
             work: ChunkWork::CopyAll { rows: 0 },
         }),
+        spent: Timings::default(),
     }
 }
 
@@ -708,6 +729,9 @@ fn record(
     report.inserted += written.inserted;
     report.updated += written.updated;
     report.deleted += written.deleted;
+    report.bytes_read += written.bytes_read;
+    report.bytes_written += written.bytes_written;
+    report.timings.merge(&comparison.spent);
     let Some(diff) = &comparison.diff else {
         return;
     };

@@ -365,6 +365,13 @@ impl TableLock {
     }
 }
 
+/// What [`Db::pipe_chunk`] moved: rows, and the bytes of `COPY` text between the two servers.
+#[derive(Debug, Clone, Copy)]
+pub struct Piped {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
 /// A connected database: one side of a job.
 pub struct Db {
     pub kind: EngineKind,
@@ -802,15 +809,15 @@ impl Db {
     /// Copies a chunk from a PostgreSQL source into this PostgreSQL target whose columns are
     /// declared identically: `COPY (SELECT …) TO STDOUT` piped into `COPY … FROM STDIN` in one
     /// target transaction, the bytes passed through untouched, as `pg_dump | psql` does. Returns
-    /// the rows copied, or `None` where the pipe does not apply (other engines, non-integer
-    /// bounds); the caller then copies row by row.
+    /// the rows and `COPY` bytes copied, or `None` where the pipe does not apply (other engines,
+    /// non-integer bounds); the caller then copies row by row.
     pub async fn pipe_chunk(
         &self,
         source: &Db,
         source_side: &TableSide,
         target_side: &TableSide,
         chunk: &Chunk,
-    ) -> Result<Option<u64>> {
+    ) -> Result<Option<Piped>> {
         use futures::TryStreamExt;
         use sqlx::postgres::PgPoolCopyExt;
         if (source.kind, self.kind) != (EngineKind::Postgres, EngineKind::Postgres) {
@@ -840,7 +847,9 @@ impl Db {
                 let mut writer = tx.copy_in_raw(&copy_in).await?;
                 // The source sends a message per row; the target gets them in large pieces.
                 let mut buffer: Vec<u8> = Vec::with_capacity(COPY_BUFFER);
+                let mut bytes_piped: u64 = 0;
                 while let Some(bytes) = rows.try_next().await? {
+                    bytes_piped += bytes.len() as u64;
                     buffer.extend_from_slice(&bytes);
                     if buffer.len() >= COPY_BUFFER {
                         writer.send(std::mem::take(&mut buffer)).await?;
@@ -852,7 +861,10 @@ impl Db {
                 }
                 let copied = writer.finish().await?;
                 tx.commit().await.context("cannot commit")?;
-                copied
+                Piped {
+                    rows: copied,
+                    bytes: bytes_piped,
+                }
             })
         });
         Ok(piped.flatten())

@@ -1,0 +1,77 @@
+//! The human summary at the end of a run, on stderr: one row per table with its counts and
+//! status, and with `--timings` a second table of seconds per phase. `--json` and
+//! `--log-format json` replace both.
+
+use crate::report::RunReport;
+use crate::timings::Phase;
+use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
+
+/// The human summary table on stderr.
+pub fn print_summary(report: &RunReport) {
+    let writing = report.command == "sync";
+    if report.command == "sync --dry-run" {
+        eprintln!("Dry run: nothing was written. `only source` rows would be inserted, `only target` rows deleted, `changed` rows updated.");
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    let mut header = vec!["table", "source rows", "target rows", "chunks", "differing"];
+    if writing {
+        header.extend(["inserted", "updated", "deleted"]);
+    } else {
+        header.extend(["only source", "only target", "changed"]);
+    }
+    header.extend(["seconds", "status"]);
+    table.set_header(header);
+    for t in &report.tables {
+        let counts = if writing {
+            [t.inserted, t.updated, t.deleted]
+        } else {
+            [t.rows_only_in_source, t.rows_only_in_target, t.rows_changed]
+        };
+        let status = match (&t.error, t.chunks_differing, writing) {
+            (Some(_), _, _) => "FAILED",
+            (None, 0, _) => "in sync",
+            (None, _, true) => "synced",
+            (None, _, false) => "differs",
+        };
+        let mut row: Vec<Cell> = vec![Cell::new(&t.table)];
+        for n in [t.rows_source, t.rows_target, t.chunks, t.chunks_differing]
+            .into_iter()
+            .chain(counts)
+        {
+            row.push(Cell::new(n).set_alignment(CellAlignment::Right));
+        }
+        row.push(Cell::new(format!("{:.2}", t.seconds)).set_alignment(CellAlignment::Right));
+        row.push(Cell::new(status));
+        table.add_row(row);
+    }
+    eprintln!("{table}");
+    let written: u64 = report.tables.iter().map(|t| t.written().total()).sum();
+    if writing && report.in_sync && written == 0 {
+        eprintln!("Everything was already in sync; nothing was written.");
+    }
+}
+
+/// `--timings`: seconds per phase and table, and the run's.
+pub fn print_timings(report: &RunReport) {
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    let mut header = vec!["table"];
+    header.extend(Phase::ALL.map(Phase::name));
+    header.push("wall");
+    table.set_header(header);
+    let rows = report
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), &t.timings, t.seconds))
+        .chain([("(run)", &report.timings, report.seconds)]);
+    for (name, timings, wall) in rows {
+        let mut row = vec![Cell::new(name)];
+        for seconds in Phase::ALL.map(|p| timings.get(p)).into_iter().chain([wall]) {
+            row.push(Cell::new(format!("{seconds:.2}")).set_alignment(CellAlignment::Right));
+        }
+        table.add_row(row);
+    }
+    eprintln!("Seconds per phase, summed across chunks running at once (so they can exceed the wall time):");
+    eprintln!("{table}");
+}
