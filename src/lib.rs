@@ -14,6 +14,7 @@ pub mod convert;
 pub mod engine;
 pub mod plan;
 pub mod report;
+pub mod rules;
 pub mod schema;
 pub mod sync;
 pub mod value;

@@ -14,6 +14,7 @@ pub mod sqlite;
 pub mod types;
 
 use crate::config::{DbUrl, EngineKind};
+use crate::rules::TableRules;
 use crate::value::{key_bucket, row_hash, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
 use md5::Digest;
@@ -63,11 +64,22 @@ pub struct TableSide {
     /// Both sides are the same server engine with identical column declarations: rows are hashed
     /// by the server's own text or functions instead of the portable encoding (see [`NativeHash`]).
     pub native_rows: Option<NativeHash>,
+    /// Data rules (source side only): every row read is transformed before it is hashed or
+    /// written, so such a side is always hashed in-process and never piped (see [`crate::rules`]).
+    pub rules: Option<TableRules>,
 }
 
 impl TableSide {
     pub fn key_columns(&self) -> impl Iterator<Item = &Column> {
         self.key.iter().map(|&i| &self.columns[i])
+    }
+
+    /// A row as read, turned into the row the target gets (unchanged without data rules).
+    fn transform(&self, row: Vec<Value>) -> Result<Vec<Value>> {
+        match &self.rules {
+            Some(rules) => rules.apply(row),
+            None => Ok(row),
+        }
     }
 }
 
@@ -527,7 +539,7 @@ impl Db {
                     use futures::TryStreamExt;
                     let mut rows = bind_values!(sqlx::query(&text), &params).fetch(p);
                     while let Some(row) = rows.try_next().await? {
-                        let row = row.values(&wires)?;
+                        let row = side.transform(row.values(&wires)?)?;
                         let key: Key = side.key.iter().map(|&i| row[i].clone()).collect();
                         add(grouping.chunk_of(&key_classes, &key), 1, row_hash(&classes, &row));
                     }
@@ -580,12 +592,15 @@ impl Db {
         }
     }
 
-    /// Every row of the chunk, columns in the side's order.
+    /// Every row of the chunk, columns in the side's order, data rules applied.
     pub async fn rows_in_chunk(&self, side: &TableSide, chunk: &Chunk) -> Result<Vec<Vec<Value>>> {
         let (text, params) = sql::rows_in_chunk(self.kind, side, chunk);
         let mut rows = self
             .fetch(&text, &params, &sql::column_wires(self.kind, side))
-            .await?;
+            .await?
+            .into_iter()
+            .map(|row| side.transform(row))
+            .collect::<Result<Vec<_>>>()?;
         if let (Chunk::Bucket { index, of }, false) = (chunk, sql::buckets_in_sql(self.kind)) {
             // No MD5 in SQLite's SQL: the bucket is picked out here, by the same definition.
             let key_classes: Vec<TypeClass> = side.key_columns().map(|c| c.class).collect();
@@ -609,13 +624,16 @@ impl Db {
         }
     }
 
-    /// The rows with these keys (missing keys are simply absent from the result).
+    /// The rows with these keys (missing keys are simply absent from the result), data rules
+    /// applied.
     pub async fn rows_by_keys(&self, side: &TableSide, keys: &[Key]) -> Result<Vec<Vec<Value>>> {
         let wires = sql::column_wires(self.kind, side);
         let mut out = Vec::with_capacity(keys.len());
         for batch in keys.chunks(sql::batch_rows(side.key.len())) {
             let (text, params) = sql::rows_by_keys(self.kind, side, batch);
-            out.extend(self.fetch(&text, &params, &wires).await?);
+            for row in self.fetch(&text, &params, &wires).await? {
+                out.push(side.transform(row)?);
+            }
         }
         Ok(out)
     }
@@ -677,7 +695,7 @@ impl Db {
     /// declared identically: `COPY (SELECT …) TO STDOUT` piped into `COPY … FROM STDIN` in one
     /// target transaction, the bytes passed through untouched, as `pg_dump | psql` does. Returns
     /// the rows copied, or `None` where the pipe does not apply (other engines, non-integer
-    /// bounds); the caller then copies row by row.
+    /// bounds, a source with data rules); the caller then copies row by row.
     pub async fn pipe_chunk(
         &self,
         source: &Db,
@@ -689,6 +707,9 @@ impl Db {
         let (Pool::Postgres(from), Pool::Postgres(to)) = (&source.pool, &self.pool) else {
             return Ok(None);
         };
+        if source_side.rules.is_some() {
+            return Ok(None);
+        }
         let Some(select) = sql::select_chunk_literal(source.kind, source_side, chunk) else {
             return Ok(None);
         };
