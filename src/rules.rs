@@ -324,7 +324,8 @@ impl DataRules {
 #[derive(Debug, Clone)]
 pub struct TableRules {
     table: String,
-    seed: Seed,
+    /// HMAC-SHA256 keyed by the seed, cloned for every digest.
+    mac: Hmac<Sha256>,
     columns: Vec<ColumnRule>,
     key: Vec<usize>,
     key_classes: Vec<TypeClass>,
@@ -405,7 +406,8 @@ pub fn compile(
     let key_classes: Vec<TypeClass> = key.iter().map(|&i| source[i].class).collect();
     Ok(Some(TableRules {
         table: table.to_string(),
-        seed: rules.seed.clone(),
+        mac: <Hmac<Sha256> as Mac>::new_from_slice(&rules.seed.0)
+            .map_err(|e| anyhow::anyhow!("data_rules_seed cannot key HMAC-SHA256: {e}"))?,
         integer_key: key_classes == [TypeClass::Int],
         columns,
         key: key.to_vec(),
@@ -463,8 +465,14 @@ fn check_fits(
         Rule::RandomDate => matches!(class, Date | Timestamp | TimestampTz) || textual,
     };
     if !fits {
+        let writes = match rule {
+            Rule::RandomInt { .. } => "integers",
+            Rule::RandomDate => "dates",
+            _ => "text",
+        };
         return Err(format!(
-            "its output cannot be stored in a {} column ({class:?} in dbdelta's classes)",
+            "the rule writes {writes}, which the target column cannot hold: it is {} ({})",
+            class_name(class),
             to.decl_type
         ));
     }
@@ -507,6 +515,24 @@ fn check_fits(
         _ => {}
     }
     Ok(())
+}
+
+/// A class as people call it, for messages.
+fn class_name(class: TypeClass) -> &'static str {
+    use TypeClass::*;
+    match class {
+        Int => "an integer column",
+        Decimal => "a decimal column",
+        Float | Float32 => "a floating-point column",
+        Bool => "a boolean column",
+        Text | Other => "a text column",
+        Bytes => "a binary column",
+        Date => "a date column",
+        Time => "a time column",
+        Timestamp | TimestampTz => "a timestamp column",
+        Uuid => "a UUID column",
+        Json => "a JSON column",
+    }
 }
 
 impl TableRules {
@@ -605,9 +631,7 @@ impl TableRules {
     fn digest(&self, parts: &[&str]) -> [u8; 32] {
         let classes = vec![TypeClass::Text; parts.len()];
         let values: Vec<Value> = parts.iter().map(|p| Value::Text(p.to_string())).collect();
-        // An HMAC takes a key of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.seed.0)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        let mut mac = self.mac.clone();
         mac.update(encode_row(&classes, &values).as_bytes());
         mac.finalize().into_bytes().into()
     }
