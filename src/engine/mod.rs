@@ -3,6 +3,8 @@
 //! [`Db`] wraps a pool of one of the three engines (a closed set, so an enum, not a trait object)
 //! and offers the operations the pipeline needs: introspect a table, find chunk boundaries,
 //! checksum a chunk, list `(key, row hash)` pairs, fetch rows, apply changes in one transaction.
+//! Rows read from a side with data rules are transformed here, once, so every caller (checksums,
+//! listings, copies) sees the rows the target is meant to hold.
 //! The SQL text of these operations is assembled in [`sql`] from per-engine pieces (quoting,
 //! parameters, canonical expressions) that live in that engine's file; the sqlx calls are written
 //! once here, expanded for each pool type by the `on_pool!` macro.
@@ -597,10 +599,7 @@ impl Db {
         let (text, params) = sql::rows_in_chunk(self.kind, side, chunk);
         let mut rows = self
             .fetch(&text, &params, &sql::column_wires(self.kind, side))
-            .await?
-            .into_iter()
-            .map(|row| side.transform(row))
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
         if let (Chunk::Bucket { index, of }, false) = (chunk, sql::buckets_in_sql(self.kind)) {
             // No MD5 in SQLite's SQL: the bucket is picked out here, by the same definition.
             let key_classes: Vec<TypeClass> = side.key_columns().map(|c| c.class).collect();
@@ -609,7 +608,7 @@ impl Db {
                 key_bucket(&key_classes, &key, *of) == *index
             });
         }
-        Ok(rows)
+        rows.into_iter().map(|row| side.transform(row)).collect()
     }
 
     /// Rows in the side's subset (the whole table without one).
