@@ -121,7 +121,7 @@ impl Rule {
             "hash" => Rule::Hash,
             "random_int" => {
                 let min = int("min")?.unwrap_or(DEFAULT_INT_RANGE.0);
-                let max = int("max")?.unwrap_or(DEFAULT_INT_RANGE.1.max(min));
+                let max = int("max")?.unwrap_or(DEFAULT_INT_RANGE.1);
                 if min > max {
                     return Err(format!("random_int: min {min} is greater than max {max}"));
                 }
@@ -296,14 +296,8 @@ impl DataRules {
         self.specs
             .iter()
             .filter_map(|s| s.target.rank(table, column).map(|rank| (rank, s)))
-            // On equal rank the first entry (the file's keys are sorted) wins.
-            .fold(
-                None,
-                |best: Option<((u8, usize), &RuleSpec)>, (rank, s)| match best {
-                    Some((r, _)) if r >= rank => best,
-                    _ => Some((rank, s)),
-                },
-            )
+            // The highest rank; on a tie the first entry (the file's keys are sorted) wins.
+            .min_by_key(|(rank, _)| std::cmp::Reverse(*rank))
             .map(|(_, s)| s)
     }
 
