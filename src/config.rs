@@ -7,6 +7,7 @@
 //! relative to the job file. Expansion happens after parsing on purpose: TOML errors quote the
 //! offending line, and that line must never contain a secret taken from the environment.
 
+use crate::rules::{DataRules, Rule, RuleSpec, Seed, Target};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -33,6 +34,11 @@ pub struct JobFile {
     /// Named sets of tables with a shared subset: `dbdelta sync tenant:42`.
     #[serde(default)]
     pub groups: std::collections::BTreeMap<String, GroupFile>,
+    /// Values replaced while copying: column, `table.column` or pattern → rule.
+    #[serde(default)]
+    pub data_rules: std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    /// The secret the data rules are keyed with; `${VAR}` is expanded as in URLs.
+    pub data_rules_seed: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -414,6 +420,8 @@ pub struct Job {
     pub tables: Vec<TableJob>,
     /// The file's groups: name, tables, `where` template.
     pub groups: Vec<(String, Vec<String>, Option<String>)>,
+    /// `[data_rules]` with their seed.
+    pub data_rules: DataRules,
 }
 
 /// How foreign keys on the target are treated while a run writes (see `sync.rs`).
@@ -510,6 +518,7 @@ impl Job {
         };
         let source = endpoint(&file.source, "source")?;
         let target = endpoint(&file.target, "target")?;
+        let data_rules = data_rules(&file, text, path)?;
 
         if file.tables.is_empty() && overrides.tables.is_empty() {
             bail!(
@@ -701,6 +710,7 @@ impl Job {
                 .iter()
                 .map(|(name, g)| (name.clone(), g.tables.clone(), g.filter.clone()))
                 .collect(),
+            data_rules,
         })
     }
 
@@ -791,6 +801,12 @@ impl Job {
                 ));
             }
         }
+        if !self.data_rules.specs.is_empty() {
+            out.push_str("data rules:\n");
+            for spec in &self.data_rules.specs {
+                out.push_str(&format!("  {} = {}\n", spec.written, spec.rule.name()));
+            }
+        }
         if !self.groups.is_empty() {
             out.push_str("groups:\n");
             for (name, tables, filter) in &self.groups {
@@ -804,6 +820,65 @@ impl Job {
     }
 }
 
+/// `[data_rules]` and `data_rules_seed`, each rule checked with the file position of a mistake.
+fn data_rules(file: &JobFile, text: &str, path: &Path) -> Result<DataRules> {
+    let at = |offset: usize| {
+        let (line, column) = position(text, offset);
+        format!("{}:{line}:{column}", path.display())
+    };
+    let mut specs = Vec::with_capacity(file.data_rules.len());
+    for (key, rule) in &file.data_rules {
+        let written = key.get_ref().trim();
+        if written.is_empty() || written.starts_with('.') || written.ends_with('.') {
+            bail!(
+                "{}: [data_rules] key {written:?} must name a column, `table.column` or a pattern",
+                at(key.span().start)
+            );
+        }
+        let parsed = Rule::parse(rule.get_ref()).map_err(|why| {
+            let hint = match rule.get_ref() {
+                // `users.email = …` unquoted is a nested table in TOML.
+                toml::Value::Table(t) if !t.contains_key("rule") && !t.contains_key("value") => {
+                    format!(" (write a `table.column` key in quotes: \"{written}.…\" = …)")
+                }
+                _ => String::new(),
+            };
+            anyhow::anyhow!(
+                "{}: [data_rules] {written:?}: {why}{hint}",
+                at(rule.span().start)
+            )
+        })?;
+        specs.push(RuleSpec {
+            written: written.to_string(),
+            target: Target::parse(written),
+            rule: parsed,
+            position: at(key.span().start),
+        });
+    }
+    let seed = match &file.data_rules_seed {
+        Some(seed) => {
+            let expanded = expand_env(seed.get_ref())
+                .with_context(|| format!("{}: data_rules_seed", at(seed.span().start)))?;
+            if expanded.is_empty() {
+                bail!("{}: data_rules_seed is empty", at(seed.span().start));
+            }
+            Seed::new(&expanded)
+        }
+        None => {
+            if let Some(hash) = specs.iter().find(|s| s.rule == Rule::Hash) {
+                bail!(
+                    "{}: [data_rules] {:?}: rule hash needs a secret: set `data_rules_seed = \"${{DBDELTA_SEED}}\"` \
+                     at the top of the job file (before [source]) and export DBDELTA_SEED",
+                    hash.position,
+                    hash.written
+                );
+            }
+            Seed::default()
+        }
+    };
+    Ok(DataRules { specs, seed })
+}
+
 /// SQL on one line, whitespace runs folded, for listings.
 fn one_line(sql: &str) -> String {
     sql.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -814,14 +889,19 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// The 1-based line and column (in bytes) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let start = offset.min(text.len());
+    let column = start - text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line_of(text, start), column)
+}
+
 /// A TOML error as "line L, column C: message", without echoing the source line.
 fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim();
     match e.span() {
         Some(span) => {
-            let start = span.start.min(text.len());
-            let line = line_of(text, start);
-            let column = start - text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            let (line, column) = position(text, span.start);
             format!("line {line}, column {column}: {message}")
         }
         None => message.to_string(),
@@ -992,6 +1072,33 @@ mod tests {
     fn unset_variables_are_named() {
         let err = expand_env("postgres://u:${DBDELTA_SURELY_UNSET}@h/db").unwrap_err();
         assert!(err.to_string().contains("DBDELTA_SURELY_UNSET"));
+    }
+
+    #[test]
+    fn data_rules_are_read_with_their_positions() {
+        let text = format!(
+            "data_rules_seed = \"s3cret\"\n{MINIMAL}[data_rules]\nemail = \"unique_email\"\n\"users.last_name\" = {{ value = \"Doe\" }}\n\"*.ssn\" = \"null\"\nage = {{ rule = \"random_int\", min = 18, max = 99 }}\n"
+        );
+        let job = parse(&text).unwrap();
+        let rules = &job.data_rules;
+        assert_eq!(rules.specs.len(), 4);
+        let rule = |t: &str, c: &str| rules.rule_for(t, c).map(|s| s.rule.clone());
+        assert_eq!(rule("users", "email"), Some(Rule::UniqueEmail));
+        assert_eq!(rule("people", "ssn"), Some(Rule::Null));
+        assert!(!format!("{job:?}").contains("s3cret"));
+
+        let unknown = format!("{MINIMAL}[data_rules]\nemail = \"scramble\"\n");
+        let err = parse(&unknown).unwrap_err().to_string();
+        assert!(
+            err.contains("sync.toml:8:9") && err.contains("unknown data rule \"scramble\""),
+            "{err}"
+        );
+        let unseeded = format!("{MINIMAL}[data_rules]\n\nssn = \"hash\"\n");
+        let err = parse(&unseeded).unwrap_err().to_string();
+        assert!(
+            err.contains("sync.toml:9:1") && err.contains("data_rules_seed"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod log;
 pub mod plan;
 pub mod report;
+pub mod rules;
 pub mod schema;
 pub mod summary;
 pub mod sync;

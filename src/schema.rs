@@ -7,6 +7,7 @@
 
 use crate::config::{EngineKind, Mode, TableJob};
 use crate::engine::{Column, NativeHash, TableInfo, TableSide};
+use crate::rules::{compile, DataRules};
 use crate::value::TypeClass;
 use anyhow::{bail, Result};
 
@@ -35,6 +36,8 @@ pub struct Definitions<'a> {
     pub target_table: String,
     /// Both servers hash records natively (PostgreSQL 14 or later on both sides).
     pub record_hash: bool,
+    /// The job's `[data_rules]`.
+    pub rules: &'a DataRules,
 }
 
 /// The class a column is compared as, or `None` when its two sides cannot be compared. SQLite's
@@ -176,8 +179,12 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     }
 
     let subset = job.render(defs.source_kind, defs.target_kind);
+    // Rows with data rules are hashed as transformed, in-process on the source, so the target must
+    // hash by the portable definition too, as if the engines differed.
+    let rules = compile(defs.rules, name, &source_columns, &target_columns, &key)?;
+    let portable = defs.source_kind != defs.target_kind || rules.is_some();
     // Floats and JSON have no SQL form both engines print alike (see `crate::value`).
-    let identical = defs.source_kind == defs.target_kind
+    let identical = !portable
         && defs.source_kind != EngineKind::Sqlite
         && job.query.is_none()
         && source_columns
@@ -195,7 +202,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             NativeHash::RowText
         }
     });
-    let hash_in_process = defs.source_kind != defs.target_kind
+    let hash_in_process = portable
         && source_columns.iter().any(|c| {
             matches!(
                 c.class,
@@ -214,6 +221,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             from_query: job.query.is_some(),
             hash_in_process,
             native_rows,
+            rules,
         },
         target: TableSide {
             table: defs.target_table,
@@ -223,6 +231,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             from_query: false,
             hash_in_process,
             native_rows,
+            rules: None,
         },
         chunk_size: job.chunk_size,
         warnings,
@@ -271,6 +280,7 @@ mod tests {
                 target,
                 target_table: "\"t\"".into(),
                 record_hash: true,
+                rules: &DataRules::default(),
             },
         )
     }

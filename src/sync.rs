@@ -13,6 +13,7 @@ use crate::engine::types::create_table;
 use crate::engine::{is_transient, Checksum, Chunk, Column, Db, KeyRange, TableInfo, TableLock};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
+use crate::rules::DataRules;
 use crate::schema::{plan_table, Definitions, TablePlan};
 use crate::timings::{Phase, Timings};
 use crate::value::{compare_keys, key_to_string, Key, TypeClass};
@@ -90,7 +91,14 @@ async fn run_connected(
     let mut plans = Vec::with_capacity(job.tables.len());
     for table in &job.tables {
         let t0 = Instant::now();
-        let plan = prepare_table(source, target, table, command == Command::Sync).await?;
+        let plan = prepare_table(
+            source,
+            target,
+            table,
+            &job.data_rules,
+            command == Command::Sync,
+        )
+        .await?;
         let mut timings = Timings::default();
         timings.add(Phase::Introspect, t0.elapsed());
         plans.push((plan, timings));
@@ -244,8 +252,9 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     say(&format!("source: {} ({})", source.display, source.kind));
     say(&format!("target: {} ({})", target.display, target.kind));
     let mut result = Ok(());
+    let mut planned = Vec::new();
     for table in &job.tables {
-        match prepare_table(&source, &target, table, false).await {
+        match prepare_table(&source, &target, table, &job.data_rules, false).await {
             Ok(plan) => {
                 let key: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
                 say(&format!(
@@ -255,14 +264,33 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
                     key.join(", "),
                     plan.mode
                 ));
+                if let Some(rules) = &plan.source.rules {
+                    say(&format!("  data rules: {}", rules.describe().join(", ")));
+                }
                 for w in &plan.warnings {
                     say(&format!("  warning: {w}"));
                 }
+                planned.push(plan);
             }
             Err(e) => {
                 result = Err(e);
                 break;
             }
+        }
+    }
+    if result.is_ok() {
+        let tables: Vec<(&str, Vec<&str>)> = planned
+            .iter()
+            .map(|p| {
+                let columns = p.source.columns.iter().map(|c| c.name.as_str()).collect();
+                (p.name.as_str(), columns)
+            })
+            .collect();
+        for spec in job.data_rules.unused(&tables) {
+            say(&format!(
+                "warning: data rule `{}` ({}) matches no column of the tables checked",
+                spec.written, spec.position
+            ));
         }
     }
     tokio::join!(source.close(), target.close());
@@ -276,6 +304,7 @@ async fn prepare_table(
     source: &Db,
     target: &Db,
     table: &TableJob,
+    rules: &DataRules,
     may_create: bool,
 ) -> Result<TablePlan> {
     let subset = table.render(source.kind, target.kind);
@@ -340,6 +369,7 @@ async fn prepare_table(
             target: &tgt,
             target_table: target.quote_table(&table.target_name),
             record_hash: source.version >= 140_000 && target.version >= 140_000,
+            rules,
         },
     )
 }

@@ -32,6 +32,9 @@
 //! Between different engines, a table with such a column is hashed in-process on both sides from
 //! the exactly transported values (see `TableSide::hash_in_process`), so the comparison is exact.
 //!
+//! A table with data rules (see `crate::rules`) is hashed in-process on the source, after its
+//! rows are transformed, and by this portable definition on the target.
+//!
 //! Between two PostgreSQL databases whose columns are declared identically, no encoding is
 //! needed at all: rows are hashed by PostgreSQL's own `hash_record_extended` (or
 //! `hashtextextended` of the row text), see `engine::NativeHash`.

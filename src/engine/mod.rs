@@ -3,6 +3,8 @@
 //! [`Db`] wraps a pool of one of the three engines (a closed set, so an enum, not a trait object)
 //! and offers the operations the pipeline needs: introspect a table, find chunk boundaries,
 //! checksum a chunk, list `(key, row hash)` pairs, fetch rows, apply changes in one transaction.
+//! Rows read from a side with data rules are transformed here, once, so every caller (checksums,
+//! listings, copies) sees the rows the target is meant to hold.
 //! The SQL text of these operations is assembled in [`sql`] from per-engine pieces (quoting,
 //! parameters, canonical expressions) that live in that engine's file; the sqlx calls are written
 //! once here, expanded for each pool type by the `on_pool!` macro.
@@ -14,6 +16,7 @@ pub mod sqlite;
 pub mod types;
 
 use crate::config::{DbUrl, EngineKind};
+use crate::rules::TableRules;
 use crate::value::{key_bucket, row_hash, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
 use md5::Digest;
@@ -63,11 +66,22 @@ pub struct TableSide {
     /// Both sides are the same server engine with identical column declarations: rows are hashed
     /// by the server's own text or functions instead of the portable encoding (see [`NativeHash`]).
     pub native_rows: Option<NativeHash>,
+    /// Data rules (source side only): every row read is transformed before it is hashed or
+    /// written, so such a side is always hashed in-process and never piped (see [`crate::rules`]).
+    pub rules: Option<TableRules>,
 }
 
 impl TableSide {
     pub fn key_columns(&self) -> impl Iterator<Item = &Column> {
         self.key.iter().map(|&i| &self.columns[i])
+    }
+
+    /// A row as read, turned into the row the target gets (unchanged without data rules).
+    fn transform(&self, row: Vec<Value>) -> Result<Vec<Value>> {
+        match &self.rules {
+            Some(rules) => rules.apply(row),
+            None => Ok(row),
+        }
     }
 }
 
@@ -658,7 +672,7 @@ impl Db {
                     use futures::TryStreamExt;
                     let mut rows = bind_values!(sqlx::query(&text), &params).fetch(p);
                     while let Some(row) = rows.try_next().await? {
-                        let row = row.values(&wires)?;
+                        let row = side.transform(row.values(&wires)?)?;
                         let key: Key = side.key.iter().map(|&i| row[i].clone()).collect();
                         add(grouping.chunk_of(&key_classes, &key), 1, row_hash(&classes, &row));
                     }
@@ -711,7 +725,7 @@ impl Db {
         }
     }
 
-    /// Every row of the chunk, columns in the side's order.
+    /// Every row of the chunk, columns in the side's order, data rules applied.
     pub async fn rows_in_chunk(&self, side: &TableSide, chunk: &Chunk) -> Result<Vec<Vec<Value>>> {
         let (text, params) = sql::rows_in_chunk(self.kind, side, chunk);
         let mut rows = self
@@ -725,7 +739,7 @@ impl Db {
                 key_bucket(&key_classes, &key, *of) == *index
             });
         }
-        Ok(rows)
+        rows.into_iter().map(|row| side.transform(row)).collect()
     }
 
     /// Rows in the side's subset (the whole table without one).
@@ -740,13 +754,16 @@ impl Db {
         }
     }
 
-    /// The rows with these keys (missing keys are simply absent from the result).
+    /// The rows with these keys (missing keys are simply absent from the result), data rules
+    /// applied.
     pub async fn rows_by_keys(&self, side: &TableSide, keys: &[Key]) -> Result<Vec<Vec<Value>>> {
         let wires = sql::column_wires(self.kind, side);
         let mut out = Vec::with_capacity(keys.len());
         for batch in keys.chunks(sql::batch_rows(side.key.len())) {
             let (text, params) = sql::rows_by_keys(self.kind, side, batch);
-            out.extend(self.fetch(&text, &params, &wires).await?);
+            for row in self.fetch(&text, &params, &wires).await? {
+                out.push(side.transform(row)?);
+            }
         }
         Ok(out)
     }
@@ -810,7 +827,7 @@ impl Db {
     /// declared identically: `COPY (SELECT …) TO STDOUT` piped into `COPY … FROM STDIN` in one
     /// target transaction, the bytes passed through untouched, as `pg_dump | psql` does. Returns
     /// the rows and `COPY` bytes copied, or `None` where the pipe does not apply (other engines,
-    /// non-integer bounds); the caller then copies row by row.
+    /// non-integer bounds, a source with data rules); the caller then copies row by row.
     pub async fn pipe_chunk(
         &self,
         source: &Db,
@@ -821,6 +838,9 @@ impl Db {
         use futures::TryStreamExt;
         use sqlx::postgres::PgPoolCopyExt;
         if (source.kind, self.kind) != (EngineKind::Postgres, EngineKind::Postgres) {
+            return Ok(None);
+        }
+        if source_side.rules.is_some() {
             return Ok(None);
         }
         let Some(select) = sql::select_chunk_literal(source.kind, source_side, chunk) else {

@@ -127,9 +127,10 @@ fn select_list<'a>(kind: EngineKind, columns: impl Iterator<Item = &'a Column>) 
         .join(", ")
 }
 
-/// The server-side per-row hash expression, or `None` where rows are hashed in-process.
+/// The server-side per-row hash expression, or `None` where rows are hashed in-process (always
+/// for a side with data rules: its rows are hashed as the rules transform them).
 fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
-    if side.hash_in_process {
+    if side.hash_in_process || side.rules.is_some() {
         return None;
     }
     match (side.native_rows, kind) {
@@ -548,6 +549,7 @@ mod tests {
             from_query: false,
             hash_in_process: false,
             native_rows: None,
+            rules: None,
         }
     }
 
