@@ -61,6 +61,8 @@ pub struct DefaultsFile {
     pub jobs: Option<Spanned<i64>>,
     /// Create target tables that do not exist, from the source's columns and key.
     pub create_missing: Option<bool>,
+    /// After a sync, advance target sequences past the copied keys (default true).
+    pub sequences: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -398,6 +400,8 @@ pub struct Job {
     /// A pause after every chunk (zero: none).
     pub sleep: std::time::Duration,
     pub jobs: usize,
+    /// After a sync, advance the target's sequences past the copied keys.
+    pub sequences: bool,
     pub tables: Vec<TableJob>,
     /// The file's groups: name, tables, `where` template.
     pub groups: Vec<(String, Vec<String>, Option<String>)>,
@@ -414,6 +418,8 @@ pub struct Overrides {
     pub sleep: Option<std::time::Duration>,
     pub jobs: Option<usize>,
     pub chunk_size: Option<u64>,
+    /// `--no-sequences`: leave the target's sequences alone.
+    pub no_sequences: bool,
     /// Only these tables, in this order, each with an optional one-off subset condition that
     /// replaces the file's `where`. A table the file does not list gets the defaults.
     pub tables: Vec<(String, Option<String>)>,
@@ -641,6 +647,7 @@ impl Job {
             source,
             target,
             jobs,
+            sequences: file.defaults.sequences.unwrap_or(true) && !overrides.no_sequences,
             tables,
             groups: file
                 .groups

@@ -102,8 +102,12 @@ async fn run_connected(
         };
         let outcome = match lock {
             Ok(lock) => {
-                let outcome =
+                let mut outcome =
                     run_table(source, target, plan, command, job, reporter, &mut report).await;
+                // Also after a failed table: the chunks it did write may hold new keys.
+                if command == Command::Sync && job.sequences {
+                    outcome = outcome.and(advance_sequences(target, plan, reporter).await);
+                }
                 if let Some(lock) = lock {
                     lock.release().await;
                 }
@@ -127,6 +131,17 @@ async fn run_connected(
         seconds: started.elapsed().as_secs_f64(),
         tables,
     })
+}
+
+/// Moves the target's sequences past the keys the sync wrote, saying so with `--verbose`.
+async fn advance_sequences(target: &Db, plan: &TablePlan, reporter: &Reporter) -> Result<()> {
+    for (sequence, value) in target.advance_sequences(&plan.target).await? {
+        reporter.detail(&format!(
+            "{}: sequence {sequence} advanced to {value}",
+            plan.name
+        ));
+    }
+    Ok(())
 }
 
 /// `dbdelta check`: connects to both sides and plans every table without comparing anything,
