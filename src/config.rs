@@ -212,6 +212,25 @@ impl DbUrl {
             // Cannot fail: the URL has a host, so it can carry credentials.
             let _ = parsed.set_password(Some("***"));
         }
+        // Drivers also take a password as a parameter (`?password=…`, `?sslpassword=…`).
+        let secret_parameter = |name: &str| name.to_ascii_lowercase().contains("password");
+        if parsed
+            .query_pairs()
+            .any(|(name, _)| secret_parameter(&name))
+        {
+            let masked: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(name, value)| {
+                    let value = if secret_parameter(&name) {
+                        "***".into()
+                    } else {
+                        value.into_owned()
+                    };
+                    (name.into_owned(), value)
+                })
+                .collect();
+            parsed.query_pairs_mut().clear().extend_pairs(masked);
+        }
         Ok(DbUrl {
             engine,
             secret: normalized,
@@ -844,6 +863,15 @@ mod tests {
         let url = DbUrl::parse("postgres://app:s3cret@db:5432/app", Path::new(".")).unwrap();
         assert_eq!(url.display, "postgres://app:***@db:5432/app");
         assert!(!format!("{url:?}").contains("s3cret"));
+        let url = DbUrl::parse(
+            "postgres://db/app?sslmode=require&password=s3cret",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            url.display,
+            "postgres://db/app?sslmode=require&password=***"
+        );
         assert_eq!(
             redact_unparsed("mysql://u:s3cret@h:bad/x"),
             "mysql://***@h:bad/x"

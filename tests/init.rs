@@ -79,15 +79,26 @@ async fn init_lists_tables_and_syncs(engine: Engine) {
     };
     create_tables(&pair).await;
     let dir = pair.dir.path();
-    // PostgreSQL's test server trusts local connections, so any password gets in: the URL can
-    // carry one without a user set up for it.
+    // PostgreSQL's test server trusts local connections, so any password gets in; on MySQL a
+    // user with this password is made for the source database (and dropped at the end).
+    let mut url = url::Url::parse(&pair.source_url).expect("source URL");
+    let user = common::unique_name("dd_init");
+    if engine == Engine::MySql {
+        let database = url.path().trim_start_matches('/').to_string();
+        pair.source
+            .exec(&format!(
+                "CREATE USER '{user}'@'%' IDENTIFIED BY '{PASSWORD}';
+                 GRANT ALL ON `{database}`.* TO '{user}'@'%';"
+            ))
+            .await;
+        url.set_username(&user).expect("URL with a host");
+    }
     let from = match engine {
-        Engine::Postgres => {
-            let mut url = url::Url::parse(&pair.source_url).expect("source URL");
+        Engine::Sqlite => pair.source_url.clone(),
+        _ => {
             url.set_password(Some(PASSWORD)).expect("URL with a host");
             url.to_string()
         }
-        _ => pair.source_url.clone(),
     };
     let output = dbdelta(dir, &["init", "-c", "init.toml", "--from", &from]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
@@ -98,7 +109,7 @@ async fn init_lists_tables_and_syncs(engine: Engine) {
         "{}",
         describe(&output)
     );
-    if engine == Engine::Postgres {
+    if engine != Engine::Sqlite {
         assert!(text.contains(":${DBDELTA_SOURCE_PASSWORD}@"), "{text}");
         assert!(
             String::from_utf8_lossy(&output.stderr).contains("DBDELTA_SOURCE_PASSWORD"),
@@ -188,6 +199,9 @@ async fn init_lists_tables_and_syncs(engine: Engine) {
         0,
         "keyless tables are not synced"
     );
+    if engine == Engine::MySql {
+        pair.source.exec(&format!("DROP USER '{user}'@'%'")).await;
+    }
     pair.cleanup().await;
 }
 
