@@ -76,6 +76,8 @@ pub struct DefaultsFile {
     /// Turn foreign key checks off in the target sessions.
     #[serde(default)]
     pub disable_integrity: bool,
+    /// After a sync, advance target sequences past the copied keys (default true).
+    pub sequences: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,6 +226,25 @@ impl DbUrl {
         if parsed.password().is_some() {
             // Cannot fail: the URL has a host, so it can carry credentials.
             let _ = parsed.set_password(Some("***"));
+        }
+        // Drivers also take a password as a parameter (`?password=…`, `?sslpassword=…`).
+        let secret_parameter = |name: &str| name.to_ascii_lowercase().contains("password");
+        if parsed
+            .query_pairs()
+            .any(|(name, _)| secret_parameter(&name))
+        {
+            let masked: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(name, value)| {
+                    let value = if secret_parameter(&name) {
+                        "***".into()
+                    } else {
+                        value.into_owned()
+                    };
+                    (name.into_owned(), value)
+                })
+                .collect();
+            parsed.query_pairs_mut().clear().extend_pairs(masked);
         }
         Ok(DbUrl {
             engine,
@@ -417,6 +438,8 @@ pub struct Job {
     pub source_connections: Option<usize>,
     /// How the target's foreign keys are treated while writing.
     pub integrity: Integrity,
+    /// After a sync, advance the target's sequences past the copied keys.
+    pub sequences: bool,
     pub tables: Vec<TableJob>,
     /// The file's groups: name, tables, `where` template.
     pub groups: Vec<(String, Vec<String>, Option<String>)>,
@@ -451,6 +474,8 @@ pub struct Overrides {
     pub source_connections: Option<usize>,
     /// `--defer-constraints` / `--disable-integrity`.
     pub integrity: Option<Integrity>,
+    /// `--no-sequences`: leave the target's sequences alone.
+    pub no_sequences: bool,
     /// Only these tables, in this order, each with an optional one-off subset condition that
     /// replaces the file's `where`. A table the file does not list gets the defaults.
     pub tables: Vec<(String, Option<String>)>,
@@ -704,6 +729,7 @@ impl Job {
             source,
             target,
             jobs,
+            sequences: file.defaults.sequences.unwrap_or(true) && !overrides.no_sequences,
             tables,
             groups: file
                 .groups
@@ -979,6 +1005,15 @@ mod tests {
         let url = DbUrl::parse("postgres://app:s3cret@db:5432/app", Path::new(".")).unwrap();
         assert_eq!(url.display, "postgres://app:***@db:5432/app");
         assert!(!format!("{url:?}").contains("s3cret"));
+        let url = DbUrl::parse(
+            "postgres://db/app?sslmode=require&password=s3cret",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            url.display,
+            "postgres://db/app?sslmode=require&password=***"
+        );
         assert_eq!(
             redact_unparsed("mysql://u:s3cret@h:bad/x"),
             "mysql://***@h:bad/x"

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod config;
 pub mod convert;
 pub mod engine;
+pub mod init;
 pub mod log;
 pub mod plan;
 pub mod report;

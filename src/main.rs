@@ -30,6 +30,20 @@ enum CliCommand {
     /// Validate the job file and connect to both sides to check every table can be synced,
     /// without comparing anything.
     Check(FileArgs),
+    /// Write a commented starter job file; with --from, listing the source's tables and keys.
+    /// Never overwrites a file.
+    Init(InitArgs),
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The job file to write; it must not exist yet.
+    #[arg(short = 'c', long = "config", default_value = "sync.toml")]
+    config: PathBuf,
+    /// The source database whose tables to list. A password in it is not written to the file:
+    /// the file reads it from the environment variable DBDELTA_SOURCE_PASSWORD instead.
+    #[arg(long, value_name = "URL")]
+    from: Option<String>,
 }
 
 #[derive(Args)]
@@ -82,6 +96,10 @@ struct RunArgs {
     /// At most this many connections to the source (as `max_connections` in [source]).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=dbdelta::config::MAX_JOBS as u64))]
     source_connections: Option<u64>,
+    /// `sync` only: leave the target's sequences, identity and AUTO_INCREMENT counters as they
+    /// are (as `sequences = false`).
+    #[arg(long)]
+    no_sequences: bool,
     /// Print only errors.
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -128,7 +146,9 @@ fn main() -> ExitCode {
             format: a.log_format,
             timings: a.timings,
         },
-        CliCommand::List(_) | CliCommand::Check(_) => ReporterOptions::default(),
+        CliCommand::List(_) | CliCommand::Check(_) | CliCommand::Init(_) => {
+            ReporterOptions::default()
+        }
     });
     let outcome = match cli.command {
         CliCommand::Sync(a) => {
@@ -144,6 +164,7 @@ fn main() -> ExitCode {
         }
         CliCommand::List(a) => list(&a).map(|()| 0),
         CliCommand::Check(a) => check(&a).map(|()| 0),
+        CliCommand::Init(a) => init(&a).map(|()| 0),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -169,6 +190,7 @@ fn execute(command: Command, args: &RunArgs, reporter: &Reporter) -> anyhow::Res
         } else {
             None
         },
+        no_sequences: args.no_sequences,
         tables: table_arguments(&args.tables)?,
     };
     let job = Job::load(&args.config, &overrides)?;
@@ -226,6 +248,33 @@ fn json_logs_requested() -> bool {
         || args
             .windows(2)
             .any(|pair| pair[0] == "--log-format" && pair[1] == "json")
+}
+
+fn init(args: &InitArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let written = runtime.block_on(dbdelta::init::init(&args.config, args.from.as_deref()))?;
+    let path = args.config.display();
+    if !written.from_source {
+        eprintln!("wrote {path}: a template; edit its URLs and tables, then run `dbdelta check -c {path}`");
+        return Ok(());
+    }
+    eprintln!(
+        "wrote {path}: {} table(s) with their keys, {} commented out (no usable key: set `key` to sync them)",
+        written.keyed, written.commented
+    );
+    if written.password_replaced {
+        eprintln!(
+            "the source password is not in {path}: its URL reads ${{{}}}; set that environment variable",
+            dbdelta::init::SOURCE_PASSWORD_VARIABLE
+        );
+    }
+    if written.keyed == 0 {
+        eprintln!("warning: {path} lists no table to sync, so dbdelta refuses it until one [[tables]] entry is active");
+    }
+    eprintln!("next: check the [target] url in {path}, then run `dbdelta check -c {path}`");
+    Ok(())
 }
 
 /// `orders "where id < 1000" customers` → `[(orders, Some("id < 1000")), (customers, None)]`.

@@ -308,6 +308,20 @@ impl Reporter {
         }
     }
 
+    /// A target sequence was moved past the copied keys (`--verbose` only).
+    pub fn sequence_advanced(&self, table: &str, sequence: &str, value: i64) {
+        if !self.verbose {
+            return;
+        }
+        if !self.event(
+            Level::Debug,
+            "sequence_advanced",
+            || json!({ "table": table, "sequence": sequence, "value": value }),
+        ) {
+            self.note(&format!("{table}: sequence {sequence} advanced to {value}"));
+        }
+    }
+
     /// Starts the progress display of one table with `chunks` chunks.
     pub fn table(&self, name: &str, chunks: u64, writing: bool) -> TableProgress {
         let bar = (self.output == Output::Bars).then(|| {

@@ -56,6 +56,41 @@ fn shared_class(
     }
 }
 
+/// Whether a column of this class can be (part of) a key. Floats and JSON have no equality both
+/// engines agree on, so they cannot identify rows.
+fn key_class(class: TypeClass) -> bool {
+    !matches!(class, TypeClass::Float | TypeClass::Json)
+}
+
+/// Where a table's [`usable_key`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    PrimaryKey,
+    UniqueIndex,
+}
+
+/// A key [`plan_table`] accepts for this table, as `dbdelta init` proposes it: the primary key,
+/// else the first unique index; either only if all its columns are NOT NULL and of a class that
+/// can be a key. `None`: the table has no such key, and a sync needs one set by hand.
+pub fn usable_key(info: &TableInfo) -> Option<(Vec<String>, KeyOrigin)> {
+    let usable = |column_name: &String| {
+        info.columns
+            .iter()
+            .find(|c| &c.name == column_name)
+            .is_some_and(|c| !c.nullable && key_class(c.class))
+    };
+    let key = info
+        .unique_keys
+        .iter()
+        .find(|k| !k.is_empty() && k.iter().all(usable))?;
+    let origin = if *key == info.primary_key {
+        KeyOrigin::PrimaryKey
+    } else {
+        KeyOrigin::UniqueIndex
+    };
+    Some((key.clone(), origin))
+}
+
 pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     let name = &job.name;
     let find = |info: &TableInfo, column: &str| info.columns.iter().position(|c| c.name == column);
@@ -148,9 +183,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             bail!("table {name}: key column {k:?} does not exist in the {side}");
         };
         let (s, t) = (&source_columns[pos], &target_columns[pos]);
-        // Floats and JSON have no equality both engines agree on, so they cannot identify rows.
-        let unusable = |class: TypeClass| matches!(class, TypeClass::Float | TypeClass::Json);
-        if unusable(s.class) || unusable(t.class) {
+        if !key_class(s.class) || !key_class(t.class) {
             bail!(
                 "table {name}: key column {k:?} is {} in the source and {} in the target; \
                  floating-point and JSON columns cannot be keys",
@@ -352,6 +385,32 @@ mod tests {
         let s = info(vec![column("f", TypeClass::Float, false, false)], &["f"]);
         let err = plan(None, &s, &s).unwrap_err().to_string();
         assert!(err.contains("cannot be keys"), "{err}");
+    }
+
+    #[test]
+    fn usable_key_prefers_the_primary_key_then_a_not_null_unique_index() {
+        let mut t = info(
+            vec![
+                column("id", TypeClass::Int, false, false),
+                column("code", TypeClass::Text, true, false),
+                column("ref", TypeClass::Text, false, false),
+            ],
+            &["id"],
+        );
+        assert_eq!(
+            usable_key(&t),
+            Some((vec!["id".to_string()], KeyOrigin::PrimaryKey))
+        );
+        t.primary_key.clear();
+        t.unique_keys = vec![vec!["code".into()], vec!["ref".into()]];
+        assert_eq!(
+            usable_key(&t),
+            Some((vec!["ref".to_string()], KeyOrigin::UniqueIndex))
+        );
+        t.unique_keys.pop();
+        assert_eq!(usable_key(&t), None);
+        let floats = info(vec![column("f", TypeClass::Float, false, false)], &["f"]);
+        assert_eq!(usable_key(&floats), None);
     }
 
     #[test]

@@ -138,7 +138,7 @@ async fn run_connected(
         let holding = order.delete_last[i].then(std::sync::Mutex::<HeldDeletes>::default);
         let outcome = async {
             let lock = lock_for_writing(target, plan, command, job).await?;
-            let outcome = run_table(
+            let mut outcome = run_table(
                 source,
                 target,
                 plan,
@@ -149,6 +149,10 @@ async fn run_connected(
                 holding.as_ref(),
             )
             .await;
+            // Also after a failed table: the chunks it did write may hold new keys.
+            if command == Command::Sync && job.sequences {
+                outcome = outcome.and(advance_sequences(target, plan, reporter).await);
+            }
             if let Some(lock) = lock {
                 lock.release().await;
             }
@@ -239,6 +243,14 @@ async fn lock_for_writing(
             .map(Some),
         _ => Ok(None),
     }
+}
+
+/// Moves the target's sequences past the keys the sync wrote, saying so with `--verbose`.
+async fn advance_sequences(target: &Db, plan: &TablePlan, reporter: &Reporter) -> Result<()> {
+    for (sequence, value) in target.advance_sequences(&plan.target).await? {
+        reporter.sequence_advanced(&plan.name, &sequence, value);
+    }
+    Ok(())
 }
 
 /// `dbdelta check`: connects to both sides and plans every table without comparing anything,

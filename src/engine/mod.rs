@@ -49,6 +49,17 @@ pub struct TableInfo {
     pub unique_keys: Vec<Vec<String>>,
 }
 
+/// A table found by listing a database (for `dbdelta init`).
+#[derive(Debug, Clone)]
+pub struct SourceTable {
+    /// The name as a job file writes it: `table`, or `schema.table` where the engine needs one.
+    pub name: String,
+    /// A part of the name contains `.`, so no job-file name can point at it.
+    pub naming_conflict: bool,
+    /// The row count the engine's statistics estimate, where it keeps one.
+    pub rows_estimate: Option<u64>,
+}
+
 /// What one side reads and writes for a table: the quoted table name, the shared columns in the
 /// agreed order, and the positions of the key columns among them.
 #[derive(Debug, Clone)]
@@ -541,6 +552,36 @@ impl Db {
             Pool::Sqlite(p) => sqlite::foreign_keys(p, tables).await,
         };
         pairs.with_context(|| format!("on {}", self.display))
+    }
+
+    /// The database's user tables (base tables, no views), in a stable order.
+    pub async fn list_tables(&self) -> Result<Vec<SourceTable>> {
+        match &self.pool {
+            Pool::Postgres(p) => postgres::list_tables(p).await,
+            Pool::MySql(p) => mysql::list_tables(p).await,
+            Pool::Sqlite(p) => sqlite::list_tables(p).await,
+        }
+        .with_context(|| format!("cannot list the tables of {}", self.display))
+    }
+
+    /// After a sync: moves the sequences that fill the side's columns (PostgreSQL `serial` and
+    /// identity columns) past the column's largest value, never backwards, and returns each one
+    /// moved with its new value. MySQL/MariaDB raise a table's AUTO_INCREMENT, and SQLite its
+    /// `sqlite_sequence` entry, by themselves whenever a larger explicit value is inserted, so
+    /// there is nothing to do for them (`tests/sequences.rs` checks that they do).
+    /// Runs in the run's transaction under `--defer-constraints`, where the copied keys are.
+    pub async fn advance_sequences(&self, side: &TableSide) -> Result<Vec<(String, i64)>> {
+        match (&self.session, &self.pool) {
+            (Some(session), _) => match &mut *session.lock().await {
+                Session::Postgres(tx) => postgres::advance_sequences(tx, side).await,
+                _ => Ok(Vec::new()),
+            },
+            (None, Pool::Postgres(p)) => {
+                postgres::advance_sequences(&mut *p.acquire().await?, side).await
+            }
+            (None, _) => Ok(Vec::new()),
+        }
+        .with_context(|| format!("advancing the sequences of table {}", side.table))
     }
 
     /// The names of the columns a query returns; fails with the database's reason when the

@@ -1,7 +1,7 @@
 //! MySQL and MariaDB: connecting, introspection through `information_schema`, and the SQL pieces of
 //! the canonical row encoding (computed on the server with `MD5`).
 
-use super::{Column, TableInfo, Wire};
+use super::{Column, SourceTable, TableInfo, Wire};
 use crate::config::DbUrl;
 use crate::value::TypeClass;
 use anyhow::{Context, Result};
@@ -140,6 +140,35 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
         primary_key,
         unique_keys,
     }))
+}
+
+/// The base tables of the URL's database, with the row estimate `information_schema` keeps.
+pub async fn list_tables(pool: &MySqlPool) -> Result<Vec<SourceTable>> {
+    let database: Option<String> = sqlx::query_scalar("SELECT CAST(DATABASE() AS CHAR)")
+        .fetch_one(pool)
+        .await?;
+    if database.is_none() {
+        anyhow::bail!("the URL names no database: end it with /DATABASE");
+    }
+    let rows = sqlx::query(
+        "SELECT CAST(table_name AS CHAR), CAST(table_rows AS SIGNED) \
+         FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' \
+         ORDER BY table_name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let name: String = r.try_get(0)?;
+            let estimate: Option<i64> = r.try_get(1)?;
+            Ok(SourceTable {
+                naming_conflict: name.contains('.'),
+                name,
+                rows_estimate: estimate.and_then(|n| u64::try_from(n).ok()),
+            })
+        })
+        .collect()
 }
 
 /// Maps `information_schema.columns.data_type` (and `column_type` for the details) to a class.

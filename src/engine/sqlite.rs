@@ -2,7 +2,7 @@
 //! pragmas, and column classification by declared type. SQLite has no MD5 function, so its rows
 //! are hashed in-process ([`crate::value::row_hash`]); only plain column reads happen in SQL.
 
-use super::{Column, TableInfo, Wire};
+use super::{Column, SourceTable, TableInfo, Wire};
 use crate::config::DbUrl;
 use crate::value::TypeClass;
 use anyhow::{bail, Context, Result};
@@ -125,6 +125,27 @@ pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInf
         primary_key,
         unique_keys,
     }))
+}
+
+/// The tables of the main database, without SQLite's own (`sqlite_*`) and virtual tables. SQLite
+/// keeps no row estimate.
+pub async fn list_tables(pool: &SqlitePool) -> Result<Vec<SourceTable>> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master \
+         WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+           AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' \
+         ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(names
+        .into_iter()
+        .map(|name| SourceTable {
+            naming_conflict: name.contains('.'),
+            name,
+            rows_estimate: None,
+        })
+        .collect())
 }
 
 /// Classifies a declared type, following SQLite's own affinity rules first
