@@ -37,7 +37,7 @@ pub async fn init(path: &Path, from: Option<&str>) -> Result<Written> {
         return Err(already_exists(path));
     }
     let (text, written) = match from {
-        None => (TEMPLATE.to_string(), Written::default()),
+        None => (template(), Written::default()),
         Some(url) => from_source(url, path).await?,
     };
     let mut file = std::fs::OpenOptions::new()
@@ -207,17 +207,28 @@ fn render(
     out
 }
 
-/// `[defaults]` with every value commented out at its default.
+/// `[defaults]` with every value commented out at its default, and a commented `[data_rules]`.
 const DEFAULTS: &str = "\
 [defaults]
 # chunk_size = 10000       # approximate rows per chunk
 # jobs = 4                 # chunks compared and copied at once
 # create_missing = false   # create target tables that do not exist
 # sequences = true         # advance target sequences past the copied keys after a sync
+# defer_constraints = false  # one target transaction per run, foreign keys checked at commit
+# disable_integrity = false  # foreign key checks off while writing
+
+# Replace personal data while copying (README, \"Data rules\"): every rule is deterministic
+# per row key and `data_rules_seed`, which goes at the very top of the file, before [source]:
+#   data_rules_seed = \"${DBDELTA_SEED}\"
+# [data_rules]
+# email = \"unique_email\"
+# \"*.ssn\" = \"null\"
 ";
 
 /// The file written without `--from`: it parses as it is, so `dbdelta list` works on it.
-const TEMPLATE: &str = "\
+fn template() -> String {
+    format!(
+        "\
 # dbdelta job file: a starting point written by `dbdelta init`. Edit the two URLs and the tables,
 # then run `dbdelta check`. `dbdelta init --from URL` lists a database's tables with their keys.
 # Every key is described in sync.toml.example and in the README.
@@ -225,8 +236,8 @@ const TEMPLATE: &str = "\
 [source]
 # The database whose tables are read; nothing is ever written to it:
 #   postgres://user@host:5432/database    mysql://user@host:3306/database    sqlite://file.db
-# Keep passwords out of this file: `${NAME}` is replaced by the environment variable NAME, as in
-#   url = \"postgres://app:${DBDELTA_SOURCE_PASSWORD}@db.example.com:5432/app\"
+# Keep passwords out of this file: `${{NAME}}` is replaced by the environment variable NAME, as in
+#   url = \"postgres://app:${{DBDELTA_SOURCE_PASSWORD}}@db.example.com:5432/app\"
 url = \"postgres://app@db.example.com:5432/app\"
 
 [target]
@@ -235,18 +246,16 @@ url = \"postgres://app@db.example.com:5432/app\"
 url = \"postgres://app@127.0.0.1:5432/app_copy\"
 # allow_remote = false
 
-[defaults]
-# chunk_size = 10000       # approximate rows per chunk
-# jobs = 4                 # chunks compared and copied at once
-# create_missing = false   # create target tables that do not exist
-# sequences = true         # advance target sequences past the copied keys after a sync
-
-# One entry per table, synced in this order. `key` defaults to the source's primary key; set it
-# to a unique NOT NULL column (or an array of columns) for a table without one.
+{DEFAULTS}
+# One entry per table; tables that others reference are written first. `key` defaults to the
+# source's primary key; set it to a unique NOT NULL column (or an array of columns) for a table
+# without one.
 [[tables]]
 name = \"orders\"
 # key = \"id\"
-";
+"
+    )
+}
 
 /// The URL as the file writes it: a password (in the user part, or a `password` parameter)
 /// replaced by `${DBDELTA_SOURCE_PASSWORD}`, unless it is a `${VAR}` placeholder already.
@@ -424,7 +433,7 @@ mod tests {
     #[test]
     fn the_template_parses() {
         let job = crate::Job::parse(
-            TEMPLATE,
+            &template(),
             Path::new("/jobs/sync.toml"),
             &crate::Overrides::default(),
         )
