@@ -969,6 +969,38 @@ mod tests {
     const MINIMAL: &str = "[source]\nurl = \"sqlite://a.db\"\n[target]\nurl = \"sqlite:///tmp/b.db\"\n[[tables]]\nname = \"t\"\n";
 
     #[test]
+    fn the_documented_example_parses() {
+        let job = parse(include_str!("../sync.toml.example")).unwrap();
+        assert_eq!(job.integrity, Integrity::Enforce);
+        assert!(!job.tables.is_empty());
+    }
+
+    #[test]
+    fn integrity_and_source_connections_come_from_the_file() {
+        let job = parse(&MINIMAL.replace(
+            "[target]",
+            "max_connections = 2\n[defaults]\ndefer_constraints = true\n[target]",
+        ));
+        let job = job.unwrap();
+        assert_eq!(job.source_connections, Some(2));
+        assert_eq!(job.integrity, Integrity::Defer);
+        assert_eq!(job.chunk_jobs(), 2);
+        let both = MINIMAL.replace(
+            "[target]",
+            "[defaults]\ndefer_constraints = true\ndisable_integrity = true\n[target]",
+        );
+        assert!(parse(&both)
+            .unwrap_err()
+            .to_string()
+            .contains("exclude each other"));
+        let zero = MINIMAL.replace("[target]", "max_connections = 0\n[target]");
+        assert!(parse(&zero)
+            .unwrap_err()
+            .to_string()
+            .contains("max_connections"));
+    }
+
+    #[test]
     fn relative_sqlite_paths_follow_the_job_file() {
         let job = parse(MINIMAL).unwrap();
         assert_eq!(
