@@ -254,6 +254,9 @@ async fn command_line_mistakes_exit_2() {
         &["sync", "--jobs", "0"][..],
         &["frobnicate"][..],
         &["sync", "--chunk-size", "-5"][..],
+        &["sync", "--defer-constraints", "--disable-integrity"][..],
+        &["sync", "--source-connections", "0"][..],
+        &["sync", "--log-format", "xml"][..],
     ] {
         let output = dbdelta(dir.path(), args);
         assert_eq!(
@@ -377,6 +380,10 @@ async fn hostile_and_malformed_job_entries_are_named() {
         ("[[tables]]\nname = \"good\"\nquery = \"SELECT 1\"\n", vec!["needs `key"]),
         ("[[tables]]\nname = \"loose\"\nkey = \"code\"\n", vec!["key column \"code\" allows NULL"]),
         ("[[tables]]\nname = \"loose\"\nkey = \"v\"\n", vec!["not the primary key or a unique index"]),
+        (
+            "[defaults]\ndefer_constraints = true\ndisable_integrity = true\n[[tables]]\nname = \"good\"\n",
+            vec!["defer_constraints and disable_integrity exclude each other"],
+        ),
     ] {
         let job = pair.job_file(rest);
         let output = dbdelta(pair.dir.path(), &["sync", "-c", job.to_str().unwrap_or_default()]);
