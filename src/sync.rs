@@ -1,9 +1,12 @@
 //! Orchestration: connect, validate every table before anything is written, then run each
 //! table's chunks through compare (and, for `sync`, apply) with at most `jobs` chunks in flight.
 //!
-//! Tables run one after another; within a table, chunks run concurrently and each chunk compares
+//! Tables run one after another, parents before the tables whose foreign keys reference them, and
+//! a referenced table's deletions wait until those tables are written (`WriteOrder`). Within a
+//! table, chunks run concurrently; each chunk reads the source through one snapshot and compares
 //! both sides at once, so comparing one chunk overlaps with copying another. A failing table is
 //! reported and the run goes on with the next one; the exit code then says that something failed.
+//! With `--defer-constraints` all writes go into one target transaction, committed at the end.
 
 use crate::apply::{apply_chunk, planned_stats, ApplyStats, HeldDeletes};
 use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare};

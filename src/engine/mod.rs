@@ -7,7 +7,9 @@
 //! listings, copies) sees the rows the target is meant to hold.
 //! The SQL text of these operations is assembled in [`sql`] from per-engine pieces (quoting,
 //! parameters, canonical expressions) that live in that engine's file; the sqlx calls are written
-//! once here, expanded for each pool type by the `on_pool!` macro.
+//! once here, expanded for each pool type by the `on_pool!` macro. A `Db` may instead be bound to
+//! one transaction (a `Session`): a chunk's read snapshot of the source, or the single
+//! transaction of a `--defer-constraints` run; `on_pool!` then runs every statement in it.
 
 pub mod mysql;
 pub mod postgres;
