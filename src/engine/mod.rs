@@ -5,7 +5,7 @@
 //! checksum a chunk, list `(key, row hash)` pairs, fetch rows, apply changes in one transaction.
 //! Rows read from a side with data rules are transformed here, once, so every caller (checksums,
 //! listings, copies) sees the rows the target is meant to hold.
-//! The SQL text of these operations is assembled in [`sql`] from per-engine pieces (quoting,
+//! The SQL text of these operations is assembled in `sql` from per-engine pieces (quoting,
 //! parameters, canonical expressions) that live in that engine's file; the sqlx calls are written
 //! once here, expanded for each pool type by the `on_pool!` macro. A `Db` may instead be bound to
 //! one transaction (a `Session`): a chunk's read snapshot of the source, or the single
