@@ -4,7 +4,7 @@
 use crate::compare::{ChunkDiff, ChunkWork};
 use crate::config::Mode;
 use crate::convert::fit_row;
-use crate::engine::{Chunk, Db};
+use crate::engine::{Chunk, Db, Statement};
 use crate::schema::TablePlan;
 use crate::value::{key_to_string, Key, Value};
 use anyhow::{bail, Context, Result};
@@ -108,7 +108,6 @@ pub async fn apply_chunk(
     diff: &ChunkDiff,
     held: Option<&std::sync::Mutex<HeldDeletes>>,
 ) -> Result<ApplyStats> {
-    let deletes = plan.mode == Mode::Sync && held.is_none();
     if let (Some(held), Mode::Sync) = (held, plan.mode) {
         let mut held = held
             .lock()
@@ -119,25 +118,76 @@ pub async fn apply_chunk(
             ChunkWork::CopyAll { .. } => {}
         }
     }
+    // Identical PostgreSQL tables: a whole chunk's bytes go straight from one COPY into the
+    // other. Row by row where the pipe does not apply.
+    if let (ChunkWork::CopyAll { .. }, Some(_)) = (&diff.work, plan.source.native_rows) {
+        let piped = target
+            .pipe_chunk(source, &plan.source, &plan.target, &diff.chunk)
+            .await
+            .context("copying the chunk from the source")?;
+        if let Some(piped) = piped {
+            return Ok(ApplyStats {
+                inserted: piped.rows,
+                bytes_read: piped.bytes,
+                bytes_written: piped.bytes,
+                ..Default::default()
+            });
+        }
+    }
+    let writes = prepare(source, target, plan, diff, held.is_none()).await?;
+    target
+        .write_chunk(
+            &plan.target,
+            writes.delete_chunk,
+            writes.delete_keys,
+            &writes.rows,
+            writes.fresh,
+        )
+        .await
+        .context("writing the chunk to the target")?;
+    Ok(writes.stats)
+}
+
+/// The statements applying `diff` would run (`sync --dry-run -v`), after the same reads and
+/// checks, without writing.
+pub async fn planned_statements(
+    source: &Db,
+    target: &Db,
+    plan: &TablePlan,
+    diff: &ChunkDiff,
+) -> Result<Vec<Statement>> {
+    let writes = prepare(source, target, plan, diff, true).await?;
+    Ok(target.change_statements(
+        &plan.target,
+        writes.delete_chunk,
+        writes.delete_keys,
+        &writes.rows,
+    ))
+}
+
+/// A chunk's writes, read from the source and checked, not yet written.
+struct ChunkWrites<'a> {
+    delete_chunk: Option<&'a Chunk>,
+    delete_keys: &'a [Key],
+    rows: Vec<Vec<Value>>,
+    /// The target's chunk was empty: every row is new (PostgreSQL takes them by `COPY`).
+    fresh: bool,
+    stats: ApplyStats,
+}
+
+/// Reads the rows `diff` needs from the source and checks them against the target; `deletes`
+/// is false when the mode never deletes or deletions are held for later.
+async fn prepare<'a>(
+    source: &Db,
+    target: &Db,
+    plan: &TablePlan,
+    diff: &'a ChunkDiff,
+    deletes: bool,
+) -> Result<ChunkWrites<'a>> {
+    let deletes = deletes && plan.mode == Mode::Sync;
     let (delete_chunk, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
         match &diff.work {
             ChunkWork::CopyAll { .. } => {
-                // Identical PostgreSQL tables: the chunk's bytes go straight from one COPY into
-                // the other. Row by row where the pipe does not apply.
-                if plan.source.native_rows.is_some() {
-                    let piped = target
-                        .pipe_chunk(source, &plan.source, &plan.target, &diff.chunk)
-                        .await
-                        .context("copying the chunk from the source")?;
-                    if let Some(piped) = piped {
-                        return Ok(ApplyStats {
-                            inserted: piped.rows,
-                            bytes_read: piped.bytes,
-                            bytes_written: piped.bytes,
-                            ..Default::default()
-                        });
-                    }
-                }
                 let rows = source
                     .rows_in_chunk(&plan.source, &diff.chunk)
                     .await
@@ -206,12 +256,13 @@ pub async fn apply_chunk(
         bytes_read,
         bytes_written: data_size(&rows),
     };
-    let fresh = matches!(diff.work, ChunkWork::CopyAll { .. });
-    target
-        .write_chunk(&plan.target, delete_chunk, delete_keys, &rows, fresh)
-        .await
-        .context("writing the chunk to the target")?;
-    Ok(stats)
+    Ok(ChunkWrites {
+        delete_chunk,
+        delete_keys,
+        fresh: matches!(diff.work, ChunkWork::CopyAll { .. }),
+        rows,
+        stats,
+    })
 }
 
 /// The encoded size of row data, as [`ApplyStats`] defines it.

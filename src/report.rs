@@ -308,6 +308,26 @@ impl Reporter {
         }
     }
 
+    /// Whether per-chunk details were asked for (`--verbose`): `sync --dry-run` then reads what
+    /// it needs to show the statements it would run.
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// A statement `sync --dry-run -v` would have run in one chunk's transaction.
+    pub fn planned_statement(&self, table: &str, chunk: &str, statement: &str) {
+        if !self.verbose {
+            return;
+        }
+        if !self.event(
+            Level::Debug,
+            "planned_statement",
+            || json!({ "table": table, "chunk": chunk, "statement": statement }),
+        ) {
+            self.note(&format!("{table}: chunk {chunk}: would run: {statement}"));
+        }
+    }
+
     /// A target sequence was moved past the copied keys (`--verbose` only).
     pub fn sequence_advanced(&self, table: &str, sequence: &str, value: i64) {
         if !self.verbose {

@@ -8,12 +8,14 @@
 //! reported and the run goes on with the next one; the exit code then says that something failed.
 //! With `--defer-constraints` all writes go into one target transaction, committed at the end.
 
-use crate::apply::{apply_chunk, planned_stats, ApplyStats, HeldDeletes};
+use crate::apply::{apply_chunk, planned_statements, planned_stats, ApplyStats, HeldDeletes};
 use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare};
 use crate::config::Job;
 use crate::config::{Integrity, Mode, TableJob};
 use crate::engine::types::create_table;
-use crate::engine::{is_transient, Checksum, Chunk, Column, Db, KeyRange, TableInfo, TableLock};
+use crate::engine::{
+    describe_statement, is_transient, Checksum, Chunk, Column, Db, KeyRange, TableInfo, TableLock,
+};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, RunReport, TableReport};
 use crate::rules::DataRules;
@@ -567,10 +569,25 @@ async fn run_table(
                         .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
                 };
                 let copying = Instant::now();
-                let written = match (&comparison.diff, writing) {
-                    (Some(diff), true) => apply_chunk(source, target, plan, diff, held)
+                let written = match (&comparison.diff, command) {
+                    (Some(diff), Command::Sync) => apply_chunk(source, target, plan, diff, held)
                         .await
                         .with_context(|| format!("copying chunk {}", describe_chunk(chunk)))?,
+                    (Some(diff), Command::DryRun) if reporter.verbose() => {
+                        let statements = planned_statements(source, target, plan, diff)
+                            .await
+                            .with_context(|| {
+                                format!("reading chunk {} for --dry-run", describe_chunk(chunk))
+                            })?;
+                        for statement in &statements {
+                            reporter.planned_statement(
+                                &plan.name,
+                                &describe_chunk(chunk),
+                                &describe_statement(statement),
+                            );
+                        }
+                        ApplyStats::default()
+                    }
                     _ => ApplyStats::default(),
                 };
                 comparison.spent.add(Phase::Copy, copying.elapsed());

@@ -356,6 +356,18 @@ async fn dry_run_lists_what_sync_would_write_and_writes_nothing() {
         "{}",
         describe(&output)
     );
+    // With -v, the statements each chunk's transaction would run, with their parameters.
+    let output = dbdelta(pair.dir.path(), &["sync", "--dry-run", "-v", "-c", job]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let statements = stderr(&output);
+    assert!(
+        statements.contains("would run: DELETE FROM \"good\"") && statements.contains("[\"3\"]"),
+        "{statements}"
+    );
+    assert!(
+        statements.contains("would run: INSERT INTO \"good\"") && statements.contains("\"a\""),
+        "{statements}"
+    );
     assert_eq!(
         pair.target.count("good").await,
         2,

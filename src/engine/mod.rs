@@ -225,6 +225,17 @@ impl Param {
 /// A statement and its bound parameters.
 pub type Statement = (String, Vec<Param>);
 
+/// A statement as text for people (`sync --dry-run -v`): the SQL, then its parameters in order
+/// as a JSON array.
+pub fn describe_statement((text, params): &Statement) -> String {
+    if params.is_empty() {
+        return format!("{text};");
+    }
+    let values: Vec<&Value> = params.iter().map(|p| &p.value).collect();
+    let values = serde_json::to_string(&values).unwrap_or_default();
+    format!("{text}; -- parameters: {values}")
+}
+
 #[derive(Clone)]
 enum Pool {
     Postgres(PgPool),
