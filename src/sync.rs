@@ -77,7 +77,11 @@ pub async fn run(job: &Job, command: Command, reporter: &Reporter) -> Result<Run
         async {
             Db::connect(&job.target, connections, disable_integrity)
                 .await
-                .context("target")
+                .context(if disable_integrity {
+                    "target (with --disable-integrity, which on PostgreSQL needs a superuser)"
+                } else {
+                    "target"
+                })
         },
     )?;
     let result = run_connected(job, command, reporter, &source, &target, started).await;
