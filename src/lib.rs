@@ -14,6 +14,7 @@ pub mod convert;
 pub mod engine;
 pub mod init;
 pub mod log;
+pub mod order;
 pub mod plan;
 pub mod report;
 pub mod rules;
