@@ -16,6 +16,7 @@ pub mod init;
 pub mod log;
 pub mod order;
 pub mod plan;
+pub mod prepare;
 pub mod report;
 pub mod rules;
 pub mod schema;
