@@ -1,5 +1,6 @@
-//! Orchestration: connect, validate every table before anything is written (`prepare.rs`), then run each
-//! table's chunks through compare (and, for `sync`, apply) with at most `jobs` chunks in flight.
+//! Orchestration: connect, validate every table before anything is written (`prepare.rs`), then
+//! run each table's chunks through compare (and, for `sync`, apply) with at most `jobs` chunks in
+//! flight.
 //!
 //! Tables run one after another, parents before the tables whose foreign keys reference them, and
 //! a referenced table's deletions wait until those tables are written (see `order.rs`). Within a
