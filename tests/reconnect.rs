@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{describe, Engine, Pair};
+use common::{describe, Conn, Engine, Pair};
 use std::time::{Duration, Instant};
 
 const ROWS: i64 = 20_000;
@@ -28,10 +28,12 @@ async fn dropped_connections_are_retried(engine: Engine) {
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Terminate every other session on the target database (dbdelta's among them), three times,
-    // so that some kills land on a running statement, not only on idle pooled connections.
+    // Terminate every other session on both databases (dbdelta's among them: pooled target
+    // connections and the source snapshots of chunks in flight), three times, so that some kills
+    // land on a running statement, not only on idle pooled connections.
     for _ in 0..3 {
-        terminate_other_sessions(&pair, engine).await;
+        terminate_other_sessions(&pair.source, engine).await;
+        terminate_other_sessions(&pair.target, engine).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     let output = child.wait_with_output().expect("dbdelta finishes");
@@ -50,24 +52,22 @@ async fn dropped_connections_are_retried(engine: Engine) {
     pair.cleanup().await;
 }
 
-async fn terminate_other_sessions(pair: &Pair, engine: Engine) {
+async fn terminate_other_sessions(conn: &Conn, engine: Engine) {
     match engine {
         Engine::Postgres => {
-            pair.target
-                .exec(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+            conn.exec(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                      WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                )
-                .await
+            )
+            .await
         }
         _ => {
-            let ids = pair
-                .target
+            let ids = conn
                 .rows("SELECT CAST(id AS CHAR) FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()")
                 .await;
             for id in ids.into_iter().filter_map(|r| r[0].clone()) {
                 // A session may end on its own in between; that is fine.
-                let _ = pair.target.try_exec(&format!("KILL {id}")).await;
+                let _ = conn.try_exec(&format!("KILL {id}")).await;
             }
         }
     }
