@@ -749,7 +749,8 @@ impl Job {
     }
 
     /// The safety rules for writing: the target must be on this machine unless remote targets
-    /// were allowed, and no table may be synced onto itself.
+    /// were allowed, no table may be synced onto itself, and the target must support the
+    /// foreign-key handling asked for.
     pub fn check_writable(&self) -> Result<()> {
         if !self.target.is_local() && !self.allow_remote {
             bail!(
@@ -774,6 +775,14 @@ impl Job {
                     t.name
                 );
             }
+        }
+        if self.integrity == Integrity::Defer && self.target.engine == EngineKind::MySql {
+            bail!(
+                "{}: MySQL/MariaDB cannot defer foreign key checks (defer_constraints / \
+                 --defer-constraints); use --disable-integrity to turn them off for dbdelta's \
+                 sessions",
+                self.path.display()
+            );
         }
         Ok(())
     }

@@ -500,10 +500,8 @@ impl Db {
                     .await?;
                 Session::Postgres(tx)
             }
-            Pool::MySql(_) => bail!(
-                "MySQL/MariaDB cannot defer foreign key checks (--defer-constraints); use \
-                 --disable-integrity to turn them off for dbdelta's sessions"
-            ),
+            // Refused before connecting (`Job::check_writable`).
+            Pool::MySql(_) => bail!("MySQL/MariaDB cannot defer foreign key checks"),
             Pool::Sqlite(p) => {
                 let mut tx = p.begin().await?;
                 sqlx::query(sqlite::DEFER_CONSTRAINTS)
