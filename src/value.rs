@@ -213,7 +213,8 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
         Value::Text(v) => match class {
             TypeClass::Decimal => trim_decimal(v),
             TypeClass::Time => pad_fraction(v),
-            TypeClass::Timestamp | TypeClass::TimestampTz => canonical_timestamp(v),
+            TypeClass::Timestamp => canonical_timestamp(v, false),
+            TypeClass::TimestampTz => canonical_timestamp(v, true),
             TypeClass::Uuid => v.to_ascii_lowercase(),
             TypeClass::Json => canonical_json(v),
             TypeClass::Float => v
@@ -252,14 +253,80 @@ pub fn float32_text(v: f32) -> String {
 }
 
 /// `2024-01-01T10:00:00Z` → `2024-01-01 10:00:00.000000`: the separator, a UTC designator and the
-/// fraction are normalised; other offsets are left for the comparison to flag.
-fn canonical_timestamp(text: &str) -> String {
+/// fraction are normalised. A time-zone aware value (`tz_aware`) with another offset, as SQLite
+/// may store one in text, is moved to UTC, as the server engines print theirs. A value without
+/// a time zone keeps any offset text, for the comparison to flag: PostgreSQL would drop it.
+fn canonical_timestamp(text: &str, tz_aware: bool) -> String {
     let spaced = text.replacen('T', " ", 1);
     let utc = ["Z", "+00:00", "+00", "+0000"]
         .iter()
-        .find_map(|suffix| spaced.strip_suffix(suffix))
-        .unwrap_or(&spaced);
-    pad_fraction(utc)
+        .find_map(|suffix| spaced.strip_suffix(suffix).map(str::to_string));
+    let utc = match utc {
+        Some(utc) => utc,
+        None if tz_aware => offset_to_utc(&spaced).unwrap_or(spaced),
+        None => spaced,
+    };
+    pad_fraction(&utc)
+}
+
+/// `2024-03-01 01:30:00.5+02:00` → `2024-02-29 23:30:00.5`; `None` when the text has no
+/// `±HH`, `±HHMM` or `±HH:MM` offset after its time, or does not parse.
+fn offset_to_utc(text: &str) -> Option<String> {
+    let (date, time) = text.split_once(' ')?;
+    let (clock, offset) = time.split_at(time.find(['+', '-'])?);
+    let sign = if offset.starts_with('-') { -1 } else { 1 };
+    let digits = offset[1..].replace(':', "");
+    let offset_minutes: i64 = match digits.len() {
+        2 => digits.parse::<i64>().ok()? * 60,
+        4 => digits[..2].parse::<i64>().ok()? * 60 + digits[2..].parse::<i64>().ok()?,
+        _ => return None,
+    };
+    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let (hms, fraction) = match clock.split_once('.') {
+        Some((hms, fraction)) => (hms, format!(".{fraction}")),
+        None => (clock, String::new()),
+    };
+    let mut parts = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (parts.next()??, parts.next()??, parts.next()??);
+    let minutes =
+        days_from_civil(year, month, day) * 1440 + hour * 60 + minute - sign * offset_minutes;
+    let (year, month, day) = civil_from_days(minutes.div_euclid(1440));
+    let of_day = minutes.rem_euclid(1440);
+    Some(format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{second:02}{fraction}",
+        of_day / 60,
+        of_day % 60
+    ))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date `days` after 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Compact JSON with keys sorted by their bytes; text that is not JSON stays as it is.
@@ -436,13 +503,41 @@ mod tests {
     #[test]
     fn utc_timestamps_lose_their_designator() {
         assert_eq!(
-            canonical_timestamp("2024-02-29T23:59:59.5Z"),
+            canonical_timestamp("2024-02-29T23:59:59.5Z", true),
             "2024-02-29 23:59:59.500000"
         );
         assert_eq!(
-            canonical_timestamp("1969-12-31 23:59:59+00:00"),
+            canonical_timestamp("1969-12-31 23:59:59+00:00", false),
             "1969-12-31 23:59:59.000000"
         );
+    }
+
+    #[test]
+    fn other_offsets_move_to_utc_when_the_time_zone_matters() {
+        for (text, utc) in [
+            ("2024-03-01 01:30:00+02:00", "2024-02-29 23:30:00.000000"),
+            ("2023-12-31T22:15:00.25-0245", "2024-01-01 01:00:00.250000"),
+            ("1969-12-31 23:00:00-01", "1970-01-01 00:00:00.000000"),
+            (
+                "2000-02-28 23:59:59.999999-00:01",
+                "2000-02-29 00:00:59.999999",
+            ),
+            ("1900-03-01 00:00:00+05:30", "1900-02-28 18:30:00.000000"),
+        ] {
+            assert_eq!(canonical_timestamp(text, true), utc, "{text}");
+        }
+        // Without a time zone the offset stays, and so does text that is not a timestamp.
+        assert!(canonical_timestamp("2024-03-01 01:30:00+02:00", false).contains("+02:00"));
+        assert_eq!(canonical_timestamp("infinity", true), "infinity");
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in [-719_468, -1, 0, 59, 11_016, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
     }
 
     #[test]

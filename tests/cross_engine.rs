@@ -359,3 +359,63 @@ async fn unrepresentable_values_are_refused_by_name() {
     );
     engines.cleanup().await;
 }
+
+/// SQLite keeps a time-zone aware value as text with whatever offset it was written with; it is
+/// the same instant as the server engines' UTC value, so it compares equal and is written as UTC.
+#[tokio::test]
+async fn sqlite_offsets_are_the_same_instant_on_the_servers() {
+    let Some(engines) = Engines::new().await else {
+        return;
+    };
+    engines
+        .lite
+        .source
+        .exec(
+            "CREATE TABLE stamps (id INTEGER PRIMARY KEY, at TIMESTAMP);
+             INSERT INTO stamps VALUES (1, '2024-03-01 01:30:00+02:00'),
+               (2, '2023-12-31T22:15:00.25-02:45'), (3, '2024-06-01 12:00:00Z');",
+        )
+        .await;
+    engines
+        .pg
+        .source
+        .exec("CREATE TABLE stamps (id integer PRIMARY KEY, at timestamptz)")
+        .await;
+    engines
+        .my
+        .source
+        .exec("CREATE TABLE stamps (id integer PRIMARY KEY, at timestamp(6) NULL)")
+        .await;
+    let utc = [
+        "2024-02-29 23:30:00.000000",
+        "2024-01-01 01:00:00.250000",
+        "2024-06-01 12:00:00.000000",
+    ];
+    for (to, read) in [
+        (
+            Engine::Postgres,
+            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') FROM stamps ORDER BY id",
+        ),
+        (
+            Engine::MySql,
+            "SELECT DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') FROM stamps ORDER BY id",
+        ),
+    ] {
+        let job = engines.job(Engine::Sqlite, to, "[[tables]]\nname = \"stamps\"\n");
+        let job = job.to_str().unwrap_or_default();
+        let dir = engines.lite.dir.path();
+        let (code, report) = dbdelta_json(dir, &["sync", "-c", job]);
+        assert_eq!(code, 0, "{to:?}: {report:#}");
+        let values: Vec<Option<String>> = engines
+            .conn(to)
+            .rows(read)
+            .await
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        assert_eq!(values, utc.map(|v| Some(v.to_string())), "{to:?}");
+        let diff = dbdelta(dir, &["diff", "-c", job]);
+        assert_eq!(diff.status.code(), Some(0), "{to:?}: {}", describe(&diff));
+    }
+    engines.cleanup().await;
+}
