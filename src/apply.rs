@@ -108,16 +108,6 @@ pub async fn apply_chunk(
     diff: &ChunkDiff,
     held: Option<&std::sync::Mutex<HeldDeletes>>,
 ) -> Result<ApplyStats> {
-    if let (Some(held), Mode::Sync) = (held, plan.mode) {
-        let mut held = held
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &diff.work {
-            ChunkWork::DeleteAll { .. } => held.chunks.push(diff.chunk.clone()),
-            ChunkWork::Rows { only_in_target, .. } => held.keys.extend_from_slice(only_in_target),
-            ChunkWork::CopyAll { .. } => {}
-        }
-    }
     // Identical PostgreSQL tables: a whole chunk's bytes go straight from one COPY into the
     // other. Row by row where the pipe does not apply.
     if let (ChunkWork::CopyAll { .. }, Some(_)) = (&diff.work, plan.source.native_rows) {
@@ -145,6 +135,18 @@ pub async fn apply_chunk(
         )
         .await
         .context("writing the chunk to the target")?;
+    // Held only once the rest of the chunk is written: a chunk that fails and is tried again
+    // holds its deletions once.
+    if let (Some(held), Mode::Sync) = (held, plan.mode) {
+        let mut held = held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &diff.work {
+            ChunkWork::DeleteAll { .. } => held.chunks.push(diff.chunk.clone()),
+            ChunkWork::Rows { only_in_target, .. } => held.keys.extend_from_slice(only_in_target),
+            ChunkWork::CopyAll { .. } => {}
+        }
+    }
     Ok(writes.stats)
 }
 
