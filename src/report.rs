@@ -287,25 +287,26 @@ impl Reporter {
 
     /// A differing chunk was written (`--verbose` only).
     pub fn chunk_copied(&self, table: &str, chunk: &str, written: &ApplyStats) {
-        if !self.verbose {
-            return;
-        }
-        if !self.event(Level::Debug, "chunk_copied", || {
-            json!({
-                "table": table,
-                "chunk": chunk,
-                "inserted": written.inserted,
-                "updated": written.updated,
-                "deleted": written.deleted,
-                "bytes_read": written.bytes_read,
-                "bytes_written": written.bytes_written,
-            })
-        }) {
-            self.note(&format!(
-                "{table}: chunk {chunk}: inserted {}, updated {}, deleted {}",
-                written.inserted, written.updated, written.deleted
-            ));
-        }
+        self.detail(
+            "chunk_copied",
+            || {
+                json!({
+                    "table": table,
+                    "chunk": chunk,
+                    "inserted": written.inserted,
+                    "updated": written.updated,
+                    "deleted": written.deleted,
+                    "bytes_read": written.bytes_read,
+                    "bytes_written": written.bytes_written,
+                })
+            },
+            || {
+                format!(
+                    "{table}: chunk {chunk}: inserted {}, updated {}, deleted {}",
+                    written.inserted, written.updated, written.deleted
+                )
+            },
+        );
     }
 
     /// Whether per-chunk details were asked for (`--verbose`): `sync --dry-run` then reads what
@@ -316,29 +317,31 @@ impl Reporter {
 
     /// A statement `sync --dry-run -v` would have run in one chunk's transaction.
     pub fn planned_statement(&self, table: &str, chunk: &str, statement: &str) {
-        if !self.verbose {
-            return;
-        }
-        if !self.event(
-            Level::Debug,
+        self.detail(
             "planned_statement",
             || json!({ "table": table, "chunk": chunk, "statement": statement }),
-        ) {
-            self.note(&format!("{table}: chunk {chunk}: would run: {statement}"));
-        }
+            || format!("{table}: chunk {chunk}: would run: {statement}"),
+        );
     }
 
     /// A target sequence was moved past the copied keys (`--verbose` only).
     pub fn sequence_advanced(&self, table: &str, sequence: &str, value: i64) {
-        if !self.verbose {
-            return;
-        }
-        if !self.event(
-            Level::Debug,
+        self.detail(
             "sequence_advanced",
             || json!({ "table": table, "sequence": sequence, "value": value }),
-        ) {
-            self.note(&format!("{table}: sequence {sequence} advanced to {value}"));
+            || format!("{table}: sequence {sequence} advanced to {value}"),
+        );
+    }
+
+    /// A `--verbose`-only detail: a debug event in JSON, a line of `text` otherwise.
+    fn detail(
+        &self,
+        event: &str,
+        fields: impl FnOnce() -> serde_json::Value,
+        text: impl FnOnce() -> String,
+    ) {
+        if self.verbose && !self.event(Level::Debug, event, fields) {
+            self.note(&text());
         }
     }
 
