@@ -10,8 +10,6 @@
 use crate::config::Integrity;
 use crate::engine::Db;
 use crate::report::Reporter;
-use crate::schema::TablePlan;
-use crate::timings::Timings;
 use anyhow::{Context, Result};
 
 /// The order a run writes its tables in, and which tables keep their deletions for last.
@@ -64,21 +62,21 @@ impl WriteOrder {
     }
 }
 
-/// Reads the target's foreign keys between the run's tables and orders the writes by them
+/// Reads the target's foreign keys between the run's tables (`names`, as in the job file) and
+/// orders the writes by them
 /// (see [`WriteOrder`]); warns about what ordering cannot solve. With `--defer-constraints` or
 /// `--disable-integrity` foreign keys are not checked while writing, so the job's order stays.
 pub async fn write_order(
     target: &Db,
-    plans: &[(TablePlan, Timings)],
+    names: &[String],
     integrity: Integrity,
     reporter: &Reporter,
 ) -> Result<WriteOrder> {
-    if integrity != Integrity::Enforce || plans.is_empty() {
-        return Ok(WriteOrder::as_listed(plans.len()));
+    if integrity != Integrity::Enforce || names.is_empty() {
+        return Ok(WriteOrder::as_listed(names.len()));
     }
-    let names: Vec<String> = plans.iter().map(|(p, _)| p.target_name.clone()).collect();
     let references = target
-        .foreign_keys(&names)
+        .foreign_keys(names)
         .await
         .context("cannot order the tables by their foreign keys")?;
     let (order, cycle) = WriteOrder::from_references(names.len(), &references);

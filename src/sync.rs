@@ -13,7 +13,7 @@ use crate::apply::{apply_chunk, planned_statements, planned_stats, ApplyStats, H
 use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare};
 use crate::config::Job;
 use crate::config::{Integrity, Mode};
-use crate::engine::{describe_statement, is_transient, Checksum, Chunk, Db, KeyRange, TableLock};
+use crate::engine::{describe_statement, is_transient, Checksum, Chunk, Db, KeyRange};
 use crate::order::{write_order, WriteOrder};
 use crate::plan::plan_chunks;
 use crate::prepare::prepare_table;
@@ -118,7 +118,8 @@ async fn run_connected(
     }
     let writing = command == Command::Sync;
     let order = if writing {
-        write_order(target, &plans, job.integrity, reporter).await?
+        let names: Vec<String> = plans.iter().map(|(p, _)| p.target_name.clone()).collect();
+        write_order(target, &names, job.integrity, reporter).await?
     } else {
         WriteOrder::as_listed(plans.len())
     };
@@ -144,9 +145,8 @@ async fn run_connected(
             ..Default::default()
         };
         let holding = order.delete_last[i].then(std::sync::Mutex::<HeldDeletes>::default);
-        let outcome = async {
-            let lock = lock_for_writing(target, plan, command, job).await?;
-            let mut outcome = run_table(
+        let outcome = while_locked(target, plan, command, job, async {
+            let outcome = run_table(
                 source,
                 target,
                 plan,
@@ -159,13 +159,10 @@ async fn run_connected(
             .await;
             // Also after a failed table: the chunks it did write may hold new keys.
             if command == Command::Sync && job.sequences {
-                outcome = outcome.and(advance_sequences(target, plan, reporter).await);
-            }
-            if let Some(lock) = lock {
-                lock.release().await;
+                return outcome.and(advance_sequences(target, plan, reporter).await);
             }
             outcome
-        }
+        })
         .await;
         match outcome {
             Ok(()) => {
@@ -188,17 +185,13 @@ async fn run_connected(
             continue;
         };
         let t0 = Instant::now();
-        let outcome = async {
-            let lock = lock_for_writing(target, &plans[i].0, command, job).await?;
-            let deleted = deletes
-                .apply(target, &plans[i].0)
+        let plan = &plans[i].0;
+        let outcome = while_locked(target, plan, command, job, async {
+            deletes
+                .apply(target, plan)
                 .await
-                .context("deleting rows after the tables that reference them");
-            if let Some(lock) = lock {
-                lock.release().await;
-            }
-            deleted
-        }
+                .context("deleting rows after the tables that reference them")
+        })
         .await;
         match outcome {
             Ok(deleted) => report.deleted += deleted,
@@ -236,24 +229,30 @@ async fn run_connected(
     ))
 }
 
-/// For `sync`, the lock that keeps overlapping runs (a cron job that ran long) from
-/// interleaving their writes to the table.
-async fn lock_for_writing(
+/// Runs `work` holding, for `sync`, the lock that keeps overlapping runs (a cron job that ran
+/// long) from interleaving their writes to the table.
+async fn while_locked<T>(
     target: &Db,
     plan: &TablePlan,
     command: Command,
     job: &Job,
-) -> Result<Option<TableLock>> {
-    match command {
-        Command::Sync => target
-            .lock_table(&plan.target.table, job.lock_timeout)
-            .await
-            .map(Some),
-        _ => Ok(None),
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let lock = match command {
+        Command::Sync => Some(
+            target
+                .lock_table(&plan.target.table, job.lock_timeout)
+                .await?,
+        ),
+        _ => None,
+    };
+    let outcome = work.await;
+    if let Some(lock) = lock {
+        lock.release().await;
     }
+    outcome
 }
 
-/// Moves the target's sequences past the keys the sync wrote, saying so with `--verbose`.
 async fn advance_sequences(target: &Db, plan: &TablePlan, reporter: &Reporter) -> Result<()> {
     for (sequence, value) in target.advance_sequences(&plan.target).await? {
         reporter.sequence_advanced(&plan.name, &sequence, value);
