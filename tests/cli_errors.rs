@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{dbdelta, describe, Engine, Pair};
+use common::{dbdelta, describe, write_job, Engine, Pair};
 use std::process::Output;
 
 fn stderr(output: &Output) -> String {
@@ -155,13 +155,12 @@ async fn tables_that_cannot_be_compared_are_refused_before_writing() {
 #[tokio::test]
 async fn unset_variables_are_named_without_echoing_the_url() {
     let pair = sqlite_pair().await;
-    let path = pair.dir.path().join("vars.toml");
-    std::fs::write(
-        &path,
-        "[source]\nurl = \"postgres://app:${DBDELTA_TEST_UNSET_SECRET}@127.0.0.1:1/app\"\n\
-         [target]\nurl = \"sqlite://target.db\"\n[[tables]]\nname = \"good\"\n",
-    )
-    .expect("write job");
+    let path = write_job(
+        &pair.dir.path().join("vars.toml"),
+        "postgres://app:${DBDELTA_TEST_UNSET_SECRET}@127.0.0.1:1/app",
+        "sqlite://target.db",
+        "[[tables]]\nname = \"good\"\n",
+    );
     let output = dbdelta(
         pair.dir.path(),
         &["sync", "-c", path.to_str().unwrap_or_default()],
@@ -186,12 +185,12 @@ async fn unreachable_servers_fail_without_printing_the_password() {
         ),
         ("sqlite://missing.db", vec!["missing.db does not exist"]),
     ] {
-        let path = pair.dir.path().join("remote.toml");
-        std::fs::write(
-            &path,
-            format!("[source]\nurl = \"{url}\"\n[target]\nurl = \"sqlite://target.db\"\n[[tables]]\nname = \"good\"\n"),
-        )
-        .expect("write job");
+        let path = write_job(
+            &pair.dir.path().join("remote.toml"),
+            url,
+            "sqlite://target.db",
+            "[[tables]]\nname = \"good\"\n",
+        );
         for command in ["sync", "diff"] {
             for extra in [&[][..], &["--json"][..], &["-v"][..]] {
                 let mut args = vec![command, "-c", path.to_str().unwrap_or_default()];
@@ -218,15 +217,12 @@ async fn refused_login_does_not_print_the_password() {
     let mut bad = url::Url::parse(&pair.target_url).expect("URL");
     bad.set_username("dbdelta_nobody").expect("user");
     bad.set_password(Some("hunter2secret")).expect("password");
-    let path = pair.dir.path().join("refused.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[source]\nurl = \"{}\"\n[target]\nurl = \"{bad}\"\n[[tables]]\nname = \"t\"\n",
-            pair.source_url
-        ),
-    )
-    .expect("write job");
+    let path = write_job(
+        &pair.dir.path().join("refused.toml"),
+        &pair.source_url,
+        bad.as_str(),
+        "[[tables]]\nname = \"t\"\n",
+    );
     let output = dbdelta(
         pair.dir.path(),
         &["sync", "-c", path.to_str().unwrap_or_default()],
@@ -295,14 +291,13 @@ async fn check_connects_and_validates_without_writing() {
 #[tokio::test]
 async fn remote_targets_and_self_syncs_are_refused_before_connecting() {
     let pair = sqlite_pair().await;
-    let path = pair.dir.path().join("remote-target.toml");
     // `.invalid` never resolves: the guard must refuse before any connection is tried.
-    std::fs::write(
-        &path,
-        "[source]\nurl = \"sqlite://source.db\"\n[target]\nurl = \"postgres://app:hunter2secret@db.example.invalid/app\"\n\
-         [[tables]]\nname = \"good\"\n",
-    )
-    .expect("write job");
+    let path = write_job(
+        &pair.dir.path().join("remote-target.toml"),
+        "sqlite://source.db",
+        "postgres://app:hunter2secret@db.example.invalid/app",
+        "[[tables]]\nname = \"good\"\n",
+    );
     let job = path.to_str().unwrap_or_default();
     let output = dbdelta(pair.dir.path(), &["sync", "-c", job]);
     assert_error(
@@ -321,12 +316,12 @@ async fn remote_targets_and_self_syncs_are_refused_before_connecting() {
     let output = dbdelta(pair.dir.path(), &["sync", "--dry-run", "-c", job]);
     assert_error(&output, &["is not on this machine"]);
 
-    let path = pair.dir.path().join("self.toml");
-    std::fs::write(
-        &path,
-        "[source]\nurl = \"sqlite://source.db\"\n[target]\nurl = \"sqlite://./source.db\"\n[[tables]]\nname = \"good\"\n",
-    )
-    .expect("write job");
+    let path = write_job(
+        &pair.dir.path().join("self.toml"),
+        "sqlite://source.db",
+        "sqlite://./source.db",
+        "[[tables]]\nname = \"good\"\n",
+    );
     let output = dbdelta(
         pair.dir.path(),
         &["sync", "-c", path.to_str().unwrap_or_default()],

@@ -6,7 +6,7 @@
 mod common;
 
 use common::matrix::{self, Col};
-use common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
+use common::{dbdelta, dbdelta_json, describe, table_report, write_job, Conn, Engine, Pair};
 use std::path::PathBuf;
 
 /// One database per engine: the `source` side of a pair of each.
@@ -40,14 +40,12 @@ impl Engines {
     /// A job file (in the SQLite pair's folder, where `sqlite://source.db` resolves) syncing
     /// `from` into `to`.
     fn job(&self, from: Engine, to: Engine, tables: &str) -> PathBuf {
-        let path = self.lite.dir.path().join(format!("{from:?}-{to:?}.toml"));
-        let text = format!(
-            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n{tables}",
-            self.pair(from).source_url,
-            self.pair(to).source_url
-        );
-        std::fs::write(&path, text).expect("write job file");
-        path
+        write_job(
+            &self.lite.dir.path().join(format!("{from:?}-{to:?}.toml")),
+            &self.pair(from).source_url,
+            &self.pair(to).source_url,
+            tables,
+        )
     }
 
     async fn cleanup(self) {

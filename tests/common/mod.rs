@@ -101,32 +101,18 @@ impl Conn {
     pub async fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         let fail = |e: sqlx::Error| -> ! { panic!("test query failed: {e}\n{sql}") };
         match self {
-            Conn::Pg(p) => {
-                let rows = sqlx::query(sql)
+            Conn::Pg(p) => text_rows(
+                &sqlx::query(sql)
                     .fetch_all(p)
                     .await
-                    .unwrap_or_else(|e| fail(e));
-                rows.iter()
-                    .map(|r| {
-                        (0..r.columns().len())
-                            .map(|i| r.get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect()
-            }
-            Conn::My(p) => {
-                let rows = sqlx::query(sql)
+                    .unwrap_or_else(|e| fail(e)),
+            ),
+            Conn::My(p) => text_rows(
+                &sqlx::query(sql)
                     .fetch_all(p)
                     .await
-                    .unwrap_or_else(|e| fail(e));
-                rows.iter()
-                    .map(|r| {
-                        (0..r.columns().len())
-                            .map(|i| r.get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect()
-            }
+                    .unwrap_or_else(|e| fail(e)),
+            ),
             Conn::Lite(p) => {
                 let rows = sqlx::query(sql)
                     .fetch_all(p)
@@ -166,6 +152,21 @@ impl Conn {
             Conn::Lite(p) => p.close().await,
         }
     }
+}
+
+/// Rows whose every column is selected as text (PostgreSQL, MySQL).
+fn text_rows<R: Row>(rows: &[R]) -> Vec<Vec<Option<String>>>
+where
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|r| {
+            (0..r.columns().len())
+                .map(|i| r.get::<Option<String>, _>(i))
+                .collect()
+        })
+        .collect()
 }
 
 fn sqlite_text(row: &sqlx::sqlite::SqliteRow, i: usize) -> Option<String> {
@@ -288,13 +289,12 @@ impl Pair {
 
     /// Writes `sync.toml` with this pair's URLs followed by `rest`, and returns its path.
     pub fn job_file(&self, rest: &str) -> PathBuf {
-        let path = self.dir.path().join("sync.toml");
-        let text = format!(
-            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n{rest}",
-            self.source_url, self.target_url
-        );
-        std::fs::write(&path, text).expect("write job file");
-        path
+        write_job(
+            &self.dir.path().join("sync.toml"),
+            &self.source_url,
+            &self.target_url,
+            rest,
+        )
     }
 
     /// Closes the pools and drops the databases (also done on drop, without waiting).
@@ -400,6 +400,14 @@ pub async fn new_and_old(pair: &Pair, rows: i64) {
                 .await;
         }
     }
+}
+
+/// Writes a job file at `path` with these URLs followed by `rest`, and returns the path.
+pub fn write_job(path: &Path, source_url: &str, target_url: &str, rest: &str) -> PathBuf {
+    let text =
+        format!("[source]\nurl = \"{source_url}\"\n[target]\nurl = \"{target_url}\"\n{rest}");
+    std::fs::write(path, text).expect("write job file");
+    path.to_path_buf()
 }
 
 /// Runs the real binary in `dir` with `args`.
