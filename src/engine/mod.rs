@@ -582,17 +582,9 @@ impl Db {
     /// there is nothing to do for them (`tests/sequences.rs` checks that they do).
     /// Runs in the run's transaction under `--defer-constraints`, where the copied keys are.
     pub async fn advance_sequences(&self, side: &TableSide) -> Result<Vec<(String, i64)>> {
-        match (&self.session, &self.pool) {
-            (Some(session), _) => match &mut *session.lock().await {
-                Session::Postgres(tx) => postgres::advance_sequences(tx, side).await,
-                _ => Ok(Vec::new()),
-            },
-            (None, Pool::Postgres(p)) => {
-                postgres::advance_sequences(&mut *p.acquire().await?, side).await
-            }
-            (None, _) => Ok(Vec::new()),
-        }
-        .with_context(|| format!("advancing the sequences of table {}", side.table))
+        on_postgres!(self, p => postgres::advance_sequences(p, side).await)
+            .unwrap_or_else(|| Ok(Vec::new()))
+            .with_context(|| format!("advancing the sequences of table {}", side.table))
     }
 
     /// The names of the columns a query returns; fails with the database's reason when the

@@ -166,9 +166,10 @@ pub async fn list_tables(pool: &PgPool) -> Result<Vec<SourceTable>> {
 /// largest value. A sequence already past it is left alone: it never moves back. Returns
 /// `(sequence, value it was set to)` for each sequence moved.
 pub async fn advance_sequences(
-    conn: &mut PgConnection,
+    db: impl sqlx::Acquire<'_, Database = sqlx::Postgres>,
     side: &TableSide,
 ) -> Result<Vec<(String, i64)>> {
+    let mut conn = db.acquire().await?;
     let mut advanced = Vec::new();
     let filled = |c: &&Column| c.class == TypeClass::Int && c.has_default;
     for column in side.columns.iter().filter(filled) {
