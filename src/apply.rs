@@ -110,7 +110,7 @@ pub async fn apply_chunk(
 ) -> Result<ApplyStats> {
     // Identical PostgreSQL tables: a whole chunk's bytes go straight from one COPY into the
     // other. Row by row where the pipe does not apply.
-    if let (ChunkWork::CopyAll { .. }, Some(_)) = (&diff.work, plan.source.native_rows) {
+    if let (ChunkWork::CopyAll { .. }, true) = (&diff.work, plan.source.native_rows) {
         let piped = target
             .pipe_chunk(source, &plan.source, &plan.target, &diff.chunk)
             .await
@@ -218,8 +218,9 @@ async fn prepare<'a>(
     let key_of =
         |row: &Vec<Value>| -> Key { plan.source.key.iter().map(|&i| row[i].clone()).collect() };
     let bytes_read = data_size(&rows);
-    // Across engines, every value is checked against its target column before anything is written.
-    let rows = if source.kind == target.kind {
+    // Unless both sides declare every column alike, every value is checked against its target
+    // column before anything is written: a narrower target would round it without a word.
+    let rows = if plan.source.native_rows {
         rows
     } else {
         rows.into_iter()

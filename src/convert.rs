@@ -9,7 +9,7 @@
 //! names the table, the key and the column: dbdelta never writes a silently altered value.
 
 use crate::config::EngineKind;
-use crate::engine::types::{integer_range, length_limit, precision_scale};
+use crate::engine::types::{fraction_digits, integer_range, length_limit, precision_scale};
 use crate::engine::{wire_of, Column, Wire};
 use crate::value::{canonical_text, key_to_string, Key, TypeClass, Value};
 use anyhow::{bail, Result};
@@ -131,6 +131,9 @@ fn fit_text(text: String, to: &Column, decl: &str, engine: EngineKind) -> Result
             bail!("{length} characters do not fit {}", to.decl_type);
         }
     }
+    if let Some(kept) = fraction_digits(engine, decl) {
+        check_fraction(&text, kept, to)?;
+    }
     match to.class {
         TypeClass::Decimal => check_decimal(&text, to, decl, engine)?,
         // MySQL reads neither a `T` separator nor a `Z`; PostgreSQL and SQLite keep the text.
@@ -142,6 +145,27 @@ fn fit_text(text: String, to: &Column, decl: &str, engine: EngineKind) -> Result
         _ => {}
     }
     Ok(text)
+}
+
+/// Refuses a time or timestamp with more (non-zero) fractional-second digits than the column
+/// keeps: the engine would round it without a word.
+fn check_fraction(text: &str, kept: usize, to: &Column) -> Result<()> {
+    let seconds = text.rsplit_once(':').map_or("", |(_, s)| s);
+    let digits = seconds
+        .split_once('.')
+        .map_or("", |(_, f)| f)
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('0');
+    if digits.len() > kept {
+        bail!(
+            "{text} has {} fractional-second digits, but {} keeps {kept}",
+            digits.len(),
+            to.decl_type
+        );
+    }
+    Ok(())
 }
 
 fn check_decimal(text: &str, to: &Column, decl: &str, engine: EngineKind) -> Result<()> {
@@ -267,6 +291,22 @@ mod tests {
         assert!(fit(old, "datetime(6)", TypeClass::Timestamp, MySql).is_err());
         let late = Value::Text("2040-01-01 00:00:00".into());
         assert!(fit(late, "timestamp(6)", TypeClass::TimestampTz, MySql).is_err());
+        let fraction = || Value::Text("2024-01-01 10:00:00.700000".into());
+        assert!(fit(fraction(), "datetime", TypeClass::Timestamp, MySql).is_err());
+        assert!(fit(fraction(), "datetime(1)", TypeClass::Timestamp, MySql).is_ok());
+        let ts0 = "timestamp(0) without time zone";
+        assert!(fit(fraction(), ts0, TypeClass::Timestamp, Postgres).is_err());
+        let whole = Value::Text("2024-01-01 10:00:00.000000".into());
+        assert!(fit(whole, ts0, TypeClass::Timestamp, Postgres).is_ok());
+        let ms = Value::Text("10:00:00.123400".into());
+        assert!(fit(
+            ms.clone(),
+            "time(3) without time zone",
+            TypeClass::Time,
+            Postgres
+        )
+        .is_err());
+        assert!(fit(ms, "time(4)", TypeClass::Time, MySql).is_ok());
     }
 
     #[test]

@@ -81,7 +81,6 @@ pub async fn prepare_table(
             target_kind: target.kind,
             target: &tgt,
             target_table: target.quote_table(&table.target_name),
-            record_hash: source.version >= 140_000 && target.version >= 140_000,
             rules,
         },
     )

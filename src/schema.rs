@@ -6,7 +6,7 @@
 //! insert fail and is refused up front. Generated target columns are never written.
 
 use crate::config::{EngineKind, Mode, TableJob};
-use crate::engine::{Column, NativeHash, TableInfo, TableSide};
+use crate::engine::{Column, TableInfo, TableSide};
 use crate::rules::{compile, DataRules};
 use crate::value::TypeClass;
 use anyhow::{bail, Result};
@@ -34,8 +34,6 @@ pub struct Definitions<'a> {
     pub target_kind: EngineKind,
     pub target: &'a TableInfo,
     pub target_table: String,
-    /// Both servers hash records natively (PostgreSQL 14 or later on both sides).
-    pub record_hash: bool,
     /// The job's `[data_rules]`.
     pub rules: &'a DataRules,
 }
@@ -216,25 +214,15 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     // hash by the portable definition too, as if the engines differed.
     let rules = compile(defs.rules, name, &source_columns, &target_columns, &key)?;
     let portable = defs.source_kind != defs.target_kind || rules.is_some();
-    // Floats and JSON have no SQL form both engines print alike (see `crate::value`).
-    let identical = !portable
+    // Same server engine, same declarations: each value's own text is exact on both sides (see
+    // the native row hashes in `crate::value`).
+    let native_rows = !portable
         && defs.source_kind != EngineKind::Sqlite
         && job.query.is_none()
         && source_columns
             .iter()
             .zip(&target_columns)
             .all(|(s, t)| s.decl_type == t.decl_type);
-    // `json`, arrays and other types without a hash function take the row-text hash.
-    let hashable = |c: &Column| !matches!(c.class, TypeClass::Other) && c.decl_type != "json";
-    let native_rows = identical.then(|| {
-        if defs.source_kind == EngineKind::MySql {
-            NativeHash::Joined
-        } else if defs.record_hash && source_columns.iter().all(hashable) {
-            NativeHash::Record
-        } else {
-            NativeHash::RowText
-        }
-    });
     let hash_in_process = portable
         && source_columns.iter().any(|c| {
             matches!(
@@ -312,7 +300,6 @@ mod tests {
                 target_kind: EngineKind::Postgres,
                 target,
                 target_table: "\"t\"".into(),
-                record_hash: true,
                 rules: &DataRules::default(),
             },
         )

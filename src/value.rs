@@ -1,49 +1,78 @@
 //! The neutral value vocabulary shared by every engine, and the canonical row encoding that
 //! chunk checksums are built from.
 //!
+//! # The promise
+//!
+//! Two rows compare equal **if and only if** every compared column holds the same value. Every
+//! comparison path keeps it: a row is reduced to an *injective* encoding (no two different rows
+//! encode alike), and the encoding is hashed as a whole by a strong hash. A chunk checksum adds
+//! the row hashes, which keeps it independent of scan order; because each row hash mixes all
+//! of a row's bytes, values swapped or rotated between rows change it (a sum of per-column
+//! hashes would not: permutations cancel).
+//!
 //! # Canonical row encoding (the one definition every engine implements)
 //!
-//! A row is hashed over the columns both sides share, in the source's column order. Each value is
-//! first turned into its *canonical text* according to its [`TypeClass`]:
+//! A row is encoded over the columns both sides share, in the source's column order. Each value
+//! is first turned into its *canonical text* according to its [`TypeClass`]:
 //!
 //! | class        | canonical text                                                       |
 //! |--------------|----------------------------------------------------------------------|
 //! | Int          | decimal digits with optional `-` (`-42`)                             |
-//! | Decimal      | decimal digits; trailing fractional zeros and a bare `.` removed (`12.50` → `12.5`, `3.00` → `3`) |
-//! | Float        | shortest round-trip digits in scientific form, `3.0000000000000004e-1`, `1e20`, `0e0` for either zero, `NaN`, `Infinity`, `-Infinity` (*) |
-//! | Float32      | the same for the value as a 32-bit float (`1.1e0`), used when either side is single precision (*) |
+//! | Decimal      | the exact decimal: trailing fractional zeros and a bare `.` removed (`12.50` → `12.5`, `3.00` → `3`); never through a float |
+//! | Float, Float32 | the exact binary64 value as shortest round-trip digits in scientific form, `3.0000000000000004e-1`, `1e20`; `0e0` for either zero (IEEE equality: MariaDB and SQLite keep no sign of zero), `NaN`, `Infinity`, `-Infinity` (*). A single-precision value is widened exactly, never the other side rounded, so `real` is never compared at single precision |
 //! | Bool         | `1` or `0`                                                           |
-//! | Text, Other  | the text itself, UTF-8                                               |
+//! | Text, Other  | the text itself, UTF-8: compared by code points, never through a collation or a type's own equality (`citext`, `*_ci`, nondeterministic collations) |
 //! | Bytes        | lowercase hex of the bytes                                           |
-//! | Date         | `YYYY-MM-DD`                                                         |
-//! | Time         | `HH:MM:SS.ffffff` (always six fractional digits)                      |
-//! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC)          |
+//! | Date         | `YYYY-MM-DD`, with ` BC` appended for years before 1 (PostgreSQL's ISO form) |
+//! | Time         | `HH:MM:SS.ffffff` (always six fractional digits); `24:00:00.000000` stays distinct from midnight |
+//! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC), ` BC` appended for years before 1 |
 //! | Uuid         | lowercase hyphenated                                                 |
-//! | Json         | compact JSON with object keys sorted by their bytes, numbers as parsed into f64/i64 (*) |
+//! | Json         | compact JSON, object keys sorted by their bytes, strings unescaped then re-escaped alike, numbers as their exact decimal value (see [`canonical_json`]; never through f64) (*) |
 //!
-//! A field is then written as `N` for NULL, or as `<number of characters>:<canonical text>` otherwise
-//! (`3:abc`, `0:` for the empty string), and the fields are concatenated without separators. The
-//! length prefix keeps the encoding unambiguous: NULL and the empty string differ, and no text can
-//! shift content from one column into the next.
+//! A field is then written as `N` for NULL, or as `<number of characters>:<canonical text>`
+//! otherwise (`3:abc`, `0:` for the empty string), and the fields are concatenated without
+//! separators. The length prefix makes the encoding injective: NULL differs from every string
+//! (`''`, `'NULL'`, `'\N'`), and no text can shift content from one column into the next,
+//! whatever separators it contains. The canonical texts themselves are injective per class (two
+//! different values of a class never share a text), except where the table above says that two
+//! spellings are one value (`1.50` and `1.5` in a decimal, `1e2` and `100` in JSON, a UUID's case).
 //!
-//! (*) PostgreSQL and MySQL cannot produce these forms cheaply in SQL. Between two databases of
-//! the same engine, the engine's own exact text stands in for them (equal values give equal text
-//! on both sides; PostgreSQL's `float8` text is shortest round-trip, `jsonb` text is normalised).
-//! Between different engines, a table with such a column is hashed in-process on both sides from
-//! the exactly transported values (see `TableSide::hash_in_process`), so the comparison is exact.
+//! (*) PostgreSQL and MySQL cannot produce these forms cheaply in SQL. Across engines, a table
+//! with a float or JSON column is hashed in-process on both sides from the exactly transported
+//! values (see `TableSide::hash_in_process`). Between two databases of the same engine the engine's
+//! own exact text stands in (PostgreSQL `float8` text is shortest round-trip, `real` is widened to
+//! `float8` first; JSON text as the engine stores it).
 //!
 //! A table with data rules (see `crate::rules`) is hashed in-process on the source, after its
 //! rows are transformed, and by this portable definition on the target.
 //!
-//! Between two PostgreSQL databases whose columns are declared identically, no encoding is
-//! needed at all: rows are hashed by PostgreSQL's own `hash_record_extended` (or
-//! `hashtextextended` of the row text), see `engine::NativeHash`.
+//! # Hashes
 //!
-//! The row hash is the first 8 bytes of the MD5 digest of that UTF-8 string read as a big-endian
-//! 64-bit integer. A chunk checksum is the number of rows plus the sum of the row hashes modulo
-//! 2^64: order-independent, so both sides may scan in any order, and a changed, missing or extra
-//! row changes it. PostgreSQL and MySQL compute it in SQL on the server; SQLite rows are hashed
-//! in-process by [`row_hash`], with the same definition.
+//! **Portable row hash** (every pair of different engines, SQLite, data rules): the first 8 bytes
+//! of the MD5 digest of the encoded row (UTF-8) read as a big-endian 64-bit integer, computed in
+//! SQL by PostgreSQL and MySQL and by [`row_hash`] in-process. A chunk checksum is the number of
+//! rows plus the sum of the row hashes modulo 2^64.
+//!
+//! **Native row hashes** (same server engine on both sides, identical column declarations), kept
+//! because they are cheaper than MD5 over the portable encoding, and exact for every column type:
+//! - PostgreSQL: `hashtextextended(ROW(c1, …)::text COLLATE "C", 0)`. The record's text form is
+//!   injective for a fixed list of column types: a field is empty for NULL and otherwise the
+//!   type's output text, double-quoted (with `"` and `\` doubled) whenever it is empty or holds
+//!   a quote, backslash, parenthesis, comma or white space, so separators inside values are
+//!   quoted and `NULL`, `''` and `'NULL'` differ. Each type's output text is exact with the
+//!   session settings dbdelta fixes on both sides (ISO dates with their era, `24:00:00`,
+//!   shortest-exact floats through `extra_float_digits`, `TimeZone` UTC, `numeric` with its
+//!   scale), and it never passes through a collation or a type's equality: `citext` and text under
+//!   a case-insensitive collation print the stored characters. Under `COLLATE "C"` the text is
+//!   hashed byte for byte by PostgreSQL's 64-bit `hash_bytes_extended` (Jenkins' lookup3), which
+//!   mixes every byte of the row, so no permutation of values between rows cancels out. (It
+//!   replaced `hash_record_extended`, which combined per-column hashes linearly and hashed by each
+//!   type's equality: swapped values and `Alice`/`alice` in `citext` compared equal.)
+//! - MySQL/MariaDB: MD5 over the length-prefixed values (`mysql::native_row_hash_expr`), the
+//!   portable encoding with each value's own exact text (`FLOAT` widened to `DOUBLE`).
+//!
+//! The key's **hash bucket**, for tables chunked by key hash, is the first 4 bytes of MD5 over the
+//! key's canonical encoding, big-endian, modulo the number of buckets ([`key_bucket`]).
 
 use md5::{Digest, Md5};
 use std::fmt;
@@ -196,8 +225,7 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
         Value::Null => return None,
         Value::Int(v) => match class {
             // SQLite keeps a whole number in a REAL or untyped column as an integer.
-            TypeClass::Float => float_text(*v as f64),
-            TypeClass::Float32 => float32_text(*v as f32),
+            TypeClass::Float | TypeClass::Float32 => float_text(*v as f64),
             // A boolean stored as an integer keeps its number, so that 2 and 1 still differ.
             _ => v.to_string(),
         },
@@ -205,7 +233,6 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
             // SQLite stores a NUMERIC value that has no fraction as an integer and one with a
             // fraction as REAL; both spell the decimal the way the server engines do.
             TypeClass::Decimal => trim_decimal(&v.to_string()),
-            TypeClass::Float32 => float32_text(*v as f32),
             _ => float_text(*v),
         },
         Value::Bool(v) => (if *v { "1" } else { "0" }).to_string(),
@@ -217,20 +244,17 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
             TypeClass::TimestampTz => canonical_timestamp(v, true),
             TypeClass::Uuid => v.to_ascii_lowercase(),
             TypeClass::Json => canonical_json(v),
-            TypeClass::Float => v
+            TypeClass::Float | TypeClass::Float32 => v
                 .parse::<f64>()
                 .map(float_text)
-                .unwrap_or_else(|_| v.clone()),
-            TypeClass::Float32 => v
-                .parse::<f32>()
-                .map(float32_text)
                 .unwrap_or_else(|_| v.clone()),
             _ => v.clone(),
         },
     })
 }
 
-/// Shortest round-trip digits in scientific form; both zeros are `0e0`.
+/// Shortest round-trip digits of the exact binary64 value in scientific form; both zeros are
+/// `0e0`.
 pub fn float_text(v: f64) -> String {
     if v == 0.0 {
         "0e0".to_string()
@@ -243,20 +267,15 @@ pub fn float_text(v: f64) -> String {
     }
 }
 
-/// [`float_text`] at single precision.
-pub fn float32_text(v: f32) -> String {
-    if v == 0.0 || v.is_nan() || v.is_infinite() {
-        float_text(f64::from(v))
-    } else {
-        format!("{v:e}")
-    }
-}
-
 /// `2024-01-01T10:00:00Z` → `2024-01-01 10:00:00.000000`: the separator, a UTC designator and the
 /// fraction are normalised. A time-zone aware value (`tz_aware`) with another offset, as SQLite
 /// may store one in text, is moved to UTC, as the server engines print theirs. A value without
 /// a time zone keeps any offset text, for the comparison to flag: PostgreSQL would drop it.
+/// An era suffix (` BC`, as PostgreSQL prints years before 1) is kept after the fraction.
 fn canonical_timestamp(text: &str, tz_aware: bool) -> String {
+    if let Some(before_christ) = text.strip_suffix(" BC") {
+        return format!("{} BC", canonical_timestamp(before_christ, tz_aware));
+    }
     let spaced = text.replacen('T', " ", 1);
     let utc = ["Z", "+00:00", "+00", "+0000"]
         .iter()
@@ -329,12 +348,93 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
-/// Compact JSON with keys sorted by their bytes; text that is not JSON stays as it is.
-fn canonical_json(text: &str) -> String {
+/// Compact JSON with object keys sorted by their bytes and every number as its exact decimal
+/// value ([`canonical_number`]); text that is not JSON stays as it is. `{"b": 1e2, "a": 1.50}`
+/// and `{"a":1.5,"b":100}` are one value; `12345678901234567890123` and `…124` are not.
+pub fn canonical_json(text: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(text) {
-        // serde_json's maps are ordered by key, so printing sorts every object.
-        Ok(value) => value.to_string(),
+        Ok(value) => {
+            let mut out = String::with_capacity(text.len());
+            write_json(&mut out, &value);
+            out
+        }
         Err(_) => text.to_string(),
+    }
+}
+
+fn write_json(out: &mut String, value: &serde_json::Value) {
+    use serde_json::Value as J;
+    match value {
+        // serde_json's maps are ordered by key (no `preserve_order`), so objects come out sorted.
+        J::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&J::String(key.clone()).to_string());
+                out.push(':');
+                write_json(out, item);
+            }
+            out.push('}');
+        }
+        J::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        // `arbitrary_precision` keeps a number's text as written: no f64 in between.
+        J::Number(n) => out.push_str(&canonical_number(&n.to_string())),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// The exact value of a JSON number's text as `[-]D[.DDD]` or, for exponents far from zero,
+/// `[-]DDDeN` (digits without leading or trailing zeros): `1e2`, `100` and `100.0` → `100`,
+/// `1.50` → `1.5`, `-0` → `0`, `1e400` → `1e400`. One value, one text; different values,
+/// different texts.
+pub fn canonical_number(text: &str) -> String {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.trim_start_matches('+').parse::<i64>().ok()),
+        None => (unsigned, Some(0)),
+    };
+    let Some(exponent) = exponent else {
+        return text.to_string();
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // value = digits × 10^scale
+    let digits = format!("{whole}{fraction}");
+    let mut scale = exponent.saturating_sub(fraction.len() as i64);
+    let digits = digits.trim_start_matches('0');
+    let trimmed = digits.trim_end_matches('0');
+    scale = scale.saturating_add((digits.len() - trimmed.len()) as i64);
+    if trimmed.is_empty() {
+        return "0".to_string();
+    }
+    let sign = if negative { "-" } else { "" };
+    let places = trimmed.len() as i64;
+    // Plain decimal text while it stays short; far exponents keep the mantissa-exponent form.
+    if (0..=40).contains(&scale) {
+        format!("{sign}{trimmed}{}", "0".repeat(scale as usize))
+    } else if scale < 0 && scale >= -40 - places {
+        let point = places + scale;
+        if point > 0 {
+            let (int_part, frac_part) = trimmed.split_at(point as usize);
+            format!("{sign}{int_part}.{frac_part}")
+        } else {
+            format!("{sign}0.{}{trimmed}", "0".repeat((-point) as usize))
+        }
+    } else {
+        format!("{sign}{trimmed}e{scale}")
     }
 }
 
@@ -476,10 +576,17 @@ mod tests {
         assert_eq!(float_text(1e20), "1e20");
         assert_eq!(float_text(-0.0), "0e0");
         assert_eq!(float_text(f64::NEG_INFINITY), "-Infinity");
-        assert_eq!(float32_text(1.1), "1.1e0");
+        // A single-precision value is compared by its exact value, widened: never rounded.
         assert_eq!(
             canonical_text(TypeClass::Float32, &Value::Float(f64::from(1.1f32))),
-            Some("1.1e0".into())
+            Some("1.100000023841858e0".into())
+        );
+        assert_ne!(
+            canonical_text(TypeClass::Float32, &Value::Float(std::f64::consts::PI)),
+            canonical_text(
+                TypeClass::Float32,
+                &Value::Float(f64::from(std::f32::consts::PI))
+            )
         );
     }
 
@@ -498,6 +605,65 @@ mod tests {
             a.as_deref(),
             Some("{\"a\":{\"x\":1.5,\"y\":null},\"b\":[1,2]}")
         );
+    }
+
+    #[test]
+    fn json_numbers_compare_by_exact_value() {
+        let canon = |t: &str| canonical_text(TypeClass::Json, &Value::Text(t.into()));
+        assert_eq!(canon(r#"{"n": 1e2}"#), canon(r#"{"n":100}"#));
+        assert_eq!(canon(r#"{"n": 1.50}"#), canon(r#"{"n":1.5}"#));
+        assert_eq!(canon(r#"[-0, 0.0, 0e5]"#).as_deref(), Some("[0,0,0]"));
+        assert_ne!(
+            canon(r#"{"n":12345678901234567890123}"#),
+            canon(r#"{"n":12345678901234567890124}"#)
+        );
+        assert_ne!(
+            canon(r#"{"x":0.10000000000000000001}"#),
+            canon(r#"{"x":0.1}"#)
+        );
+        for (text, exact) in [
+            ("100", "100"),
+            ("1E+2", "100"),
+            ("-12.3400", "-12.34"),
+            ("0.00120", "0.0012"),
+            ("123.45e-1", "12.345"),
+            ("1e400", "1e400"),
+            ("-25e-60", "-25e-60"),
+            ("12345678901234567890123", "12345678901234567890123"),
+        ] {
+            assert_eq!(canonical_number(text), exact, "{text}");
+        }
+    }
+
+    #[test]
+    fn eras_and_24_00_are_kept() {
+        let ts = |t: &str| canonical_text(TypeClass::Timestamp, &Value::Text(t.into()));
+        assert_eq!(
+            ts("0044-03-15 12:00:00 BC").as_deref(),
+            Some("0044-03-15 12:00:00.000000 BC")
+        );
+        assert_ne!(ts("0044-03-15 12:00:00 BC"), ts("0044-03-15 12:00:00"));
+        let time = |t: &str| canonical_text(TypeClass::Time, &Value::Text(t.into()));
+        assert_eq!(time("24:00:00").as_deref(), Some("24:00:00.000000"));
+        assert_ne!(time("24:00:00"), time("00:00:00"));
+    }
+
+    #[test]
+    fn separators_inside_values_cannot_shift_between_columns() {
+        let classes = [TypeClass::Text, TypeClass::Text];
+        let text = |t: &str| Value::Text(t.into());
+        let a = encode_row(&classes, &[text("x\u{1f}y"), text("z")]);
+        let b = encode_row(&classes, &[text("x"), text("y\u{1f}z")]);
+        assert_ne!(a, b);
+        let nulls = [Value::Null, text(""), text("NULL"), text("\\N")];
+        for (i, x) in nulls.iter().enumerate() {
+            for y in &nulls[i + 1..] {
+                assert_ne!(
+                    encode_row(&[TypeClass::Text], std::slice::from_ref(x)),
+                    encode_row(&[TypeClass::Text], std::slice::from_ref(y))
+                );
+            }
+        }
     }
 
     #[test]

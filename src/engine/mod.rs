@@ -77,8 +77,9 @@ pub struct TableSide {
     /// column's canonical text cannot be produced in SQL (floats, JSON; see [`crate::value`]).
     pub hash_in_process: bool,
     /// Both sides are the same server engine with identical column declarations: rows are hashed
-    /// by the server's own text or functions instead of the portable encoding (see [`NativeHash`]).
-    pub native_rows: Option<NativeHash>,
+    /// over each value's own exact text instead of the canonical expressions (the native row
+    /// hashes of [`crate::value`]), and PostgreSQL chunks are piped `COPY` to `COPY`.
+    pub native_rows: bool,
     /// Data rules (source side only): every row read is transformed before it is hashed or
     /// written, so such a side is always hashed in-process and never piped (see [`crate::rules`]).
     pub rules: Option<TableRules>,
@@ -135,20 +136,6 @@ impl Chunk {
     pub fn everything() -> Chunk {
         Chunk::Range(KeyRange::default())
     }
-}
-
-/// How a server hashes a row when both sides are the same engine with identical declarations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NativeHash {
-    /// `hash_record_extended(ROW(…))` (PostgreSQL 14+): each field by its type's own hash, no
-    /// text in between; six times cheaper than MD5 over text. Needs a hash for every column type.
-    Record,
-    /// `hashtextextended(ROW(…)::text)`: the row's text, for older servers and types without a
-    /// hash function (`json`, arrays, …).
-    RowText,
-    /// MySQL: MD5 over the values joined by a separator plus NULL flags (see
-    /// `mysql::native_row_hash_expr`).
-    Joined,
 }
 
 /// Row count and order-independent hash sum of a chunk (see [`crate::value`]).
@@ -413,8 +400,6 @@ pub struct Piped {
 /// A connected database: one side of a job.
 pub struct Db {
     pub kind: EngineKind,
-    /// `server_version_num` of a PostgreSQL server (e.g. 150004), 0 elsewhere.
-    pub version: u32,
     pool: Pool,
     /// The location with any password hidden; the only form used in messages.
     pub display: String,
@@ -456,13 +441,8 @@ impl Db {
             EngineKind::MySql => Pool::MySql(mysql::connect(url, limit, timeout, off).await?),
             EngineKind::Sqlite => Pool::Sqlite(sqlite::connect(url, limit, timeout, off).await?),
         };
-        let version = match &pool {
-            Pool::Postgres(p) => postgres::version(p).await?,
-            _ => 0,
-        };
         Ok(Db {
             kind: url.engine,
-            version,
             pool,
             display: url.display.clone(),
             location: url.location(),
@@ -516,7 +496,6 @@ impl Db {
     fn with_session(&self, session: Session) -> Db {
         Db {
             kind: self.kind,
-            version: self.version,
             pool: self.pool.clone(),
             display: self.display.clone(),
             location: self.location.clone(),

@@ -246,27 +246,26 @@ pub fn row_hash_expr(canonical: &[String]) -> String {
 }
 
 /// The row hash between two MySQL databases with identical declarations (character sets
-/// included): MD5 over the values joined by a unit separator, followed by a NULL flag per column
-/// (CONCAT_WS skips NULLs), about twice as fast as the portable encoding. FLOAT columns are
-/// widened to DOUBLE, since MariaDB prints a FLOAT with only six digits.
+/// included): MD5 over the portable encoding of each value's own text (`N`, or its length in
+/// bytes, `:` and the text), about twice as fast as the canonical expressions. The length
+/// prefix keeps separators inside values from shifting content between columns, and NULL apart
+/// from every string. FLOAT columns are widened to DOUBLE, since MariaDB prints a FLOAT with only
+/// six digits; DOUBLE and DECIMAL print exactly.
 pub fn native_row_hash_expr(columns: &[Column]) -> String {
-    let quoted: Vec<String> = columns
+    let fields: Vec<String> = columns
         .iter()
-        .map(|c| super::sql::quote_ident(crate::config::EngineKind::MySql, &c.name))
-        .collect();
-    let values: Vec<String> = columns
-        .iter()
-        .zip(&quoted)
-        .map(|(c, q)| match c.class {
-            TypeClass::Float32 => format!("CAST({q} AS DOUBLE)"),
-            _ => q.clone(),
+        .map(|c| {
+            let q = super::sql::quote_ident(crate::config::EngineKind::MySql, &c.name);
+            let value = match c.class {
+                TypeClass::Float32 => format!("CAST({q} AS DOUBLE)"),
+                _ => q,
+            };
+            format!("COALESCE(CONCAT(LENGTH({value}), ':', {value}), 'N')")
         })
         .collect();
-    let nulls: Vec<String> = quoted.iter().map(|q| format!("ISNULL({q})")).collect();
     format!(
-        "CAST(CONV(SUBSTRING(MD5(CONCAT_WS(CHAR(31), {}, CONCAT({}))), 1, 16), 16, 10) AS UNSIGNED)",
-        values.join(", "),
-        nulls.join(", ")
+        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
+        fields.join(", ")
     )
 }
 

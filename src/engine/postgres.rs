@@ -1,7 +1,7 @@
 //! PostgreSQL: connecting, introspection through the system catalogs, and the SQL pieces of the
 //! canonical row encoding (computed on the server with `md5`).
 
-use super::{Column, NativeHash, SourceTable, TableInfo, TableSide, Wire};
+use super::{Column, SourceTable, TableInfo, TableSide, Wire};
 use crate::config::DbUrl;
 use crate::value::TypeClass;
 use crate::value::Value;
@@ -41,15 +41,6 @@ pub async fn connect(
         .max_connections(connections)
         .acquire_timeout(timeout)
         .connect_lazy_with(options))
-}
-
-/// The server's `server_version_num` (150004 for 15.4).
-pub async fn version(pool: &PgPool) -> Result<u32> {
-    let text: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
-        .fetch_one(pool)
-        .await
-        .context("cannot read the PostgreSQL server version")?;
-    Ok(text.trim().parse().unwrap_or(0))
 }
 
 /// sqlx may echo the URL it could not parse; never let the password through.
@@ -269,14 +260,17 @@ pub fn canonical_expr(column: &Column, quoted: &str) -> String {
         TypeClass::Decimal => format!("trim_scale({quoted})::text"),
         TypeClass::Bool => format!("{quoted}::int::text"),
         TypeClass::Bytes => format!("encode({quoted}, 'hex')"),
-        TypeClass::Time => format!("to_char(DATE '2000-01-01' + {quoted}, 'HH24:MI:SS.US')"),
+        // Through `interval`, so that `24:00:00` keeps its hours instead of becoming midnight.
+        TypeClass::Time => format!("to_char({quoted}::interval, 'HH24:MI:SS.US')"),
         // Sessions run in UTC (sqlx sets TimeZone), so time-zone aware values print in UTC.
-        // Infinite timestamps have no digits; they keep their text.
+        // The era is printed and ` AD` dropped, so years before 1 keep their ` BC`. Infinite
+        // timestamps have no digits; they keep their text.
         TypeClass::Timestamp | TypeClass::TimestampTz => format!(
-            "CASE WHEN isfinite({quoted}) THEN to_char({quoted}, 'YYYY-MM-DD HH24:MI:SS.US') ELSE {quoted}::text END"
+            "CASE WHEN isfinite({quoted}) THEN replace(to_char({quoted}, 'YYYY-MM-DD HH24:MI:SS.US BC'), ' AD', '') ELSE {quoted}::text END"
         ),
         TypeClass::Json => format!("{quoted}::jsonb::text"),
-        TypeClass::Float32 => format!("{quoted}::float4::text"),
+        // A `real` is widened to its exact double value, never the other side rounded.
+        TypeClass::Float | TypeClass::Float32 => format!("{quoted}::float8::text"),
         _ => format!("{quoted}::text"),
     }
 }
@@ -289,19 +283,15 @@ pub fn row_hash_expr(canonical: &[String]) -> String {
     )
 }
 
-/// The row hash between two PostgreSQL databases with identical declarations (see
-/// [`NativeHash`]). The row text is unambiguous (quoted fields, NULL as an empty field) and
-/// exact for every type; the record hash compares values as their types do (so `1.50` and `1.5`
-/// in an unconstrained `numeric` are one value).
-pub fn native_row_hash_expr(quoted_columns: &[String], how: NativeHash) -> String {
-    let row = quoted_columns.join(", ");
-    match how {
-        NativeHash::Record => format!("hash_record_extended(ROW({row}), 0)"),
-        // `Joined` is MySQL's form of the same idea: on PostgreSQL the row text serves.
-        NativeHash::RowText | NativeHash::Joined => {
-            format!("hashtextextended(ROW({row})::text, 0)")
-        }
-    }
+/// The row hash between two PostgreSQL databases with identical declarations: the 64-bit
+/// `hashtextextended` of the row's text under the byte-wise `C` collation. The record text is
+/// injective and exact for every type, and the hash mixes every byte of it (the argument is in
+/// the module documentation of [`crate::value`]).
+pub fn native_row_hash_expr(quoted_columns: &[String]) -> String {
+    format!(
+        "hashtextextended(ROW({})::text COLLATE \"C\", 0)",
+        quoted_columns.join(", ")
+    )
 }
 
 /// The canonical row encoding of these canonical texts (see [`crate::value`]).

@@ -2,9 +2,7 @@
 //! placeholders, canonical and transport expressions). Every identifier is quoted and every value
 //! is bound; nothing from a row is ever spliced into SQL text.
 
-use super::{
-    mysql, postgres, sqlite, Chunk, Column, Grouping, NativeHash, Param, Statement, TableSide, Wire,
-};
+use super::{mysql, postgres, sqlite, Chunk, Column, Grouping, Param, Statement, TableSide, Wire};
 use crate::config::EngineKind;
 use crate::value::{Key, Value};
 
@@ -133,19 +131,19 @@ fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
     if side.hash_in_process || side.rules.is_some() {
         return None;
     }
-    match (side.native_rows, kind) {
-        (Some(NativeHash::Joined), EngineKind::MySql) => {
-            return Some(mysql::native_row_hash_expr(&side.columns));
+    if side.native_rows {
+        match kind {
+            EngineKind::MySql => return Some(mysql::native_row_hash_expr(&side.columns)),
+            EngineKind::Postgres => {
+                let columns: Vec<String> = side
+                    .columns
+                    .iter()
+                    .map(|c| quote_ident(kind, &c.name))
+                    .collect();
+                return Some(postgres::native_row_hash_expr(&columns));
+            }
+            EngineKind::Sqlite => {}
         }
-        (Some(how), EngineKind::Postgres) => {
-            let columns: Vec<String> = side
-                .columns
-                .iter()
-                .map(|c| quote_ident(kind, &c.name))
-                .collect();
-            return Some(postgres::native_row_hash_expr(&columns, how));
-        }
-        _ => {}
     }
     let fields = canonical_fields(kind, side.columns.iter());
     match kind {
@@ -548,7 +546,7 @@ mod tests {
             filter: None,
             from_query: false,
             hash_in_process: false,
-            native_rows: None,
+            native_rows: false,
             rules: None,
         }
     }

@@ -56,6 +56,23 @@ pub fn precision_scale(decl: &str) -> Option<(usize, usize)> {
     Some((precision, scale))
 }
 
+/// The fractional-second digits a time or timestamp column keeps: the declared precision
+/// (`timestamp(3)`, `datetime(6)`, `time(0) without time zone`), else the engine's default
+/// (PostgreSQL 6, MySQL 0). `None` for other types and for SQLite, which keeps text as it comes.
+pub fn fraction_digits(engine: EngineKind, decl: &str) -> Option<usize> {
+    let temporal = ["timestamp", "datetime", "time"]
+        .iter()
+        .any(|t| decl.starts_with(t));
+    if !temporal || engine == EngineKind::Sqlite {
+        return None;
+    }
+    match decl.split_once('(') {
+        Some((_, rest)) => rest.split_once(')')?.0.trim().parse().ok(),
+        None if engine == EngineKind::MySql => Some(0),
+        None => Some(6),
+    }
+}
+
 /// `CREATE TABLE` for a target table shaped like the source's `columns`, keyed by `key`.
 pub fn create_table(
     target: EngineKind,
