@@ -244,6 +244,9 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
             TypeClass::TimestampTz => canonical_timestamp(v, true),
             TypeClass::Uuid => v.to_ascii_lowercase(),
             TypeClass::Json => canonical_json(v),
+            // Text facing a binary column (SQLite keeps either in any column) is written as its
+            // UTF-8 bytes, so it is compared as those bytes.
+            TypeClass::Bytes => hex::encode(v.as_bytes()),
             TypeClass::Float | TypeClass::Float32 => v
                 .parse::<f64>()
                 .map(float_text)

@@ -26,9 +26,10 @@ pub async fn connect(
             )
         })?
         .application_name("dbdelta")
-        // Any positive value makes PostgreSQL 12+ print floats in their shortest exact form,
-        // which the canonical encoding relies on.
-        .extra_float_digits(1);
+        // Floats print exactly: PostgreSQL 12+ in their shortest round-trip form for any
+        // positive value, older servers with 17 significant digits for 3. The canonical encoding
+        // and the native row hash rely on it.
+        .extra_float_digits(3);
     if disable_integrity {
         // Triggers, foreign keys included, do not fire for replica sessions; a superuser (or a
         // role granted the parameter) may set it, which the first connection finds out.

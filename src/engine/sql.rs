@@ -592,6 +592,25 @@ mod tests {
     }
 
     #[test]
+    fn native_row_hashes_cover_the_whole_row_exactly() {
+        let mut pg = side(EngineKind::Postgres, vec![0]);
+        pg.native_rows = true;
+        assert_eq!(
+            row_hash_expr(EngineKind::Postgres, &pg).as_deref(),
+            Some("hashtextextended(ROW(\"a\", \"b\", \"v\")::text COLLATE \"C\", 0)")
+        );
+        let mut my = side(EngineKind::MySql, vec![0]);
+        my.native_rows = true;
+        let hash = row_hash_expr(EngineKind::MySql, &my).unwrap_or_default();
+        assert!(hash.contains("MD5(CONCAT("), "{hash}");
+        assert!(
+            hash.contains("COALESCE(CONCAT(LENGTH(`b`), ':', `b`), 'N')"),
+            "{hash}"
+        );
+        assert!(!hash.contains("CONCAT_WS"), "{hash}");
+    }
+
+    #[test]
     fn upserts_update_non_key_columns() {
         let s = side(EngineKind::MySql, vec![0]);
         let rows = vec![vec![Value::Int(1), Value::Int(2), Value::Null]];
