@@ -591,12 +591,15 @@ impl Job {
                 );
             }
         }
-        if self.integrity == Integrity::Defer && self.target.engine == EngineKind::MySql {
+        if self.integrity == Integrity::Defer
+            && self.target.engine.dialect().defer_constraints().is_none()
+        {
             bail!(
-                "{}: MySQL/MariaDB cannot defer foreign key checks (defer_constraints / \
+                "{}: {} cannot defer foreign key checks (defer_constraints / \
                  --defer-constraints); use --disable-integrity to turn them off for dbdelta's \
                  sessions",
-                self.path.display()
+                self.path.display(),
+                self.target.engine
             );
         }
         Ok(())

@@ -11,7 +11,7 @@
 
 use super::mysql::{self, MySql};
 use super::postgres::{self, Postgres};
-use super::sqlite::{self, Sqlite};
+use super::sqlite::Sqlite;
 use super::{
     sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, Grouping, Param,
     SourceTable, Statement, TableInfo, TableSide, Wire,
@@ -266,24 +266,20 @@ impl Db {
     /// writes in a savepoint of it, and nothing is visible until [`Db::finish`] commits.
     /// MySQL has no deferred constraints.
     pub async fn run_transaction(&self) -> Result<Db> {
-        let session = match &self.pool {
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(postgres::DEFER_CONSTRAINTS)
-                    .execute(&mut *tx)
-                    .await?;
-                Session::Postgres(tx)
-            }
-            // Refused before connecting (`Job::check_writable`).
-            Pool::MySql(_) => bail!("MySQL/MariaDB cannot defer foreign key checks"),
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query(sqlite::DEFER_CONSTRAINTS)
-                    .execute(&mut *tx)
-                    .await?;
-                Session::Sqlite(tx)
-            }
+        // Refused before connecting where the engine cannot defer (`Job::check_writable`).
+        let Some(defer) = self.dialect().defer_constraints() else {
+            bail!("{} cannot defer foreign key checks", self.kind);
         };
+        let mut session = match &self.pool {
+            Pool::Postgres(p) => Session::Postgres(p.begin().await?),
+            Pool::MySql(p) => Session::MySql(p.begin().await?),
+            Pool::Sqlite(p) => Session::Sqlite(p.begin().await?),
+        };
+        match &mut session {
+            Session::Postgres(tx) => sqlx::query(defer).execute(&mut **tx).await.map(|_| ()),
+            Session::MySql(tx) => sqlx::query(defer).execute(&mut **tx).await.map(|_| ()),
+            Session::Sqlite(tx) => sqlx::query(defer).execute(&mut **tx).await.map(|_| ()),
+        }?;
         Ok(self.with_session(session))
     }
 

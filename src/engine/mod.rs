@@ -104,6 +104,10 @@ pub trait Dialect: Sync {
     /// every engine shares (see `crate::convert`). Returns the value as it is written.
     fn check_value(&self, value: Value, to: &Column) -> Result<Value>;
 
+    /// The statement that makes a transaction check foreign keys only at commit
+    /// (`--defer-constraints`), `None` where the engine cannot defer them.
+    fn defer_constraints(&self) -> Option<&'static str>;
+
     /// Whether an error code means the work may simply be tried again: the connection was lost
     /// (killed, reset, server restarting), not that the statement was wrong.
     fn is_transient(&self, code: &str) -> bool;

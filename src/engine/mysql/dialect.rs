@@ -113,6 +113,10 @@ impl Dialect for MySql {
         })
     }
 
+    fn defer_constraints(&self) -> Option<&'static str> {
+        None
+    }
+
     fn is_transient(&self, code: &str) -> bool {
         // Server gone away, lost connection, connection killed, shutdown in progress.
         matches!(code, "70100" | "1927" | "2006" | "2013" | "1053")

@@ -103,6 +103,10 @@ impl Dialect for Postgres {
         Ok(value)
     }
 
+    fn defer_constraints(&self) -> Option<&'static str> {
+        Some(super::DEFER_CONSTRAINTS)
+    }
+
     fn is_transient(&self, code: &str) -> bool {
         // Admin shutdown, crash shutdown, cannot connect now; connection exceptions (08…).
         matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")

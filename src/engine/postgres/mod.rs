@@ -9,7 +9,8 @@ mod introspect;
 mod lock;
 mod sequences;
 
-pub(in crate::engine) use connect::{DEFER_CONSTRAINTS, SNAPSHOT_BEGIN};
+use connect::DEFER_CONSTRAINTS;
+pub(in crate::engine) use connect::SNAPSHOT_BEGIN;
 pub(in crate::engine) use copy::copy_rows;
 pub(in crate::engine) use dialect::on_conflict_clause;
 pub(in crate::engine) use sequences::advance_sequences;

@@ -106,6 +106,10 @@ impl Dialect for Sqlite {
         Ok(value)
     }
 
+    fn defer_constraints(&self) -> Option<&'static str> {
+        Some(super::DEFER_CONSTRAINTS)
+    }
+
     fn is_transient(&self, _code: &str) -> bool {
         false
     }

@@ -7,7 +7,7 @@ mod dialect;
 mod introspect;
 mod lock;
 
-pub(in crate::engine) use connect::DEFER_CONSTRAINTS;
+use connect::DEFER_CONSTRAINTS;
 
 use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableInfo, TableLock};
 use anyhow::Result;
