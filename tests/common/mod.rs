@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of these helpers
 
+pub mod exact;
 pub mod matrix;
 pub mod scenario;
 
