@@ -12,6 +12,7 @@
 
 pub mod exact;
 pub mod matrix;
+pub mod random;
 pub mod scenario;
 
 use sqlx::mysql::MySqlPoolOptions;
