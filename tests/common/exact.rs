@@ -311,7 +311,9 @@ pub fn normalise(engine: Engine, kind: Kind, raw: Option<&str>) -> Option<String
         Kind::Bytes => text.to_ascii_lowercase(),
         Kind::Date => text.strip_suffix(" AD").unwrap_or(text).to_string(),
         Kind::Time | Kind::Timestamp => {
-            let text = text.strip_suffix(" AD").unwrap_or(text);
+            // SQLite keeps timestamps as text, where `T` is another spelling of the separator.
+            let text = text.replacen('T', " ", 1);
+            let text = text.strip_suffix(" AD").unwrap_or(&text);
             match text.strip_suffix(" BC") {
                 Some(ad) => format!("{} BC", pad_fraction(ad)),
                 None => pad_fraction(text),
@@ -612,6 +614,18 @@ pub fn check_normalisation() {
         )
         .as_deref(),
         Some("0044-03-15 12:00:00.000000 BC")
+    );
+    assert_eq!(
+        normalise(
+            Engine::Sqlite,
+            Kind::Timestamp,
+            Some("t:2024-01-01T10:00:00.5")
+        ),
+        normalise(
+            Engine::MySql,
+            Kind::Timestamp,
+            Some("2024-01-01 10:00:00.500000")
+        )
     );
     assert_eq!(
         normalise(Engine::Sqlite, Kind::Text, Some("i:5")).as_deref(),
