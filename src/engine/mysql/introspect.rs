@@ -58,6 +58,24 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
             generated: r.try_get::<i64, _>(5)? != 0,
         });
     }
+    // MariaDB's `json` is a LONGTEXT with a `json_valid` check: such a column holds JSON.
+    // (MySQL's own JSON type reports `json`; its CHECK_CONSTRAINTS has no table column, so the
+    // query fails there and nothing changes.)
+    let json_checks: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(check_clause AS CHAR) FROM information_schema.check_constraints \
+         WHERE constraint_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    for column in &mut columns {
+        let check = format!("json_valid(`{}`)", column.name.replace('`', "``"));
+        if column.class == TypeClass::Text && json_checks.contains(&check) {
+            column.class = TypeClass::Json;
+        }
+    }
     let index_rows = sqlx::query(
         "SELECT CAST(index_name AS CHAR), CAST(column_name AS CHAR), CAST(sub_part IS NOT NULL AS SIGNED) \
          FROM information_schema.statistics \
