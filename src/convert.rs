@@ -12,8 +12,8 @@
 //! [`Dialect::check_value`](crate::engine::Dialect::check_value).
 
 use crate::engine::types::{integer_range, length_limit, precision_scale};
-use crate::engine::{wire_of, Column, EngineKind, Wire};
-use crate::value::{key_to_string, Key, TypeClass, Value};
+use crate::engine::{wire_of, Column, EngineKind};
+use crate::value::{coerce, key_to_string, Key, TypeClass, Value};
 use anyhow::{bail, Result};
 
 /// Checks (and, where the engine needs it, normalises) one row for the target.
@@ -47,48 +47,7 @@ fn fit_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
         return Ok(value);
     }
     let checked = check_declared(value, to, dialect.fraction_digits(&to.decl_type))?;
-    coerce(checked, wire_of(engine, to))
-}
-
-/// Turns a value into the carrier the target column is written with (an integer read as text
-/// from SQLite into PostgreSQL's `integer`, a 0/1 into a `boolean`), refusing what does not parse.
-fn coerce(value: Value, wire: Wire) -> Result<Value> {
-    Ok(match (value, wire) {
-        (Value::Null, _) => Value::Null,
-        (Value::Bool(b), Wire::Int | Wire::UInt) => Value::Int(i64::from(b)),
-        (Value::Float(f), Wire::Int | Wire::UInt) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-            Value::Int(f as i64)
-        }
-        (Value::Text(t), Wire::Int | Wire::UInt) => match t.trim().parse() {
-            Ok(i) => Value::Int(i),
-            Err(_) => bail!("{t:?} is not an integer"),
-        },
-        (Value::Int(i), Wire::Float) => Value::Float(i as f64),
-        (Value::Text(t), Wire::Float) => match t.trim().parse() {
-            Ok(f) => Value::Float(f),
-            Err(_) => bail!("{t:?} is not a number"),
-        },
-        (Value::Int(i), Wire::Bool) => Value::Bool(i != 0),
-        (Value::Text(t), Wire::Bool) => match t.trim().to_ascii_lowercase().as_str() {
-            "1" | "t" | "true" => Value::Bool(true),
-            "0" | "f" | "false" => Value::Bool(false),
-            _ => bail!("{t:?} is not a boolean"),
-        },
-        (Value::Text(t), Wire::Bytes) => Value::Bytes(t.into_bytes()),
-        (Value::Int(i), Wire::Text) => Value::Text(i.to_string()),
-        (Value::Float(f), Wire::Text) => Value::Text(f.to_string()),
-        (Value::Bool(b), Wire::Text) => Value::Text(b.to_string()),
-        (Value::Bytes(b), Wire::Text) => match String::from_utf8(b) {
-            Ok(t) => Value::Text(t),
-            Err(_) => bail!("the bytes are not UTF-8 text"),
-        },
-        (value @ Value::Int(_), Wire::Int | Wire::UInt)
-        | (value @ Value::Float(_), Wire::Float)
-        | (value @ Value::Bool(_), Wire::Bool)
-        | (value @ Value::Bytes(_), Wire::Bytes)
-        | (value @ Value::Text(_), Wire::Text | Wire::Hash) => value,
-        (value, wire) => bail!("{value} cannot be written as {wire:?}"),
-    })
+    coerce(checked, wire_of(engine, to)).map_err(|refused| anyhow::anyhow!(refused.reason))
 }
 
 /// Refuses values the target column's declaration would change or reject; `fraction_digits` is

@@ -188,6 +188,80 @@ impl serde::Serialize for Value {
     }
 }
 
+/// How a selected column travels over the wire, i.e. which Rust type it is decoded into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Int,
+    /// An unsigned 64-bit integer (MySQL `BIGINT UNSIGNED`), refused past the signed range.
+    UInt,
+    Float,
+    Bool,
+    Bytes,
+    Text,
+    /// A 64-bit row hash (signed on PostgreSQL, unsigned on MySQL), decoded as its bits.
+    Hash,
+    /// Whatever the value is (SQLite: every value keeps its own storage class).
+    Any,
+}
+
+/// A value the wire type of its column could not take, and why.
+#[derive(Debug)]
+pub struct Refused {
+    pub value: Value,
+    pub reason: String,
+}
+
+/// Turns a value into the carrier a column is read and written with (an integer read as text
+/// from SQLite into PostgreSQL's `integer`, a 0/1 into a `boolean`). The one conversion table:
+/// bound parameters and rows written both go through it. What does not parse is refused, with
+/// the value handed back.
+pub fn coerce(value: Value, wire: Wire) -> Result<Value, Refused> {
+    let refuse = |value: Value, reason: String| Err(Refused { value, reason });
+    Ok(match (value, wire) {
+        (Value::Null, _) => Value::Null,
+        (Value::Bool(b), Wire::Int | Wire::UInt) => Value::Int(i64::from(b)),
+        (Value::Float(f), Wire::Int | Wire::UInt) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            Value::Int(f as i64)
+        }
+        (Value::Text(t), Wire::Int | Wire::UInt) => match t.trim().parse() {
+            Ok(i) => Value::Int(i),
+            Err(_) => return refuse(Value::Text(t.clone()), format!("{t:?} is not an integer")),
+        },
+        (Value::Int(i), Wire::Float) => Value::Float(i as f64),
+        (Value::Text(t), Wire::Float) => match t.trim().parse() {
+            Ok(f) => Value::Float(f),
+            Err(_) => return refuse(Value::Text(t.clone()), format!("{t:?} is not a number")),
+        },
+        (Value::Int(i), Wire::Bool) => Value::Bool(i != 0),
+        (Value::Text(t), Wire::Bool) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "t" | "true" => Value::Bool(true),
+            "0" | "f" | "false" => Value::Bool(false),
+            _ => return refuse(Value::Text(t.clone()), format!("{t:?} is not a boolean")),
+        },
+        (Value::Text(t), Wire::Bytes) => Value::Bytes(t.into_bytes()),
+        (Value::Int(i), Wire::Text) => Value::Text(i.to_string()),
+        (Value::Float(f), Wire::Text) => Value::Text(f.to_string()),
+        (Value::Bool(b), Wire::Text) => Value::Text(b.to_string()),
+        (Value::Bytes(b), Wire::Text) => match String::from_utf8(b) {
+            Ok(t) => Value::Text(t),
+            Err(e) => {
+                let reason = "the bytes are not UTF-8 text".to_string();
+                return refuse(Value::Bytes(e.into_bytes()), reason);
+            }
+        },
+        (value @ Value::Int(_), Wire::Int | Wire::UInt)
+        | (value @ Value::Float(_), Wire::Float)
+        | (value @ Value::Bool(_), Wire::Bool)
+        | (value @ Value::Bytes(_), Wire::Bytes)
+        | (value @ Value::Text(_), Wire::Text | Wire::Hash)
+        | (value, Wire::Any) => value,
+        (value, wire) => {
+            let reason = format!("{value} cannot be written as {wire:?}");
+            return refuse(value, reason);
+        }
+    })
+}
+
 /// A primary-key value: one entry per key column.
 pub type Key = Vec<Value>;
 

@@ -93,7 +93,7 @@ macro_rules! bind_values {
                     Wire::Float => q.bind(None::<f64>),
                     Wire::Bool => q.bind(None::<bool>),
                     Wire::Bytes => q.bind(None::<Vec<u8>>),
-                    Wire::UInt | Wire::Text | Wire::Hash => q.bind(None::<String>),
+                    Wire::UInt | Wire::Text | Wire::Hash | Wire::Any => q.bind(None::<String>),
                 },
                 Value::Int(x) => q.bind(*x),
                 Value::Float(x) => q.bind(*x),
@@ -131,7 +131,10 @@ macro_rules! typed_row_values {
                             Wire::Float => self.try_get::<Option<f64>, _>(i)?.map(Value::Float),
                             Wire::Bool => self.try_get::<Option<bool>, _>(i)?.map(Value::Bool),
                             Wire::Bytes => self.try_get::<Option<Vec<u8>>, _>(i)?.map(Value::Bytes),
-                            Wire::Text => self.try_get::<Option<String>, _>(i)?.map(Value::Text),
+                            // Statically typed rows have no `Any` column; read it as text.
+                            Wire::Text | Wire::Any => {
+                                self.try_get::<Option<String>, _>(i)?.map(Value::Text)
+                            }
                             // The hash's bits, whatever signedness the engine reports.
                             Wire::Hash => self
                                 .try_get::<Option<$hash>, _>(i)?

@@ -33,7 +33,8 @@ pub use db::{Db, Piped, PostgresExt, TableLock};
 pub(crate) use url::redact_unparsed;
 pub use url::{DbUrl, EngineKind};
 
-use crate::value::{key_bucket, Key, TypeClass, Value};
+pub use crate::value::Wire;
+use crate::value::{coerce, key_bucket, Key, TypeClass, Value};
 use anyhow::Result;
 use std::time::Duration;
 
@@ -287,20 +288,6 @@ pub struct Checksum {
     pub sum: u64,
 }
 
-/// How a selected column travels over the wire, i.e. which Rust type it is decoded into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    Int,
-    /// An unsigned 64-bit integer (MySQL `BIGINT UNSIGNED`), refused past the signed range.
-    UInt,
-    Float,
-    Bool,
-    Bytes,
-    Text,
-    /// A 64-bit row hash (signed on PostgreSQL, unsigned on MySQL), decoded as its bits.
-    Hash,
-}
-
 /// Whether an error means the work may simply be tried again (see [`Dialect::is_transient`]):
 /// a lost connection, or a transient code of one of these engines' servers.
 pub fn is_transient(kinds: &[EngineKind], error: &anyhow::Error) -> bool {
@@ -333,15 +320,10 @@ pub struct Param {
 }
 
 impl Param {
+    /// `value` as the column's wire type takes it ([`coerce`]); a value that does not convert is
+    /// bound as it is, for the database to refuse or to compare as unequal.
     pub fn new(value: Value, wire: Wire) -> Param {
-        let value = match (value, wire) {
-            (Value::Int(i), Wire::Float) => Value::Float(i as f64),
-            (Value::Int(i), Wire::Bool) => Value::Bool(i != 0),
-            (Value::Bool(b), Wire::Int) => Value::Int(i64::from(b)),
-            (Value::Int(i), Wire::Text) => Value::Text(i.to_string()),
-            (Value::Float(f), Wire::Text) => Value::Text(f.to_string()),
-            (value, _) => value,
-        };
+        let value = coerce(value, wire).unwrap_or_else(|refused| refused.value);
         Param { value, wire }
     }
 }

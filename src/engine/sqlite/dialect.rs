@@ -27,7 +27,7 @@ impl Dialect for Sqlite {
 
     /// Columns are read as stored; values decode by their storage class (see `RowValues`).
     fn select_expr(&self, _column: &Column, quoted: &str) -> (String, Wire) {
-        (quoted.to_string(), Wire::Text)
+        (quoted.to_string(), Wire::Any)
     }
 
     fn canonical_expr(&self, _column: &Column, _quoted: &str) -> Option<String> {
