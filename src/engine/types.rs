@@ -29,6 +29,17 @@ pub fn integer_range(decl: &str) -> Option<(i128, i128)> {
     })
 }
 
+/// The narrowest standard SQL integer type (`smallint`, `integer`) holding every value of this
+/// declaration, if one does; `None` for 64-bit and wider ranges, which each engine spells its
+/// own way.
+pub fn standard_integer(decl: &str) -> Option<&'static str> {
+    match integer_range(decl)? {
+        (min, max) if min >= -(1 << 15) && max < (1 << 15) => Some("smallint"),
+        (min, max) if min >= -(1 << 31) && max < (1 << 31) => Some("integer"),
+        _ => None,
+    }
+}
+
 /// `varchar(16)`, `character varying(16)`, `char(4)` → the character limit.
 pub fn length_limit(decl: &str) -> Option<usize> {
     let is_char = decl.starts_with("varchar")

@@ -2,7 +2,7 @@
 //! on the server with `MD5`, the native row hash, `ON DUPLICATE KEY UPDATE`, declarations, and
 //! what MySQL cannot store (non-finite floats, timestamps outside its ranges).
 
-use super::super::types::{integer_range, length_limit, precision_scale};
+use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
 use super::super::{Column, Dialect, EngineKind, Wire};
 use super::MySql;
 use crate::value::{canonical_text, TypeClass, Value};
@@ -64,10 +64,9 @@ impl Dialect for MySql {
         }
         let decl = column.decl_type.to_ascii_lowercase();
         match column.class {
-            TypeClass::Int => match integer_range(&decl) {
-                Some((min, max)) if min >= -(1 << 15) && max < (1 << 15) => "smallint".into(),
-                Some((min, max)) if min >= -(1 << 31) && max < (1 << 31) => "integer".into(),
-                Some((_, max)) if max >= 1 << 63 => "bigint unsigned".into(),
+            TypeClass::Int => match (standard_integer(&decl), integer_range(&decl)) {
+                (Some(standard), _) => standard.into(),
+                (None, Some((_, max))) if max >= 1 << 63 => "bigint unsigned".into(),
                 _ => "bigint".into(),
             },
             TypeClass::Decimal => match precision_scale(&decl) {

@@ -1,7 +1,7 @@
 //! PostgreSQL's SQL text and value rules (see [`Dialect`]): the canonical encoding computed on
 //! the server with `md5`, the native row hash, `ON CONFLICT` upserts, declarations.
 
-use super::super::types::{integer_range, length_limit, precision_scale};
+use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
 use super::super::{Column, Dialect, EngineKind, Wire};
 use super::Postgres;
 use crate::value::{TypeClass, Value};
@@ -63,10 +63,9 @@ impl Dialect for Postgres {
         }
         let decl = column.decl_type.to_ascii_lowercase();
         match column.class {
-            TypeClass::Int => match integer_range(&decl) {
-                Some((min, max)) if min >= -(1 << 15) && max < (1 << 15) => "smallint".into(),
-                Some((min, max)) if min >= -(1 << 31) && max < (1 << 31) => "integer".into(),
-                Some((_, max)) if max >= 1 << 63 => "numeric(20,0)".into(),
+            TypeClass::Int => match (standard_integer(&decl), integer_range(&decl)) {
+                (Some(standard), _) => standard.into(),
+                (None, Some((_, max))) if max >= 1 << 63 => "numeric(20,0)".into(),
                 _ => "bigint".into(),
             },
             TypeClass::Decimal => match precision_scale(&decl) {
