@@ -5,7 +5,8 @@
 //! config ─► schema (introspect, match) ─► plan (chunks) ─► compare (checksums, narrowing) ─► apply ─► report
 //! ```
 //!
-//! [`sync::run`] wires the stages; `main.rs` only turns a command line into a run and an exit code.
+//! [`sync::run`] wires the stages; `report/` tells the user; `main.rs` only turns a command line
+//! into a run and an exit code.
 
 pub mod apply;
 pub mod compare;
@@ -13,19 +14,17 @@ pub mod config;
 pub mod convert;
 pub mod engine;
 pub mod init;
-pub mod log;
 pub mod order;
 pub mod plan;
 pub mod prepare;
 pub mod report;
 pub mod rules;
 pub mod schema;
-pub mod summary;
 pub mod sync;
 pub mod timings;
 pub mod value;
 
 pub use config::{Job, Overrides};
-pub use log::LogFormat;
-pub use report::{Reporter, ReporterOptions, RunReport};
+pub use report::log::{self, LogFormat};
+pub use report::{summary, Reporter, ReporterOptions, RunReport, Signal};
 pub use sync::{run, Command};
