@@ -5,8 +5,9 @@
 //! config ─► schema (introspect, match) ─► plan (chunks) ─► compare (checksums, narrowing) ─► apply ─► report
 //! ```
 //!
-//! [`sync::run`] wires the stages; `report/` tells the user; `main.rs` only turns a command line
-//! into a run and an exit code.
+//! [`run()`] wires the stages (`run/`: the policy of each command and mode, chunks as tasks under
+//! a semaphore, one stop path for Ctrl-C and SIGTERM); `report/` tells the user; `main.rs` only
+//! turns a command line into a run and an exit code.
 
 pub mod apply;
 pub mod compare;
@@ -19,12 +20,18 @@ pub mod plan;
 pub mod prepare;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod schema;
-pub mod sync;
 pub mod timings;
 pub mod value;
 
 pub use config::{Job, Overrides};
 pub use report::log::{self, LogFormat};
 pub use report::{summary, Reporter, ReporterOptions, RunReport, Signal};
-pub use sync::{run, Command};
+pub use run::{check, run, run_until, Command, Policy, Stop};
+
+/// The orchestrator's former path (`dbdelta::sync::check`), kept while callers move to
+/// [`run`](mod@run).
+pub mod sync {
+    pub use crate::run::{check, run, Command};
+}
