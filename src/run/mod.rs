@@ -71,7 +71,7 @@ pub async fn run_until(
         &job.target.display,
         job.tables.len(),
     );
-    if policy.write {
+    if policy.guard_target {
         job.check_writable()?;
     }
     // One connection per concurrent chunk, plus one for planning; `max_connections` may bound

@@ -37,6 +37,10 @@ impl Command {
 /// `diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
+    /// The target must pass the guards for writing (on this machine unless `allow_remote`, not
+    /// the source itself, foreign-key handling it supports), checked before connecting: for
+    /// `--dry-run` too, so that it fails where the real run would.
+    pub guard_target: bool,
     /// The run writes the target: it must be allowed to (local, or `allow_remote`), it takes the
     /// table locks, creates missing tables (`create_missing`), orders tables by their foreign
     /// keys, may open the `--defer-constraints` transaction and advances sequences.
@@ -79,6 +83,7 @@ impl Policy {
         };
         match command {
             Command::Sync => Policy {
+                guard_target: true,
                 write: true,
                 compare,
                 insert,
@@ -93,6 +98,7 @@ impl Policy {
             // Nothing is emptied first, so every chunk is compared; what the statements would
             // be is the mode's, with deletions in their chunk.
             Command::DryRun => Policy {
+                guard_target: true,
                 write: false,
                 compare: true,
                 insert,
@@ -105,6 +111,7 @@ impl Policy {
                 differences_fail: false,
             },
             Command::Diff => Policy {
+                guard_target: false,
                 write: false,
                 compare: true,
                 insert: false,
@@ -128,7 +135,8 @@ impl Policy {
         }
     }
 
-    /// The fields that do not depend on the mode (`write`, `list_keys`, `differences_fail`),
+    /// The fields that do not depend on the mode (`guard_target`, `write`, `list_keys`,
+    /// `print_statements`, `differences_fail`),
     /// for decisions made once per run, before any table's mode is known.
     pub fn run(command: Command) -> Policy {
         Policy::of(command, Mode::default())
@@ -145,7 +153,8 @@ mod tests {
     /// is written.
     #[test]
     fn every_command_and_mode_has_its_policy() {
-        let row = |write,
+        let row = |guard_target,
+                   write,
                    compare,
                    insert,
                    update,
@@ -155,6 +164,7 @@ mod tests {
                    hold_deletions,
                    print_statements,
                    differences_fail| Policy {
+            guard_target,
             write,
             compare,
             insert,
@@ -167,56 +177,22 @@ mod tests {
             differences_fail,
         };
         let (t, f) = (true, false);
+        use Command::{Diff, DryRun, Sync};
+        #[rustfmt::skip]
         let expected = [
-            //            write compare insert update delete truncate list hold print fail
-            (
-                (Command::Sync, Mode::Sync),
-                row(t, t, t, t, t, f, f, t, f, f),
-            ),
-            (
-                (Command::Sync, Mode::Upsert),
-                row(t, t, t, t, f, f, f, f, f, f),
-            ),
-            (
-                (Command::Sync, Mode::InsertOnly),
-                row(t, t, t, f, f, f, f, f, f, f),
-            ),
-            (
-                (Command::Sync, Mode::Truncate),
-                row(t, f, t, t, f, t, f, f, f, f),
-            ),
-            (
-                (Command::DryRun, Mode::Sync),
-                row(f, t, t, t, t, f, t, f, t, f),
-            ),
-            (
-                (Command::DryRun, Mode::Upsert),
-                row(f, t, t, t, f, f, t, f, t, f),
-            ),
-            (
-                (Command::DryRun, Mode::InsertOnly),
-                row(f, t, t, f, f, f, t, f, t, f),
-            ),
-            (
-                (Command::DryRun, Mode::Truncate),
-                row(f, t, t, t, f, f, t, f, t, f),
-            ),
-            (
-                (Command::Diff, Mode::Sync),
-                row(f, t, f, f, f, f, t, f, f, t),
-            ),
-            (
-                (Command::Diff, Mode::Upsert),
-                row(f, t, f, f, f, f, t, f, f, t),
-            ),
-            (
-                (Command::Diff, Mode::InsertOnly),
-                row(f, t, f, f, f, f, t, f, f, t),
-            ),
-            (
-                (Command::Diff, Mode::Truncate),
-                row(f, t, f, f, f, f, t, f, f, t),
-            ),
+            //                        guard write compare insert update delete truncate list hold print fail
+            ((Sync, Mode::Sync),       row(t, t, t, t, t, t, f, f, t, f, f)),
+            ((Sync, Mode::Upsert),     row(t, t, t, t, t, f, f, f, f, f, f)),
+            ((Sync, Mode::InsertOnly), row(t, t, t, t, f, f, f, f, f, f, f)),
+            ((Sync, Mode::Truncate),   row(t, t, f, t, t, f, t, f, f, f, f)),
+            ((DryRun, Mode::Sync),       row(t, f, t, t, t, t, f, t, f, t, f)),
+            ((DryRun, Mode::Upsert),     row(t, f, t, t, t, f, f, t, f, t, f)),
+            ((DryRun, Mode::InsertOnly), row(t, f, t, t, f, f, f, t, f, t, f)),
+            ((DryRun, Mode::Truncate),   row(t, f, t, t, t, f, f, t, f, t, f)),
+            ((Diff, Mode::Sync),       row(f, f, t, f, f, f, f, t, f, f, t)),
+            ((Diff, Mode::Upsert),     row(f, f, t, f, f, f, f, t, f, f, t)),
+            ((Diff, Mode::InsertOnly), row(f, f, t, f, f, f, f, t, f, f, t)),
+            ((Diff, Mode::Truncate),   row(f, f, t, f, f, f, f, t, f, f, t)),
         ];
         let mut seen = 0;
         for command in Command::ALL {
@@ -238,6 +214,7 @@ mod tests {
             let run = Policy::run(command);
             for mode in MODES {
                 let table = Policy::of(command, mode);
+                assert_eq!(table.guard_target, run.guard_target);
                 assert_eq!(table.write, run.write, "{command:?} {mode:?}");
                 assert_eq!(table.list_keys, run.list_keys, "{command:?} {mode:?}");
                 assert_eq!(table.differences_fail, run.differences_fail);
@@ -255,6 +232,8 @@ mod tests {
             }
             let sync = Policy::of(Command::Sync, mode);
             assert!(sync.write && sync.insert);
+            // Whatever writes is guarded.
+            assert!(sync.guard_target);
             // Held deletions exist only where the mode deletes.
             assert!(!sync.hold_deletions || sync.delete);
             // A table emptied first has nothing to compare.
