@@ -2,7 +2,6 @@
 //! leaves the chunk as it was. Rows are fetched from the source only for the keys that need them.
 
 use crate::compare::{ChunkDiff, ChunkWork};
-use crate::config::Mode;
 use crate::convert::fit_row;
 use crate::engine::{Chunk, Db, Statement};
 use crate::schema::TablePlan;
@@ -41,8 +40,20 @@ impl ApplyStats {
     }
 }
 
+/// Which of a chunk's differences are written: the table's mode as the run's policy reads it
+/// (`run::Policy::changes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    /// Rows only in the source.
+    pub insert: bool,
+    /// Rows that differ.
+    pub update: bool,
+    /// Rows only in the target.
+    pub delete: bool,
+}
+
 /// Deletions held back until the tables that reference this one have been written (see
-/// `sync.rs`): whole chunks, and single keys.
+/// `run/`): whole chunks, and single keys.
 #[derive(Debug, Default)]
 pub struct HeldDeletes {
     pub chunks: Vec<Chunk>,
@@ -93,11 +104,11 @@ pub fn planned_stats(diff: &ChunkDiff) -> ApplyStats {
     }
 }
 
-/// Applies a chunk's difference as the table's mode allows, and returns what was written: rows
-/// that left the source since the comparison are not counted (the next run will see them).
+/// Applies the `changes` of a chunk's difference, and returns what was written: rows that left
+/// the source since the comparison are not counted (the next run will see them).
 ///
-/// * `sync`: insert, update and delete; `upsert`: no deletes; `insert-only`: only rows the
-///   target lacks (`truncate` copies whole chunks, see `sync.rs`).
+/// * Mode `sync`: insert, update and delete; `upsert`: no deletes; `insert-only`: only rows the
+///   target lacks (`truncate` copies whole chunks); see `run/policy.rs`.
 /// * With a subset, a row to insert whose key the target holds outside the subset stops the
 ///   table: writing it would change a row the job does not own.
 /// * With `held`, deletions are added there instead of being written (and not counted).
@@ -106,6 +117,7 @@ pub async fn apply_chunk(
     target: &Db,
     plan: &TablePlan,
     diff: &ChunkDiff,
+    changes: Changes,
     held: Option<&std::sync::Mutex<HeldDeletes>>,
 ) -> Result<ApplyStats> {
     // Identical PostgreSQL tables: a whole chunk's bytes go straight from one COPY into the
@@ -129,7 +141,11 @@ pub async fn apply_chunk(
             });
         }
     }
-    let writes = prepare(source, target, plan, diff, held.is_none()).await?;
+    let written_now = Changes {
+        delete: changes.delete && held.is_none(),
+        ..changes
+    };
+    let writes = prepare(source, target, plan, diff, written_now).await?;
     target
         .write_chunk(
             &plan.target,
@@ -142,7 +158,7 @@ pub async fn apply_chunk(
         .context("writing the chunk to the target")?;
     // Held only once the rest of the chunk is written: a chunk that fails and is tried again
     // holds its deletions once.
-    if let (Some(held), Mode::Sync) = (held, plan.mode) {
+    if let (Some(held), true) = (held, changes.delete) {
         let mut held = held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -162,8 +178,9 @@ pub async fn planned_statements(
     target: &Db,
     plan: &TablePlan,
     diff: &ChunkDiff,
+    changes: Changes,
 ) -> Result<Vec<Statement>> {
-    let writes = prepare(source, target, plan, diff, true).await?;
+    let writes = prepare(source, target, plan, diff, changes).await?;
     Ok(target.change_statements(
         &plan.target,
         writes.delete_chunk,
@@ -182,16 +199,16 @@ struct ChunkWrites<'a> {
     stats: ApplyStats,
 }
 
-/// Reads the rows `diff` needs from the source and checks them against the target; `deletes`
-/// is false when the mode never deletes or deletions are held for later.
+/// Reads the rows `diff` needs from the source and checks them against the target; without
+/// `changes.delete` (a mode that never deletes, or deletions held for later) nothing is deleted.
 async fn prepare<'a>(
     source: &Db,
     target: &Db,
     plan: &TablePlan,
     diff: &'a ChunkDiff,
-    deletes: bool,
+    changes: Changes,
 ) -> Result<ChunkWrites<'a>> {
-    let deletes = deletes && plan.mode == Mode::Sync;
+    let deletes = changes.delete;
     let (delete_chunk, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
         match &diff.work {
             ChunkWork::CopyAll { .. } => {
@@ -208,11 +225,14 @@ async fn prepare<'a>(
                 only_in_target,
                 changed,
             } => {
-                let wanted: Vec<Key> = if plan.mode == Mode::InsertOnly {
-                    only_in_source.clone()
-                } else {
-                    only_in_source.iter().chain(changed).cloned().collect()
-                };
+                let wanted: Vec<Key> = changes
+                    .insert
+                    .then_some(only_in_source)
+                    .into_iter()
+                    .chain(changes.update.then_some(changed))
+                    .flatten()
+                    .cloned()
+                    .collect();
                 let rows = plan
                     .source_on(source)
                     .rows_by_keys(&wanted)

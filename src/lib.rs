@@ -5,7 +5,9 @@
 //! config ─► schema (introspect, match) ─► plan (chunks) ─► compare (checksums, narrowing) ─► apply ─► report
 //! ```
 //!
-//! [`sync::run`] wires the stages; `main.rs` only turns a command line into a run and an exit code.
+//! [`run()`] wires the stages (`run/`: the policy of each command and mode, chunks as tasks under
+//! a semaphore, one stop path for Ctrl-C and SIGTERM); `report/` tells the user; `main.rs` only
+//! turns a command line into a run and an exit code.
 
 pub mod apply;
 pub mod compare;
@@ -13,20 +15,24 @@ pub mod config;
 pub mod convert;
 pub mod engine;
 pub mod init;
-pub mod log;
 pub mod order;
 pub mod plan;
 pub mod prepare;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod schema;
 pub mod side;
-pub mod summary;
-pub mod sync;
 pub mod timings;
 pub mod value;
 
 pub use config::{Job, Overrides};
-pub use log::LogFormat;
-pub use report::{Reporter, ReporterOptions, RunReport};
-pub use sync::{run, Command};
+pub use report::log::{self, LogFormat};
+pub use report::{summary, Reporter, ReporterOptions, RunReport, Signal};
+pub use run::{check, run, run_until, Command, Policy, Stop};
+
+/// The orchestrator's former path (`dbdelta::sync::check`), kept while callers move to
+/// [`run`](mod@run).
+pub mod sync {
+    pub use crate::run::{check, run, Command};
+}

@@ -1,5 +1,6 @@
 //! The `dbdelta` command line: parse arguments, load the job file, run, and turn the outcome into
-//! an exit code (0 in sync, 1 differences found by `diff`, 2 error).
+//! an exit code (0 in sync, 1 differences found by `diff`, 2 error, 130 / 143 stopped by SIGINT /
+//! SIGTERM).
 
 use clap::{Args, Parser, Subcommand};
 use dbdelta::config::Integrity;
@@ -197,7 +198,11 @@ fn execute(command: Command, args: &RunArgs, reporter: &Reporter) -> anyhow::Res
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(dbdelta::run(&job, command, reporter))?;
+    // Ctrl-C and SIGTERM stop the run between chunks; a second one exits at once.
+    let report = runtime.block_on(async {
+        let stop = dbdelta::run::stop_on_signals(reporter.clone())?;
+        dbdelta::run_until(&job, command, reporter, stop).await
+    })?;
     let printed = if args.json {
         serde_json::to_string_pretty(&report)
             .map_err(std::io::Error::other)
@@ -329,7 +334,9 @@ fn print_differences(report: &RunReport) -> std::io::Result<()> {
 }
 
 fn exit_code(command: Command, report: &RunReport) -> u8 {
-    if report.tables.iter().any(|t| t.error.is_some()) {
+    if let Some(signal) = report.signal {
+        signal.exit_code()
+    } else if report.tables.iter().any(|t| t.error.is_some()) {
         EXIT_ERROR
     } else if report.in_sync {
         0

@@ -4,7 +4,7 @@
 //! Inserting a child row before its parent, or deleting a parent before its children, fails on
 //! a target that checks foreign keys. So tables are written parents first, and a table that
 //! other tables of the run reference holds its deletions until those tables are written
-//! (`sync.rs` applies them last, children first). Cycles and self-references cannot be ordered;
+//! (`run/mod.rs` applies them last, children first). Cycles and self-references cannot be ordered;
 //! they are reported, and `--defer-constraints` or `--disable-integrity` handle them.
 
 use crate::config::Integrity;

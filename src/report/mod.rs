@@ -3,158 +3,36 @@
 //! Everything human goes to stderr, so stdout carries only results (`--json`, `diff` listings).
 //! On a terminal each table gets a progress bar; elsewhere (cron, CI) there are no bars but one
 //! plain line per table as it finishes; `--quiet` leaves only errors. With `--log-format json`
-//! every message is an event line instead (see [`crate::log`]). All of a run's stderr output goes
+//! every message is an event line instead (see [`log`]). All of a run's stderr output goes
 //! through [`Reporter`], so no plain text escapes in JSON mode.
+//!
+//! # Layout
+//!
+//! The data sits below the renderers, and nothing below imports what is above it:
+//!
+//! ```text
+//! mod.rs       Reporter: decides, per message, between a JSON event, a line or nothing
+//!   ├─ summary.rs    the human summary and timing tables at the end of a run
+//!   ├─ progress.rs   progress bars
+//!   ├─ log.rs        JSON event lines (`--log-format json`)
+//!   └─ data.rs       RunReport, TableReport, Totals, ChunkListing, Signal: plain data
+//! ```
+
+pub mod data;
+pub mod log;
+pub mod progress;
+pub mod summary;
+
+pub use data::{error_messages, ChunkListing, RunReport, Signal, TableReport, Totals};
+pub use progress::TableProgress;
 
 use crate::apply::ApplyStats;
-use crate::log::{self, Level, LogFormat};
-use crate::summary;
-use crate::timings::Timings;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
+use indicatif::MultiProgress;
+use indicatif::ProgressDrawTarget;
+use log::{Level, LogFormat};
 use serde_json::json;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-/// The messages of an error and its causes, leaving out a cause that only repeats its parent
-/// (sqlx's database errors print their source's text once more).
-pub fn error_messages(e: &anyhow::Error) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !out.last().is_some_and(|previous| previous.contains(&text)) {
-            out.push(text);
-        }
-    }
-    out
-}
-
-/// The keys that differ in one chunk, for `diff`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChunkListing {
-    /// The chunk's position in key order.
-    pub chunk: usize,
-    /// `[lower, upper)` in key terms, for people.
-    pub range: String,
-    pub only_in_source: Vec<serde_json::Value>,
-    pub only_in_target: Vec<serde_json::Value>,
-    pub changed: Vec<serde_json::Value>,
-}
-
-/// The outcome for one table; the JSON report is a list of these.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct TableReport {
-    pub table: String,
-    pub rows_source: u64,
-    pub rows_target: u64,
-    pub chunks: u64,
-    pub chunks_differing: u64,
-    pub inserted: u64,
-    pub updated: u64,
-    pub deleted: u64,
-    /// Rows that differ, by kind (what `diff` found, or what `sync` found before writing).
-    pub rows_only_in_source: u64,
-    pub rows_only_in_target: u64,
-    pub rows_changed: u64,
-    /// Row data read from the source and written to the target (see [`ApplyStats`]).
-    pub bytes_read: u64,
-    pub bytes_written: u64,
-    /// Wall time of the table.
-    pub seconds: f64,
-    /// Time per phase, summed across concurrent chunks.
-    pub timings: Timings,
-    pub warnings: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub differences: Vec<ChunkListing>,
-}
-
-impl TableReport {
-    pub fn written(&self) -> ApplyStats {
-        ApplyStats {
-            inserted: self.inserted,
-            updated: self.updated,
-            deleted: self.deleted,
-            bytes_read: self.bytes_read,
-            bytes_written: self.bytes_written,
-        }
-    }
-}
-
-/// The sums over a run's tables.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Totals {
-    pub tables: u64,
-    pub tables_failed: u64,
-    pub rows_source: u64,
-    pub rows_target: u64,
-    pub chunks: u64,
-    pub chunks_differing: u64,
-    pub inserted: u64,
-    pub updated: u64,
-    pub deleted: u64,
-    pub bytes_read: u64,
-    pub bytes_written: u64,
-}
-
-impl Totals {
-    pub fn of(tables: &[TableReport]) -> Totals {
-        let mut totals = Totals::default();
-        for t in tables {
-            totals.tables += 1;
-            totals.tables_failed += u64::from(t.error.is_some());
-            totals.rows_source += t.rows_source;
-            totals.rows_target += t.rows_target;
-            totals.chunks += t.chunks;
-            totals.chunks_differing += t.chunks_differing;
-            totals.inserted += t.inserted;
-            totals.updated += t.updated;
-            totals.deleted += t.deleted;
-            totals.bytes_read += t.bytes_read;
-            totals.bytes_written += t.bytes_written;
-        }
-        totals
-    }
-}
-
-/// The whole run.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub command: &'static str,
-    /// Every table equal at the end (`sync`) or found equal (`diff`), and no errors.
-    pub in_sync: bool,
-    /// Wall time of the run.
-    pub seconds: f64,
-    pub totals: Totals,
-    /// Time per phase, summed over tables and across concurrent chunks.
-    pub timings: Timings,
-    pub tables: Vec<TableReport>,
-}
-
-impl RunReport {
-    /// The report of a run of `tables`, with totals and timings summed from them.
-    pub fn new(
-        command: &'static str,
-        in_sync: bool,
-        seconds: f64,
-        tables: Vec<TableReport>,
-    ) -> RunReport {
-        let mut timings = Timings::default();
-        for t in &tables {
-            timings.merge(&t.timings);
-        }
-        RunReport {
-            command,
-            in_sync,
-            seconds,
-            totals: Totals::of(&tables),
-            timings,
-            tables,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Output {
@@ -177,7 +55,9 @@ pub struct ReporterOptions {
     pub timings: bool,
 }
 
-/// Progress and messages on stderr: the one place a run writes there.
+/// Progress and messages on stderr: the one place a run writes there. Cheap to clone (the bars
+/// are shared), so every chunk task of a run holds one.
+#[derive(Clone)]
 pub struct Reporter {
     output: Output,
     verbose: bool,
@@ -347,23 +227,8 @@ impl Reporter {
 
     /// Starts the progress display of one table with `chunks` chunks.
     pub fn table(&self, name: &str, chunks: u64, writing: bool) -> TableProgress {
-        let bar = (self.output == Output::Bars).then(|| {
-            let bar = self.multi.add(ProgressBar::new(chunks));
-            let style = ProgressStyle::with_template(
-                "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} chunks compared {msg} ({elapsed})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-            bar.set_style(style);
-            bar.set_prefix(name.to_string());
-            bar
-        });
-        TableProgress {
-            bar,
-            writing,
-            copied: AtomicU64::new(0),
-            differing: AtomicU64::new(0),
-        }
+        let bars = (self.output == Output::Bars).then_some(&self.multi);
+        progress::table_progress(bars, name, chunks, writing)
     }
 
     /// The account of a finished table: always for a failure, otherwise only where there are no
@@ -386,6 +251,30 @@ impl Reporter {
         }
         let line = match &report.error {
             Some(e) => format!("{}: FAILED after {:.1}s: {e}", report.table, report.seconds),
+            None if report.interrupted => {
+                let w = report.written();
+                let found = if writing {
+                    format!(
+                        "inserted {}, updated {}, deleted {}",
+                        w.inserted, w.updated, w.deleted
+                    )
+                } else {
+                    format!(
+                        "{} rows only in source, {} only in target, {} changed",
+                        report.rows_only_in_source,
+                        report.rows_only_in_target,
+                        report.rows_changed
+                    )
+                };
+                format!(
+                    "{}: interrupted after {} of {} chunks, {} differing; {found} ({:.1}s)",
+                    report.table,
+                    report.chunks_compared,
+                    report.chunks,
+                    report.chunks_differing,
+                    report.seconds
+                )
+            }
             None if report.chunks_differing == 0 => format!(
                 "{}: in sync, {} rows in {} chunks, nothing {} ({:.1}s)",
                 report.table,
@@ -426,18 +315,27 @@ impl Reporter {
     /// The end of a run: a `run_finished` event with the totals, or the human summary table
     /// (when `summary`, i.e. not replaced by `--json`) and, with `--timings`, the phase table.
     pub fn run_finished(&self, report: &RunReport, summary: bool) {
-        let level = match report.totals.tables_failed {
-            0 => Level::Info,
+        let level = match (report.totals.tables_failed, report.interrupted) {
+            (0, false) => Level::Info,
+            (0, true) => Level::Warn,
             _ => Level::Error,
         };
         if self.event(level, "run_finished", || {
-            json!({
+            let mut fields = json!({
                 "command": report.command,
                 "in_sync": report.in_sync,
+                "interrupted": report.interrupted,
                 "seconds": report.seconds,
                 "totals": report.totals,
                 "timings": report.timings,
-            })
+            });
+            if let Some(signal) = report.signal {
+                fields["signal"] = json!(signal);
+            }
+            if report.rolled_back {
+                fields["rolled_back"] = json!(true);
+            }
+            fields
         }) {
             return;
         }
@@ -446,6 +344,47 @@ impl Reporter {
             if self.timings {
                 summary::print_timings(report);
             }
+        }
+    }
+
+    /// The first stop signal: chunks in flight finish, no new ones start.
+    pub fn interrupted(&self, signal: Signal) {
+        let message = "finishing the chunks in flight, starting no new ones";
+        if !self.event(
+            Level::Warn,
+            "interrupted",
+            || json!({ "signal": signal, "message": message }),
+        ) {
+            self.note(&format!("interrupted ({}): {message}", signal.name()));
+        }
+    }
+
+    /// A second stop signal: the process exits at once (never silent, not even with `-q`).
+    pub fn aborted(&self, signal: Signal) {
+        let message = "stopping at once; the servers roll back the chunks in flight";
+        if !self.event(
+            Level::Error,
+            "aborted",
+            || json!({ "signal": signal, "message": message }),
+        ) {
+            let text = format!("interrupted again ({}): {message}", signal.name());
+            match self.output {
+                Output::Bars => {
+                    let _ = self.multi.println(&text);
+                }
+                _ => eprintln!("{text}"),
+            }
+        }
+    }
+
+    /// `--defer-constraints`: the run's transaction was rolled back instead of committed.
+    pub fn run_rolled_back(&self, reason: &str) {
+        if !self.event(
+            Level::Warn,
+            "run_rolled_back",
+            || json!({ "message": reason }),
+        ) {
+            self.note(reason);
         }
     }
 
@@ -466,51 +405,6 @@ impl Reporter {
             } else {
                 eprintln!("  caused by: {message}");
             }
-        }
-    }
-}
-
-/// The progress of one table: chunks compared, chunks copied.
-pub struct TableProgress {
-    bar: Option<ProgressBar>,
-    writing: bool,
-    copied: AtomicU64,
-    differing: AtomicU64,
-}
-
-impl TableProgress {
-    pub fn compared(&self, differs: bool) {
-        if differs {
-            self.differing.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            self.refresh(bar);
-        }
-    }
-
-    pub fn copied(&self) {
-        self.copied.fetch_add(1, Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            self.refresh(bar);
-        }
-    }
-
-    fn refresh(&self, bar: &ProgressBar) {
-        let differing = self.differing.load(Ordering::Relaxed);
-        if self.writing {
-            bar.set_message(format!(
-                "{}/{differing} differing copied",
-                self.copied.load(Ordering::Relaxed)
-            ));
-        } else {
-            bar.set_message(format!("{differing} differ"));
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
         }
     }
 }

@@ -2,7 +2,7 @@
 //! status, and with `--timings` a second table of seconds per phase. `--json` and
 //! `--log-format json` replace both.
 
-use crate::report::RunReport;
+use super::data::RunReport;
 use crate::timings::Phase;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
 
@@ -30,6 +30,7 @@ pub fn print_summary(report: &RunReport) {
         };
         let status = match (&t.error, t.chunks_differing, writing) {
             (Some(_), _, _) => "FAILED",
+            (None, _, _) if t.interrupted => "interrupted",
             (None, 0, _) => "in sync",
             (None, _, true) => "synced",
             (None, _, false) => "differs",
@@ -46,6 +47,19 @@ pub fn print_summary(report: &RunReport) {
         table.add_row(row);
     }
     eprintln!("{table}");
+    if let Some(signal) = report.signal {
+        eprintln!(
+            "Interrupted ({}): the chunks in flight were finished and no new ones started; {}",
+            signal.name(),
+            if report.rolled_back {
+                "the run's transaction was rolled back (--defer-constraints), so nothing was written."
+            } else if writing {
+                "every chunk is either written whole or untouched. Run again to finish."
+            } else {
+                "the chunks not compared were left out. Run again for the whole answer."
+            }
+        );
+    }
     let written: u64 = report.tables.iter().map(|t| t.written().total()).sum();
     if writing && report.in_sync && written == 0 {
         eprintln!("Everything was already in sync; nothing was written.");

@@ -1,0 +1,365 @@
+//! Orchestration: connect, validate every table before anything is written (`prepare.rs`), then
+//! run each table's chunks through compare (and, for `sync`, apply), with at most
+//! [`Job::chunk_jobs`] chunks in flight, until done or stopped.
+//!
+//! Tables run one after another, parents before the tables whose foreign keys reference them, and
+//! a referenced table's deletions wait until those tables are written (see `order.rs`). Within a
+//! table, every chunk is a task of its own holding a permit of one semaphore, so comparing one
+//! chunk overlaps with copying another and in-process hashing spreads over the cores; each chunk
+//! reads the source through one snapshot and writes the target in one transaction. A failing
+//! table is reported and the run goes on with the next one; the exit code then says that
+//! something failed. With `--defer-constraints` all writes go into one target transaction,
+//! committed at the end.
+//!
+//! What each command does to each table's mode is decided in one place, [`Policy::of`]; how a
+//! run stops early (Ctrl-C, SIGTERM) is one path too, [`shutdown`].
+//!
+//! # Layout
+//!
+//! ```text
+//! mod.rs       run: connect, prepare the tables, order them, the table loop, held deletions,
+//!              the --defer-constraints transaction
+//! policy.rs    Command, Policy::of(command, mode): what a run does, one row per pair
+//! table.rs     one table: truncate, plan, checksums, chunk tasks under the semaphore, retries
+//! shutdown.rs  Stop: SIGINT / SIGTERM broadcast to every task
+//! check.rs     `dbdelta check`: connect and plan, compare nothing
+//! ```
+
+mod check;
+mod policy;
+pub mod shutdown;
+mod table;
+
+pub use check::check;
+pub use policy::{Command, Policy};
+pub use shutdown::{stop_channel, stop_on_signals, Stop, StopTrigger};
+pub use table::describe_chunk;
+
+use crate::apply::HeldDeletes;
+use crate::config::{Integrity, Job};
+use crate::engine::Db;
+use crate::order::{write_order, WriteOrder};
+use crate::prepare::prepare_table;
+use crate::report::{error_messages, Reporter, RunReport, Signal, TableReport};
+use crate::schema::TablePlan;
+use crate::timings::{Phase, Timings};
+use anyhow::{anyhow, bail, Context, Result};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+use table::TableRun;
+use tokio::sync::Semaphore;
+
+/// Runs a job to the end. An `Err` means nothing could be compared (bad connection, a table that
+/// cannot be synced); failures during a table's run are in that table's report instead.
+pub async fn run(job: &Job, command: Command, reporter: &Reporter) -> Result<RunReport> {
+    run_until(job, command, reporter, Stop::never()).await
+}
+
+/// Runs a job until done or until `stop` comes; a stopped run finishes the chunks in flight,
+/// starts nothing new, and returns its partial report marked as interrupted.
+pub async fn run_until(
+    job: &Job,
+    command: Command,
+    reporter: &Reporter,
+    stop: Stop,
+) -> Result<RunReport> {
+    let started = Instant::now();
+    let policy = Policy::run(command);
+    reporter.run_started(
+        command.name(),
+        &job.source.display,
+        &job.target.display,
+        job.tables.len(),
+    );
+    if policy.guard_target {
+        job.check_writable()?;
+    }
+    // One connection per concurrent chunk, plus one for planning; `max_connections` may bound
+    // the source further (`chunk_jobs` then runs fewer chunks at once).
+    let connections = u32::try_from(job.jobs + 1).unwrap_or(u32::MAX);
+    let source_connections = job
+        .source_connections
+        .map_or(connections, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let disable_integrity = job.integrity == Integrity::Disable && policy.write;
+    let connecting = async {
+        tokio::try_join!(
+            async {
+                Db::connect(&job.source, source_connections, false)
+                    .await
+                    .context("source")
+            },
+            async {
+                Db::connect(&job.target, connections, disable_integrity)
+                    .await
+                    .context(if disable_integrity {
+                        "target (with --disable-integrity, which on PostgreSQL needs a superuser)"
+                    } else {
+                        "target"
+                    })
+            },
+        )
+    };
+    // Connecting writes nothing, so a stop abandons it.
+    let Some(connected) = stop.unless_stopped(connecting).await else {
+        return Ok(interrupted_before_tables(command, job, started, &stop));
+    };
+    let (source, target) = connected?;
+    let (source, target) = (Arc::new(source), Arc::new(target));
+    let result = run_connected(job, command, reporter, &source, &target, started, &stop).await;
+    tokio::join!(source.close(), target.close());
+    result
+}
+
+/// The report of a run stopped before any table started.
+fn interrupted_before_tables(
+    command: Command,
+    job: &Job,
+    started: Instant,
+    stop: &Stop,
+) -> RunReport {
+    let mut report = RunReport::new(
+        command.name(),
+        false,
+        started.elapsed().as_secs_f64(),
+        vec![],
+    );
+    report.not_started = job.tables.iter().map(|t| t.name.clone()).collect();
+    match stop.requested() {
+        Some(signal) => report.interrupted_by(signal),
+        None => report,
+    }
+}
+
+async fn run_connected(
+    job: &Job,
+    command: Command,
+    reporter: &Reporter,
+    source: &Arc<Db>,
+    target: &Arc<Db>,
+    started: Instant,
+    stop: &Stop,
+) -> Result<RunReport> {
+    let run_policy = Policy::run(command);
+    let mut plans = Vec::with_capacity(job.tables.len());
+    for table in &job.tables {
+        // Preparing may create a missing table, so it is not cut short, only not begun.
+        if stop.requested().is_some() {
+            return Ok(interrupted_before_tables(command, job, started, stop));
+        }
+        let t0 = Instant::now();
+        let plan = prepare_table(source, target, table, &job.data_rules, run_policy.write).await?;
+        let mut timings = Timings::default();
+        timings.add(Phase::Introspect, t0.elapsed());
+        plans.push((Arc::new(plan), timings));
+    }
+    for (plan, _) in &plans {
+        for w in &plan.warnings {
+            reporter.warning(&plan.name, w);
+        }
+    }
+    let order = if run_policy.write {
+        let names: Vec<String> = plans.iter().map(|(p, _)| p.target_name.clone()).collect();
+        write_order(target, &names, job.integrity, reporter).await?
+    } else {
+        WriteOrder::as_listed(plans.len())
+    };
+    // `--defer-constraints`: every write of the run goes into one target transaction.
+    let run_transaction =
+        match (run_policy.write, job.integrity) {
+            (true, Integrity::Defer) => Some(Arc::new(target.run_transaction().await.context(
+                "cannot open the run's transaction on the target (--defer-constraints)",
+            )?)),
+            _ => None,
+        };
+    let writer = run_transaction.clone().unwrap_or_else(|| target.clone());
+    // The one limit on chunks in flight, shared by every table of the run.
+    let chunk_slots = Arc::new(Semaphore::new(job.chunk_jobs()));
+    let mut reports: Vec<Option<TableReport>> = plans.iter().map(|_| None).collect();
+    let mut held: Vec<Option<HeldDeletes>> = plans.iter().map(|_| None).collect();
+    for &i in &order.tables {
+        if stop.requested().is_some() {
+            break;
+        }
+        let (plan, timings) = &plans[i];
+        let policy = Policy::of(command, plan.mode);
+        reporter.table_started(&plan.name);
+        let t0 = Instant::now();
+        let mut report = TableReport {
+            table: plan.name.clone(),
+            warnings: plan.warnings.clone(),
+            timings: *timings,
+            ..Default::default()
+        };
+        let holding = (policy.hold_deletions && order.delete_last[i])
+            .then(|| Arc::new(Mutex::new(HeldDeletes::default())));
+        let table = TableRun {
+            source: source.clone(),
+            target: writer.clone(),
+            plan: plan.clone(),
+            policy,
+            reporter: reporter.clone(),
+            held: holding.clone(),
+            sleep: job.sleep,
+            stop: stop.clone(),
+            slots: chunk_slots.clone(),
+        };
+        let outcome = while_locked(&writer, plan, policy, job, stop, async {
+            let outcome = table::run_table(table, &mut report).await;
+            // Also after a failed or interrupted table: the chunks it did write may hold new keys.
+            if policy.write && job.sequences {
+                return outcome.and(advance_sequences(&writer, plan, reporter).await);
+            }
+            outcome
+        })
+        .await;
+        match outcome {
+            Ok(Some(())) => {}
+            Ok(None) => report.interrupted = true,
+            Err(e) => report.error = Some(error_messages(&e).join(": ")),
+        }
+        if report.error.is_none() && !report.interrupted {
+            held[i] = holding
+                .map(|h| std::mem::take(&mut *h.lock().unwrap_or_else(PoisonError::into_inner)));
+        }
+        report.seconds = t0.elapsed().as_secs_f64();
+        if held[i].is_none() {
+            reporter.table_finished(&report, policy.write);
+        }
+        reports[i] = Some(report);
+    }
+    // Rows that other tables of the run may still have referenced go last, children first.
+    for &i in order.tables.iter().rev() {
+        let (Some(deletes), Some(report)) = (held[i].take(), reports[i].as_mut()) else {
+            continue;
+        };
+        let plan = &plans[i].0;
+        let policy = Policy::of(command, plan.mode);
+        // Stopped: the tables that reference this one may be half done, so its deletions wait
+        // for the next run.
+        if stop.requested().is_some() {
+            report.interrupted = true;
+            reporter.table_finished(report, policy.write);
+            continue;
+        }
+        let t0 = Instant::now();
+        let outcome = while_locked(&writer, plan, policy, job, stop, async {
+            deletes
+                .apply(&writer, plan)
+                .await
+                .context("deleting rows after the tables that reference them")
+        })
+        .await;
+        match outcome {
+            Ok(Some(deleted)) => report.deleted += deleted,
+            Ok(None) => report.interrupted = true,
+            Err(e) => report.error = Some(error_messages(&e).join(": ")),
+        }
+        report.seconds += t0.elapsed().as_secs_f64();
+        reporter.table_finished(report, policy.write);
+    }
+    let not_started: Vec<String> = order
+        .tables
+        .iter()
+        .filter(|&&i| reports[i].is_none())
+        .map(|&i| plans[i].0.name.clone())
+        .collect();
+    let mut tables: Vec<TableReport> = order
+        .tables
+        .iter()
+        .filter_map(|&i| reports[i].take())
+        .collect();
+    let signal = stop.requested();
+    drop(writer);
+    let mut rolled_back = false;
+    if let Some(run_transaction) = run_transaction {
+        let run_transaction = Arc::try_unwrap(run_transaction)
+            .map_err(|_| anyhow!("the run's transaction is still in use after every table"))?;
+        if let Some(signal) = signal {
+            drop(run_transaction);
+            roll_back(&mut tables, signal, reporter);
+            rolled_back = true;
+        } else if let Some(failed) = tables.iter().find(|t| t.error.is_some()) {
+            bail!(
+                "table {} failed, so the run's transaction was rolled back (--defer-constraints); \
+                 nothing was written",
+                failed.table
+            );
+        } else {
+            run_transaction
+                .finish()
+                .await
+                .context("the target refused to commit the run (--defer-constraints): a foreign key may still be violated; nothing was written")?;
+        }
+    }
+    let in_sync = tables
+        .iter()
+        .all(|t| t.error.is_none() && (!run_policy.differences_fail || t.chunks_differing == 0));
+    let mut report = RunReport::new(
+        command.name(),
+        in_sync,
+        started.elapsed().as_secs_f64(),
+        tables,
+    );
+    report.rolled_back = rolled_back;
+    report.not_started = not_started;
+    Ok(match signal {
+        Some(signal) => report.interrupted_by(signal),
+        None => report,
+    })
+}
+
+/// An interrupted `--defer-constraints` run: its transaction (already dropped, so rolled back)
+/// wrote nothing, whatever its tables counted.
+fn roll_back(tables: &mut [TableReport], signal: Signal, reporter: &Reporter) {
+    for table in tables.iter_mut() {
+        table.inserted = 0;
+        table.updated = 0;
+        table.deleted = 0;
+        table.bytes_written = 0;
+    }
+    reporter.run_rolled_back(&format!(
+        "interrupted ({}): the run's transaction was rolled back (--defer-constraints); nothing was written",
+        signal.name()
+    ));
+}
+
+/// Runs `work` holding, when the run writes, the lock that keeps overlapping runs (a cron job
+/// that ran long) from interleaving their writes to the table. `None` when a stop came while
+/// waiting for the lock: then nothing ran.
+async fn while_locked<T>(
+    target: &Db,
+    plan: &TablePlan,
+    policy: Policy,
+    job: &Job,
+    stop: &Stop,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<Option<T>> {
+    let lock = if policy.write {
+        // Waiting for the lock holds nothing yet, so a stop ends the wait.
+        match stop
+            .unless_stopped(target.lock_table(&plan.target.table, job.lock_timeout))
+            .await
+        {
+            Some(lock) => Some(lock?),
+            None => return Ok(None),
+        }
+    } else {
+        None
+    };
+    let outcome = work.await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    outcome.map(Some)
+}
+
+async fn advance_sequences(target: &Db, plan: &TablePlan, reporter: &Reporter) -> Result<()> {
+    let Some(pg) = target.postgres() else {
+        // MySQL and SQLite raise their counters by themselves on explicit inserts.
+        return Ok(());
+    };
+    for (sequence, value) in pg.advance_sequences(&plan.target).await? {
+        reporter.sequence_advanced(&plan.name, &sequence, value);
+    }
+    Ok(())
+}

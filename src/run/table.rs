@@ -1,0 +1,462 @@
+//! One table of a run: empty the subset first (`truncate`), plan the chunks, sum them in one
+//! grouped scan where the layout allows, then compare (and apply) every chunk as a task of its
+//! own under the run's semaphore, retrying chunks whose connection was lost.
+//!
+//! Chunks are spawned tasks, not futures polled by one task, so the CPU work inside them
+//! (in-process row hashing, data rules, fitting values to the target's columns) runs on every
+//! core of the runtime. Each task holds an owned permit of the semaphore until its chunk is done,
+//! `--sleep` included, so at most [`Job::chunk_jobs`](crate::config::Job::chunk_jobs) chunks are
+//! in flight. A stop lets the tasks in flight finish their chunk and spawns no new one.
+
+use super::policy::Policy;
+use super::shutdown::Stop;
+use crate::apply::{apply_chunk, planned_statements, planned_stats, ApplyStats, HeldDeletes};
+use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare};
+use crate::engine::{describe_statement, is_transient, Checksum, Chunk, Db, KeyRange};
+use crate::plan::plan_chunks;
+use crate::report::{error_messages, ChunkListing, Reporter, TableProgress, TableReport};
+use crate::schema::TablePlan;
+use crate::timings::{Phase, Timings};
+use crate::value::{compare_keys, key_to_string, Key};
+use anyhow::{anyhow, Context, Result};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio::task::{JoinError, JoinSet};
+
+/// A chunk whose connection was lost is tried again this many times, after pauses of
+/// `RETRY_PAUSE`, twice that, four times that.
+const RETRIES: u32 = 3;
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// Everything one table's run needs, owned or shared, so that its chunks can be tasks.
+pub(super) struct TableRun {
+    pub source: Arc<Db>,
+    /// The target, or the run's transaction on it (`--defer-constraints`).
+    pub target: Arc<Db>,
+    pub plan: Arc<TablePlan>,
+    pub policy: Policy,
+    pub reporter: Reporter,
+    /// Where the table's deletions are held, when other tables of the run reference it.
+    pub held: Option<Arc<Mutex<HeldDeletes>>>,
+    /// `--sleep`: the pause after every chunk.
+    pub sleep: Duration,
+    pub stop: Stop,
+    /// The run's limit on chunks in flight.
+    pub slots: Arc<Semaphore>,
+}
+
+/// What every chunk task of a table shares.
+struct Shared {
+    run: TableRun,
+    /// Every chunk is copied whole (`truncate`, or an empty target).
+    copy_only: bool,
+    /// The checksums of every chunk on both sides, when summed in one grouped scan each.
+    sums: Option<(HashMap<u64, Checksum>, HashMap<u64, Checksum>)>,
+    density: Density,
+    progress: TableProgress,
+}
+
+/// A chunk done: its position, comparison and what was written.
+type Done = (usize, ChunkComparison, ApplyStats);
+
+/// Compares (and, when the policy writes, applies) one table into `report`. A stop before the
+/// chunks are planned leaves the table untouched (but for `truncate`'s emptying, which is never
+/// cut short); after, the chunks in flight finish. `report.interrupted` then says so.
+pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Result<()> {
+    let (source, target, plan, policy) = (&table.source, &table.target, &table.plan, table.policy);
+    if policy.truncate {
+        let t0 = Instant::now();
+        report.deleted = target
+            .delete_subset(&plan.target)
+            .await
+            .context("emptying the target's subset")?;
+        report.timings.add(Phase::Copy, t0.elapsed());
+    }
+    let planning = Instant::now();
+    // Planning and summing only read, so a stop abandons them.
+    let planned = table.stop.unless_stopped(async {
+        // A first load (or `truncate`) has nothing to compare with: unless keys are listed,
+        // every chunk is a plain copy.
+        let copy_only = !policy.compare
+            || (!policy.list_keys
+                && target
+                    .is_empty(&plan.target)
+                    .await
+                    .context("looking for rows in the target")?);
+        let layout =
+            plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
+        Ok::<_, anyhow::Error>((copy_only, layout))
+    });
+    let Some(planned) = planned.await else {
+        report.interrupted = true;
+        return Ok(());
+    };
+    let (copy_only, layout) = planned?;
+    let chunks = layout.chunks;
+    report.chunks = chunks.len() as u64;
+    report.timings.add(Phase::Plan, planning.elapsed());
+    let summing = Instant::now();
+    // Where the layout allows, every chunk is summed in one grouped scan per side rather than a
+    // query per chunk.
+    let sums = match layout.grouping {
+        Some(grouping) if !copy_only => {
+            let both = table.stop.unless_stopped(async {
+                tokio::try_join!(
+                    async {
+                        plan.source_on(source)
+                            .grouped_checksums(grouping)
+                            .await
+                            .context("checksums on the source")
+                    },
+                    async {
+                        plan.target_on(target)
+                            .grouped_checksums(grouping)
+                            .await
+                            .context("checksums on the target")
+                    },
+                )
+            });
+            let Some(both) = both.await else {
+                report.interrupted = true;
+                return Ok(());
+            };
+            report.timings.add(Phase::Checksum, summing.elapsed());
+            Some(both?)
+        }
+        _ => None,
+    };
+    let progress = table
+        .reporter
+        .table(&plan.name, report.chunks, policy.write);
+    let shared = Arc::new(Shared {
+        run: table,
+        copy_only,
+        sums,
+        density: Density::default(),
+        progress,
+    });
+    let result = run_chunks(&shared, chunks, report).await;
+    shared.progress.finish();
+    // Listings in key order read better than completion order.
+    report.differences.sort_by_key(|listing| listing.chunk);
+    result
+}
+
+/// Spawns a task per chunk as permits free up, records each outcome as it comes, and after a
+/// stop or a failure spawns no more but waits for those in flight.
+async fn run_chunks(
+    shared: &Arc<Shared>,
+    chunks: Vec<Chunk>,
+    report: &mut TableReport,
+) -> Result<()> {
+    let stop = &shared.run.stop;
+    let list_keys = shared.run.policy.list_keys;
+    let mut tasks: JoinSet<Result<Option<Done>>> = JoinSet::new();
+    let mut failure: Option<anyhow::Error> = None;
+    let mut pending = chunks.into_iter().enumerate();
+    'spawning: while failure.is_none() && stop.requested().is_none() {
+        let Some((index, chunk)) = pending.next() else {
+            break;
+        };
+        let permit = loop {
+            tokio::select! {
+                biased;
+                _ = stop.wait() => break 'spawning,
+                Some(joined) = tasks.join_next() => {
+                    take(joined, report, &mut failure, list_keys, &shared.run.plan.name);
+                    if failure.is_some() {
+                        break 'spawning;
+                    }
+                }
+                permit = shared.run.slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => break permit,
+                    Err(e) => {
+                        failure = Some(anyhow!("no chunk can start: {e}"));
+                        break 'spawning;
+                    }
+                },
+            }
+        };
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            shared.chunk(index, chunk).await
+        });
+    }
+    // The chunks in flight finish their transaction, committed or rolled back, and are counted.
+    while let Some(joined) = tasks.join_next().await {
+        take(
+            joined,
+            report,
+            &mut failure,
+            list_keys,
+            &shared.run.plan.name,
+        );
+    }
+    if failure.is_none() && (report.chunks_compared < report.chunks) {
+        report.interrupted = true;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Records a finished chunk task in the report, or keeps its error (the first one).
+fn take(
+    joined: Result<Result<Option<Done>>, JoinError>,
+    report: &mut TableReport,
+    failure: &mut Option<anyhow::Error>,
+    list_keys: bool,
+    table: &str,
+) {
+    let error = match joined {
+        Ok(Ok(Some((index, comparison, written)))) => {
+            record(report, index, &comparison, written, list_keys);
+            return;
+        }
+        // Stopped before the chunk was done: nothing of it was written.
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => e,
+        Err(e) => anyhow!("a chunk task of table {table} ended abnormally: {e}"),
+    };
+    failure.get_or_insert(error);
+}
+
+impl Shared {
+    /// One chunk, compared and (when writing) applied, tried again after a lost connection;
+    /// `None` when a stop came while it waited to be tried again.
+    async fn chunk(&self, index: usize, chunk: Chunk) -> Result<Option<Done>> {
+        let run = &self.run;
+        let mut retries = 0;
+        let (comparison, written) = loop {
+            match self.attempt(index, &chunk).await {
+                Ok(done) => break done,
+                Err(e)
+                    if retries < RETRIES
+                        && is_transient(&[run.source.kind, run.target.kind], &e) =>
+                {
+                    retries += 1;
+                    let pause = RETRY_PAUSE * 2u32.pow(retries - 1);
+                    run.reporter.chunk_retried(
+                        &run.plan.name,
+                        &describe_chunk(&chunk),
+                        retries,
+                        RETRIES,
+                        &error_messages(&e).join(": "),
+                        pause,
+                    );
+                    if run
+                        .stop
+                        .unless_stopped(tokio::time::sleep(pause))
+                        .await
+                        .is_none()
+                    {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let differs = comparison.diff.is_some();
+        self.density.record(differs);
+        self.progress.compared(differs);
+        if run.policy.write && differs {
+            self.progress.copied();
+            run.reporter
+                .chunk_copied(&run.plan.name, &describe_chunk(&chunk), &written);
+        }
+        if !run.sleep.is_zero() {
+            // The chunk is done; only the pause is cut short.
+            run.stop.unless_stopped(tokio::time::sleep(run.sleep)).await;
+        }
+        Ok(Some((index, comparison, written)))
+    }
+
+    /// One try at a chunk; safe to repeat, since nothing of a chunk is written unless all of it
+    /// is.
+    async fn attempt(&self, index: usize, chunk: &Chunk) -> Result<(ChunkComparison, ApplyStats)> {
+        let run = &self.run;
+        let (target, plan, policy) = (&*run.target, &*run.plan, run.policy);
+        // Everything this chunk reads from the source comes from one snapshot, so the rows copied
+        // are the rows compared; later source changes wait for the next run.
+        let snapshot = run
+            .source
+            .snapshot()
+            .await
+            .context("cannot open a read snapshot on the source")?;
+        let source = &snapshot;
+        let mut comparison = if self.copy_only {
+            copy_without_comparing(chunk)
+        } else {
+            let known = self.sums.as_ref().map(|(src, tgt)| {
+                let empty = Checksum { rows: 0, sum: 0 };
+                let at = index as u64;
+                (
+                    src.get(&at).copied().unwrap_or(empty),
+                    tgt.get(&at).copied().unwrap_or(empty),
+                )
+            });
+            let how = match known {
+                Some(sums) => Compare::Known(sums),
+                None if self.density.mostly_differing() => Compare::RowByRow,
+                None => Compare::Checksums,
+            };
+            compare_chunk(source, target, plan, chunk, policy.list_keys, how)
+                .await
+                .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
+        };
+        let copying = Instant::now();
+        let written = match &comparison.diff {
+            Some(diff) if policy.write => {
+                let held = run.held.as_deref();
+                apply_chunk(source, target, plan, diff, policy.changes(), held)
+                    .await
+                    .with_context(|| format!("copying chunk {}", describe_chunk(chunk)))?
+            }
+            Some(diff) if policy.print_statements && run.reporter.verbose() => {
+                let statements = planned_statements(source, target, plan, diff, policy.changes())
+                    .await
+                    .with_context(|| {
+                        format!("reading chunk {} for --dry-run", describe_chunk(chunk))
+                    })?;
+                for statement in &statements {
+                    run.reporter.planned_statement(
+                        &plan.name,
+                        &describe_chunk(chunk),
+                        &describe_statement(statement),
+                    );
+                }
+                ApplyStats::default()
+            }
+            _ => ApplyStats::default(),
+        };
+        comparison.spent.add(Phase::Copy, copying.elapsed());
+        snapshot
+            .finish()
+            .await
+            .context("closing the source snapshot")?;
+        Ok((comparison, written))
+    }
+}
+
+/// How often chunks of the table have differed so far. When most do (changes spread over the
+/// whole table), checksumming a chunk before listing its rows only reads it twice: later chunks
+/// then go straight to the `(key, row hash)` lists, one pass per side.
+#[derive(Default)]
+struct Density {
+    compared: AtomicU64,
+    differing: AtomicU64,
+}
+
+impl Density {
+    /// Chunks seen before the rate is trusted.
+    const SAMPLE: u64 = 8;
+
+    fn record(&self, differs: bool) {
+        self.compared.fetch_add(1, Ordering::Relaxed);
+        if differs {
+            self.differing.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn mostly_differing(&self) -> bool {
+        let compared = self.compared.load(Ordering::Relaxed);
+        compared >= Self::SAMPLE && self.differing.load(Ordering::Relaxed) * 2 > compared
+    }
+}
+
+/// The "comparison" of a chunk that is copied without comparing (`truncate`, empty target).
+fn copy_without_comparing(chunk: &Chunk) -> ChunkComparison {
+    let none = Checksum { rows: 0, sum: 0 };
+    ChunkComparison {
+        source: none,
+        target: none,
+        diff: Some(ChunkDiff {
+            chunk: chunk.clone(),
+            work: ChunkWork::CopyAll { rows: 0 },
+        }),
+        spent: Timings::default(),
+    }
+}
+
+/// Adds one chunk's outcome to the table's report; `list_keys` keeps the differing keys (`diff`).
+fn record(
+    report: &mut TableReport,
+    chunk: usize,
+    comparison: &ChunkComparison,
+    written: ApplyStats,
+    list_keys: bool,
+) {
+    report.chunks_compared += 1;
+    // In truncate mode nothing is counted on the source but what was copied.
+    report.rows_source += comparison.source.rows.max(written.inserted);
+    report.rows_target += comparison.target.rows;
+    report.inserted += written.inserted;
+    report.updated += written.updated;
+    report.deleted += written.deleted;
+    report.bytes_read += written.bytes_read;
+    report.bytes_written += written.bytes_written;
+    report.timings.merge(&comparison.spent);
+    let Some(diff) = &comparison.diff else {
+        return;
+    };
+    report.chunks_differing += 1;
+    let found = planned_stats(diff);
+    report.rows_only_in_source += found.inserted;
+    report.rows_changed += found.updated;
+    report.rows_only_in_target += found.deleted;
+    if let ChunkWork::Rows {
+        only_in_source,
+        only_in_target,
+        changed,
+    } = &diff.work
+    {
+        if list_keys {
+            report.differences.push(ChunkListing {
+                chunk,
+                range: describe_chunk(&diff.chunk),
+                only_in_source: sorted_json(only_in_source),
+                only_in_target: sorted_json(only_in_target),
+                changed: sorted_json(changed),
+            });
+        }
+    }
+}
+
+/// Keys as JSON: the bare value for a one-column key, an array for a composite one.
+fn sorted_json(keys: &[Key]) -> Vec<serde_json::Value> {
+    let mut keys: Vec<&Key> = keys.iter().collect();
+    keys.sort_by(|a, b| compare_keys(a, b));
+    keys.iter()
+        .map(|k| match k.as_slice() {
+            [one] => serde_json::to_value(one).unwrap_or_default(),
+            many => serde_json::to_value(many).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `[lower, upper)` or `bucket i of n`, for messages.
+pub fn describe_chunk(chunk: &Chunk) -> String {
+    match chunk {
+        Chunk::Range(range) => describe_range(range),
+        Chunk::Bucket { index, of } => format!("bucket {index} of {of}"),
+    }
+}
+
+fn describe_range(range: &KeyRange) -> String {
+    let lower = range
+        .lower
+        .as_ref()
+        .map(key_to_string)
+        .unwrap_or_else(|| "-inf".into());
+    let upper = range
+        .upper
+        .as_ref()
+        .map(key_to_string)
+        .unwrap_or_else(|| "+inf".into());
+    format!("[{lower}, {upper})")
+}
