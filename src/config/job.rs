@@ -555,6 +555,28 @@ mod tests {
     }
 
     #[test]
+    fn a_group_value_reaches_each_side_as_that_engines_literal() {
+        let text = format!(
+            "{}[[tables]]\nname = \"q\"\nkey = \"id\"\nquery = \"SELECT * FROM s WHERE k = {{1}}\"\n\
+             target_where = \"k = {{1}}\"\n[groups.g]\ntables = [\"q\", \"t\"]\nwhere = \"k = {{1}}\"\n",
+            MINIMAL.replace("sqlite:///tmp/b.db", "mysql://root@127.0.0.1/test")
+        );
+        let overrides = Overrides {
+            tables: vec![("g:a\\'{1}".into(), None)],
+            ..Default::default()
+        };
+        let job = parse_with(&text, &overrides).unwrap();
+        let query = job.tables[0].render(EngineKind::Sqlite, EngineKind::MySql);
+        assert_eq!(
+            query.source_query.as_deref(),
+            Some("SELECT * FROM s WHERE k = 'a\\''{1}'")
+        );
+        assert_eq!(query.target_filter.as_deref(), Some("k = 'a\\\\''{1}'"));
+        let plain = job.tables[1].render(EngineKind::Sqlite, EngineKind::MySql);
+        assert_eq!(plain.source_filter.as_deref(), Some("k = 'a\\''{1}'"));
+    }
+
+    #[test]
     fn data_rules_are_read_with_their_positions() {
         let text = format!(
             "data_rules_seed = \"s3cret\"\n{MINIMAL}[data_rules]\nemail = \"unique_email\"\n\"users.last_name\" = {{ value = \"Doe\" }}\n\"*.ssn\" = \"null\"\nage = {{ rule = \"random_int\", min = 18, max = 99 }}\n"
