@@ -5,9 +5,13 @@
 //! config ─► schema (introspect, match) ─► plan (chunks) ─► compare (checksums, narrowing) ─► apply ─► report
 //! ```
 //!
-//! [`sync::run`] wires the stages; `main.rs` only turns a command line into a run and an exit code.
+//! [`sync::run`] wires the stages. [`cli`] holds the command line's types, [`commands`] what each
+//! subcommand does and prints, and `main.rs` only parses, runs on one runtime and maps the outcome
+//! to an exit code. [`config`] turns the job file and the command line into one validated [`Job`].
 
 pub mod apply;
+pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod config;
 pub mod convert;
