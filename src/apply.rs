@@ -110,9 +110,14 @@ pub async fn apply_chunk(
 ) -> Result<ApplyStats> {
     // Identical PostgreSQL tables: a whole chunk's bytes go straight from one COPY into the
     // other. Row by row where the pipe does not apply.
-    if let (ChunkWork::CopyAll { .. }, true) = (&diff.work, plan.source.native_rows) {
-        let piped = target
-            .pipe_chunk(source, &plan.source, &plan.target, &diff.chunk)
+    if let (ChunkWork::CopyAll { .. }, true, Some(from), Some(to)) = (
+        &diff.work,
+        plan.source.native_rows,
+        source.postgres(),
+        target.postgres(),
+    ) {
+        let piped = to
+            .pipe_chunk_from(&from, &plan.source, &plan.target, &diff.chunk)
             .await
             .context("copying the chunk from the source")?;
         if let Some(piped) = piped {
@@ -190,8 +195,9 @@ async fn prepare<'a>(
     let (delete_chunk, delete_keys, rows, new_keys): (_, &[Key], _, Option<HashSet<&Key>>) =
         match &diff.work {
             ChunkWork::CopyAll { .. } => {
-                let rows = source
-                    .rows_in_chunk(&plan.source, &diff.chunk)
+                let rows = plan
+                    .source_on(source)
+                    .rows_in_chunk(&diff.chunk)
                     .await
                     .context("reading the chunk from the source")?;
                 (None, &[], rows, None)
@@ -207,8 +213,9 @@ async fn prepare<'a>(
                 } else {
                     only_in_source.iter().chain(changed).cloned().collect()
                 };
-                let rows = source
-                    .rows_by_keys(&plan.source, &wanted)
+                let rows = plan
+                    .source_on(source)
+                    .rows_by_keys(&wanted)
                     .await
                     .context("reading changed rows from the source")?;
                 let deleted: &[Key] = if deletes { only_in_target } else { &[] };

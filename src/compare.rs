@@ -120,14 +120,14 @@ async fn checksums(
 ) -> Result<(Checksum, Checksum)> {
     tokio::try_join!(
         async {
-            source
-                .checksum(&plan.source, chunk)
+            plan.source_on(source)
+                .checksum(chunk)
                 .await
                 .context("checksum on the source")
         },
         async {
-            target
-                .checksum(&plan.target, chunk)
+            plan.target_on(target)
+                .checksum(chunk)
                 .await
                 .context("checksum on the target")
         },
@@ -151,14 +151,14 @@ async fn row_lists(
 ) -> Result<(Vec<(Key, u64)>, Vec<(Key, u64)>)> {
     tokio::try_join!(
         async {
-            source
-                .row_hashes(&plan.source, chunk)
+            plan.source_on(source)
+                .row_hashes(chunk)
                 .await
                 .context("row hashes on the source")
         },
         async {
-            target
-                .row_hashes(&plan.target, chunk)
+            plan.target_on(target)
+                .row_hashes(chunk)
                 .await
                 .context("row hashes on the target")
         },

@@ -2,19 +2,21 @@
 //!
 //! Values travel between engines as integers, floats, booleans, bytes or exact text (see
 //! [`crate::value::Value`]); the target engine casts them into its column types. Most casts are
-//! exact, but some would change a value without an error — MySQL and PostgreSQL round a decimal
-//! with too many fraction digits, SQLite turns NaN into NULL and long decimals into doubles, a
-//! double loses digits in a single-precision column — and some fail inside the database without
-//! saying which row. Every such case is caught here, before anything is written, with an error that
-//! names the table, the key and the column: dbdelta never writes a silently altered value.
+//! exact, but some would change a value without an error — an engine rounds a decimal with too
+//! many fraction digits or a timestamp with too many fractional-second digits, a double loses
+//! digits in a single-precision column, SQLite turns NaN into NULL — and some fail inside the
+//! database without saying which row. Every such case is caught here, before anything is written,
+//! with an error that names the table, the key and the column: dbdelta never writes a silently
+//! altered value. The limits every engine declares alike (integer ranges, lengths, precision and
+//! scale, fractional seconds) are read here; what only one engine cannot store is its
+//! [`Dialect::check_value`](crate::engine::Dialect::check_value).
 
-use crate::config::EngineKind;
-use crate::engine::types::{fraction_digits, integer_range, length_limit, precision_scale};
-use crate::engine::{wire_of, Column, Wire};
-use crate::value::{canonical_text, key_to_string, Key, TypeClass, Value};
+use crate::engine::types::{integer_range, length_limit, precision_scale};
+use crate::engine::{wire_of, Column, EngineKind, Wire};
+use crate::value::{key_to_string, Key, TypeClass, Value};
 use anyhow::{bail, Result};
 
-/// Checks (and, for timestamps, normalises) one row for the target.
+/// Checks (and, where the engine needs it, normalises) one row for the target.
 pub fn fit_row(
     table: &str,
     key: &Key,
@@ -37,12 +39,15 @@ pub fn fit_row(
 }
 
 fn fit_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
-    let checked = check_value(value, to, engine)?;
-    match engine {
-        // SQLite stores every value as it comes.
-        EngineKind::Sqlite => Ok(checked),
-        _ => coerce(checked, wire_of(engine, to)),
+    let dialect = engine.dialect();
+    let value = dialect.check_value(value, to)?;
+    // Declared limits bind where declared types are more than hints; SQLite stores every
+    // value as it comes.
+    if dialect.declared_types_are_hints() {
+        return Ok(value);
     }
+    let checked = check_declared(value, to, dialect.fraction_digits(&to.decl_type))?;
+    coerce(checked, wire_of(engine, to))
 }
 
 /// Turns a value into the carrier the target column is written with (an integer read as text
@@ -86,18 +91,14 @@ fn coerce(value: Value, wire: Wire) -> Result<Value> {
     })
 }
 
-/// Refuses values the target column would change or reject.
-fn check_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
+/// Refuses values the target column's declaration would change or reject; `fraction_digits` is
+/// what a time or timestamp column keeps.
+fn check_declared(value: Value, to: &Column, fraction_digits: Option<usize>) -> Result<Value> {
     let decl = to.decl_type.to_ascii_lowercase();
     Ok(match value {
-        Value::Float(f) if !f.is_finite() => match engine {
-            EngineKind::MySql => bail!("{f} cannot be stored in MySQL/MariaDB"),
-            EngineKind::Sqlite if f.is_nan() => bail!("NaN would become NULL in SQLite"),
-            _ if to.class == TypeClass::Decimal => {
-                bail!("{f} cannot be stored in a decimal column")
-            }
-            _ => Value::Float(f),
-        },
+        Value::Float(f) if !f.is_finite() && to.class == TypeClass::Decimal => {
+            bail!("{f} cannot be stored in a decimal column")
+        }
         Value::Float(f) if to.class == TypeClass::Float32 && f64::from(f as f32) != f => {
             bail!(
                 "{f} needs double precision, but {} is single precision ({})",
@@ -116,35 +117,23 @@ fn check_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
             }
             Value::Int(i)
         }
-        Value::Text(text) => Value::Text(fit_text(text, to, &decl, engine)?),
+        Value::Text(text) => {
+            if let Some(limit) = length_limit(&decl) {
+                let length = text.chars().count();
+                if length > limit {
+                    bail!("{length} characters do not fit {}", to.decl_type);
+                }
+            }
+            if let Some(kept) = fraction_digits {
+                check_fraction(&text, kept, to)?;
+            }
+            if to.class == TypeClass::Decimal {
+                check_decimal(&text, to, &decl)?;
+            }
+            Value::Text(text)
+        }
         other => other,
     })
-}
-
-fn fit_text(text: String, to: &Column, decl: &str, engine: EngineKind) -> Result<String> {
-    if engine == EngineKind::Postgres && text.contains('\0') {
-        bail!("PostgreSQL text cannot hold the character U+0000");
-    }
-    if let Some(limit) = length_limit(decl) {
-        let length = text.chars().count();
-        if length > limit {
-            bail!("{length} characters do not fit {}", to.decl_type);
-        }
-    }
-    if let Some(kept) = fraction_digits(engine, decl) {
-        check_fraction(&text, kept, to)?;
-    }
-    match to.class {
-        TypeClass::Decimal => check_decimal(&text, to, decl, engine)?,
-        // MySQL reads neither a `T` separator nor a `Z`; PostgreSQL and SQLite keep the text.
-        TypeClass::Timestamp | TypeClass::TimestampTz if engine == EngineKind::MySql => {
-            let normal = canonical_text(to.class, &Value::Text(text)).unwrap_or_default();
-            check_mysql_timestamp(&normal, decl)?;
-            return Ok(normal);
-        }
-        _ => {}
-    }
-    Ok(text)
 }
 
 /// Refuses a time or timestamp with more (non-zero) fractional-second digits than the column
@@ -168,21 +157,11 @@ fn check_fraction(text: &str, kept: usize, to: &Column) -> Result<()> {
     Ok(())
 }
 
-fn check_decimal(text: &str, to: &Column, decl: &str, engine: EngineKind) -> Result<()> {
+fn check_decimal(text: &str, to: &Column, decl: &str) -> Result<()> {
     let digits = text.trim_start_matches('-');
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let fraction = fraction.trim_end_matches('0');
     let whole = whole.trim_start_matches('0');
-    if engine == EngineKind::Sqlite {
-        let text_affinity = ["char", "clob", "text"].iter().any(|t| decl.contains(t));
-        if !text_affinity && whole.len() + fraction.len() > 15 {
-            bail!(
-                "{text} has more digits than SQLite's {} keeps exactly (15); declare the column TEXT",
-                to.decl_type
-            );
-        }
-        return Ok(());
-    }
     if let Some((precision, scale)) = precision_scale(decl) {
         if fraction.len() > scale {
             bail!(
@@ -193,23 +172,6 @@ fn check_decimal(text: &str, to: &Column, decl: &str, engine: EngineKind) -> Res
         if whole.len() > precision.saturating_sub(scale) {
             bail!("{text} has more integer digits than {} keeps", to.decl_type);
         }
-    }
-    Ok(())
-}
-
-/// MySQL's DATETIME holds years 1000–9999; its TIMESTAMP holds 1970-01-01 00:00:01 to
-/// 2038-01-19 03:14:07 UTC. Infinity has no counterpart.
-fn check_mysql_timestamp(normal: &str, decl: &str) -> Result<()> {
-    let year: Option<u32> = normal.get(..4).and_then(|y| y.parse().ok());
-    let Some(year) = year.filter(|_| normal.len() >= 19) else {
-        bail!("{normal:?} is not a timestamp MySQL/MariaDB can store");
-    };
-    if decl.starts_with("timestamp") {
-        if !("1970-01-01 00:00:01".."2038-01-19 03:14:08").contains(&&normal[..19]) {
-            bail!("{normal} is outside MySQL's TIMESTAMP range (1970-01-01 00:00:01 to 2038-01-19 03:14:07 UTC)");
-        }
-    } else if !(1000..=9999).contains(&year) {
-        bail!("{normal} is outside MySQL's DATETIME range (years 1000 to 9999)");
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! even a file that appears meanwhile), and no password is ever written: a source password
 //! becomes a `${DBDELTA_SOURCE_PASSWORD}` placeholder that `${VAR}` expansion fills at run time.
 
-use crate::config::{expand_env, DbUrl, EngineKind};
+use crate::config::{expand_env, DbUrl};
 use crate::engine::Db;
 use crate::schema::{usable_key, KeyOrigin};
 use anyhow::{anyhow, Context, Result};
@@ -327,7 +327,7 @@ fn sqlite_url_for(job_path: &Path, given: &str, file: &Path) -> String {
 /// A placeholder target: a local database of the source's engine named after the source's,
 /// with `_copy` appended (a SQLite file beside the source's).
 fn local_copy_url(source: &DbUrl, source_url: &str) -> String {
-    if source.engine == EngineKind::Sqlite {
+    if source.sqlite_path.is_some() {
         let path = source_url
             .strip_prefix("sqlite:")
             .map(|p| p.strip_prefix("//").unwrap_or(p))

@@ -24,6 +24,7 @@ pub mod prepare;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod side;
 pub mod summary;
 pub mod sync;
 pub mod timings;

@@ -111,7 +111,7 @@ async fn create_target(
     };
     let columns: Vec<Column> = src.columns.iter().filter(wanted).cloned().collect();
     let sql = create_table(
-        target.kind,
+        target.dialect(),
         &target.quote_table(&table.target_name),
         source.kind,
         &columns,

@@ -5,9 +5,10 @@
 //! warning, except a target column that is NOT NULL without a default, which would make every
 //! insert fail and is refused up front. Generated target columns are never written.
 
-use crate::config::{EngineKind, Mode, TableJob};
-use crate::engine::{Column, TableInfo, TableSide};
-use crate::rules::{compile, DataRules};
+use crate::config::{Mode, TableJob};
+use crate::engine::{Column, Db, EngineKind, TableInfo, TableSide};
+use crate::rules::{compile, DataRules, TableRules};
+use crate::side::Side;
 use crate::value::TypeClass;
 use anyhow::{bail, Result};
 
@@ -21,9 +22,31 @@ pub struct TablePlan {
     pub mode: Mode,
     pub source: TableSide,
     pub target: TableSide,
+    /// The data rules the source's rows pass through (see [`crate::rules`]).
+    pub rules: Option<TableRules>,
     pub chunk_size: u64,
     /// Differences between the two definitions that do not stop the sync.
     pub warnings: Vec<String>,
+}
+
+impl TablePlan {
+    /// The source side of the table on `db` (the pool or a chunk's snapshot).
+    pub fn source_on<'a>(&'a self, db: &'a Db) -> Side<'a> {
+        Side {
+            db,
+            table: &self.source,
+            rules: self.rules.as_ref(),
+        }
+    }
+
+    /// The target side of the table on `db`.
+    pub fn target_on<'a>(&'a self, db: &'a Db) -> Side<'a> {
+        Side {
+            db,
+            table: &self.target,
+            rules: None,
+        }
+    }
 }
 
 /// Both sides of a table as introspected, with the quoted names to use in SQL.
@@ -38,18 +61,19 @@ pub struct Definitions<'a> {
     pub rules: &'a DataRules,
 }
 
-/// The class a column is compared as, or `None` when its two sides cannot be compared. SQLite's
-/// declared types are only hints (any column holds any value), so across engines a SQLite column
-/// takes the other side's class: a `TEXT` column facing a `timestamptz` is compared as timestamps.
+/// The class a column is compared as, or `None` when its two sides cannot be compared. Where an
+/// engine's declared types are only hints (SQLite: any column holds any value), its column takes
+/// the other side's class: a SQLite `TEXT` column facing a `timestamptz` is compared as timestamps.
 fn shared_class(
     source: TypeClass,
     source_kind: EngineKind,
     target: TypeClass,
     target_kind: EngineKind,
 ) -> Option<TypeClass> {
-    match (source_kind, target_kind) {
-        (EngineKind::Sqlite, other) if other != EngineKind::Sqlite => Some(target),
-        (other, EngineKind::Sqlite) if other != EngineKind::Sqlite => Some(source),
+    let hints = |kind: EngineKind| kind.dialect().declared_types_are_hints();
+    match (hints(source_kind), hints(target_kind)) {
+        (true, false) => Some(target),
+        (false, true) => Some(source),
         _ => source.unify(target),
     }
 }
@@ -214,22 +238,25 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     // hash by the portable definition too, as if the engines differed.
     let rules = compile(defs.rules, name, &source_columns, &target_columns, &key)?;
     let portable = defs.source_kind != defs.target_kind || rules.is_some();
-    // Same server engine, same declarations: each value's own text is exact on both sides (see
-    // the native row hashes in `crate::value`).
+    // Same engine, same declarations: each value's own text is exact on both sides (see the
+    // native row hashes in `crate::value`), where the engine has such a hash.
     let native_rows = !portable
-        && defs.source_kind != EngineKind::Sqlite
         && job.query.is_none()
+        && defs.source_kind.dialect().hashes_in_sql()
         && source_columns
             .iter()
             .zip(&target_columns)
             .all(|(s, t)| s.decl_type == t.decl_type);
-    let hash_in_process = portable
+    // Floats and JSON have no canonical text in SQL (see `crate::value`); an engine without a
+    // hash in SQL hashes every row in-process; a source with rules is hashed as transformed.
+    let no_canonical_sql = portable
         && source_columns.iter().any(|c| {
             matches!(
                 c.class,
                 TypeClass::Float | TypeClass::Float32 | TypeClass::Json
             )
         });
+    let in_process = |kind: EngineKind| no_canonical_sql || !kind.dialect().hashes_in_sql();
     Ok(TablePlan {
         name: name.clone(),
         target_name: job.target_name.clone(),
@@ -240,9 +267,8 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             key: key.clone(),
             filter: subset.source_filter,
             from_query: job.query.is_some(),
-            hash_in_process,
+            hash_in_process: in_process(defs.source_kind) || rules.is_some(),
             native_rows,
-            rules,
         },
         target: TableSide {
             table: defs.target_table,
@@ -250,10 +276,10 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             key,
             filter: subset.target_filter,
             from_query: false,
-            hash_in_process,
+            hash_in_process: in_process(defs.target_kind),
             native_rows,
-            rules: None,
         },
+        rules,
         chunk_size: job.chunk_size,
         warnings,
     })

@@ -254,7 +254,11 @@ async fn while_locked<T>(
 }
 
 async fn advance_sequences(target: &Db, plan: &TablePlan, reporter: &Reporter) -> Result<()> {
-    for (sequence, value) in target.advance_sequences(&plan.target).await? {
+    let Some(pg) = target.postgres() else {
+        // MySQL and SQLite raise their counters by themselves on explicit inserts.
+        return Ok(());
+    };
+    for (sequence, value) in pg.advance_sequences(&plan.target).await? {
         reporter.sequence_advanced(&plan.name, &sequence, value);
     }
     Ok(())
@@ -283,7 +287,7 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
                     key.join(", "),
                     plan.mode
                 ));
-                if let Some(rules) = &plan.source.rules {
+                if let Some(rules) = &plan.rules {
                     say(&format!("  data rules: {}", rules.describe().join(", ")));
                 }
                 for w in &plan.warnings {
@@ -358,14 +362,14 @@ async fn run_table(
     let grouped_sums = match layout.grouping {
         Some(grouping) if !copy_only => Some(tokio::try_join!(
             async {
-                source
-                    .grouped_checksums(&plan.source, grouping)
+                plan.source_on(source)
+                    .grouped_checksums(grouping)
                     .await
                     .context("checksums on the source")
             },
             async {
-                target
-                    .grouped_checksums(&plan.target, grouping)
+                plan.target_on(target)
+                    .grouped_checksums(grouping)
                     .await
                     .context("checksums on the target")
             },
@@ -445,7 +449,9 @@ async fn run_table(
             let (comparison, written) = loop {
                 match attempt().await {
                     Ok(done) => break done,
-                    Err(e) if retries < RETRIES && is_transient(&e) => {
+                    Err(e)
+                        if retries < RETRIES && is_transient(&[source.kind, target.kind], &e) =>
+                    {
                         retries += 1;
                         let pause = RETRY_PAUSE * 2u32.pow(retries - 1);
                         reporter.chunk_retried(

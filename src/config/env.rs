@@ -3,7 +3,7 @@
 //! Expansion runs on values already parsed from the TOML, never on the file's text, so that a TOML
 //! error message, which quotes positions in that text, can never contain a secret.
 
-use super::redact_unparsed;
+use crate::engine::redact_unparsed;
 use anyhow::{bail, Result};
 
 /// Replaces every `${NAME}` with the environment variable NAME; an unset variable is an error

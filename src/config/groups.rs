@@ -88,7 +88,7 @@ fn placeholder(after_brace: &str) -> Option<(usize, usize)> {
 }
 
 /// A value as an SQL literal of `kind`: a plain decimal number stays a number, anything else
-/// becomes a quoted string, so that a value like `42; DROP TABLE x` is data.
+/// becomes the engine dialect's quoted string, so that a value like `42; DROP TABLE x` is data.
 pub(super) fn sql_literal(value: &str, kind: EngineKind) -> String {
     let digits = value.strip_prefix('-').unwrap_or(value);
     let numeric = !digits.is_empty()
@@ -99,18 +99,7 @@ pub(super) fn sql_literal(value: &str, kind: EngineKind) -> String {
     if numeric {
         return value.to_string();
     }
-    let mut quoted = String::with_capacity(value.len() + 2);
-    quoted.push('\'');
-    for c in value.chars() {
-        match c {
-            '\'' => quoted.push_str("''"),
-            // MySQL treats a backslash in a string literal as an escape character.
-            '\\' if kind == EngineKind::MySql => quoted.push_str("\\\\"),
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('\'');
-    quoted
+    kind.dialect().string_literal(value)
 }
 
 #[cfg(test)]

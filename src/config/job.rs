@@ -258,12 +258,15 @@ impl Job {
                 );
             }
         }
-        if self.integrity == Integrity::Defer && self.target.engine == EngineKind::MySql {
+        if self.integrity == Integrity::Defer
+            && self.target.engine.dialect().defer_constraints().is_none()
+        {
             bail!(
-                "{}: MySQL/MariaDB cannot defer foreign key checks (defer_constraints / \
+                "{}: {} cannot defer foreign key checks (defer_constraints / \
                  --defer-constraints); use --disable-integrity to turn them off for dbdelta's \
                  sessions",
-                self.path.display()
+                self.path.display(),
+                self.target.engine
             );
         }
         Ok(())
@@ -554,5 +557,48 @@ mod tests {
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains("sync.toml:8") && err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn passwords_are_redacted_for_display() {
+        let url = DbUrl::parse("postgres://app:s3cret@db:5432/app", Path::new(".")).unwrap();
+        assert_eq!(url.display, "postgres://app:***@db:5432/app");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let url = DbUrl::parse(
+            "postgres://db/app?sslmode=require&password=s3cret",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            url.display,
+            "postgres://db/app?sslmode=require&password=***"
+        );
+        assert_eq!(
+            crate::engine::redact_unparsed("mysql://u:s3cret@h:bad/x"),
+            "mysql://***@h:bad/x"
+        );
+    }
+
+    #[test]
+    fn loopback_addresses_and_sqlite_files_are_local() {
+        let local = DbUrl::parse("postgres://u@127.0.0.2:5432/db", Path::new(".")).unwrap();
+        assert!(local.is_local());
+        assert!(DbUrl::parse("mysql://u@[::1]/db", Path::new("."))
+            .unwrap()
+            .is_local());
+        assert!(DbUrl::parse("sqlite://x.db", Path::new("."))
+            .unwrap()
+            .is_local());
+        assert!(
+            !DbUrl::parse("postgres://u:pw@db.internal/app", Path::new("."))
+                .unwrap()
+                .is_local()
+        );
+    }
+
+    #[test]
+    fn urls_without_scheme_are_refused() {
+        assert!(DbUrl::parse("sqlite", Path::new(".")).is_err());
+        assert!(DbUrl::parse("oracle://x/y", Path::new(".")).is_err());
     }
 }

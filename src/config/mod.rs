@@ -27,12 +27,11 @@ mod position;
 mod precedence;
 mod select;
 mod tables;
-mod url;
 
+/// Where a job's databases are: defined by the engine layer, named here too for the job's users.
+pub use crate::engine::{DbUrl, EngineKind};
 pub use env::expand_env;
 pub use file::{DefaultsFile, EndpointFile, GroupFile, JobFile, KeyFile, TableFile};
 pub use groups::{render_sql, Group};
 pub use job::{Integrity, Job, Mode, RenderedSubset, TableJob};
 pub use precedence::{Overrides, DEFAULT_CHUNK_SIZE, DEFAULT_JOBS, DEFAULT_LOCK_TIMEOUT, MAX_JOBS};
-pub(crate) use url::redact_unparsed;
-pub use url::{DbUrl, EngineKind};

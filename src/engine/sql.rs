@@ -1,9 +1,9 @@
-//! SQL text for every operation of [`super::Db`], assembled from the per-engine pieces (quoting,
-//! placeholders, canonical and transport expressions). Every identifier is quoted and every value
-//! is bound; nothing from a row is ever spliced into SQL text.
+//! SQL text for every operation of [`super::Db`], assembled engine-neutrally from the pieces an
+//! engine's [`Dialect`] provides (quoting, placeholders, canonical and transport expressions,
+//! hashes, upserts). Every identifier is quoted and every value is bound; nothing from a row is
+//! ever spliced into SQL text.
 
-use super::{mysql, postgres, sqlite, Chunk, Column, Grouping, Param, Statement, TableSide, Wire};
-use crate::config::EngineKind;
+use super::{Chunk, Column, Dialect, EngineKind, Grouping, Param, Statement, TableSide, Wire};
 use crate::value::{Key, Value};
 
 /// At most this many rows (or keys) go into one statement, well under every engine's limit on
@@ -13,19 +13,20 @@ pub fn batch_rows(values_per_row: usize) -> usize {
 }
 
 pub fn quote_ident(kind: EngineKind, ident: &str) -> String {
-    match kind {
-        EngineKind::MySql => format!("`{}`", ident.replace('`', "``")),
-        EngineKind::Postgres | EngineKind::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
-    }
+    kind.dialect().quote_ident(ident)
 }
 
 /// `schema.table` or `table`, each part taken literally and quoted.
-pub fn quote_table(kind: EngineKind, name: &str) -> String {
+pub fn quote_table(dialect: &dyn Dialect, name: &str) -> String {
     match name.split_once('.') {
         Some((schema, table)) => {
-            format!("{}.{}", quote_ident(kind, schema), quote_ident(kind, table))
+            format!(
+                "{}.{}",
+                dialect.quote_ident(schema),
+                dialect.quote_ident(table)
+            )
         }
-        None => quote_ident(kind, name),
+        None => dialect.quote_ident(name),
     }
 }
 
@@ -53,10 +54,7 @@ impl Binder {
         }
         let wire = select_expr(self.kind, column).1;
         self.values.push(Param::new(value, wire));
-        match self.kind {
-            EngineKind::Postgres => postgres::placeholder(self.values.len(), column),
-            EngineKind::MySql | EngineKind::Sqlite => "?".to_string(),
-        }
+        self.kind.dialect().placeholder(self.values.len(), column)
     }
 
     /// `(p1, p2)` for a composite key, `p1` for a single column.
@@ -95,16 +93,8 @@ fn order_by(kind: EngineKind, side: &TableSide, descending: bool) -> String {
 }
 
 fn select_expr(kind: EngineKind, column: &Column) -> (String, Wire) {
-    let quoted = quote_ident(kind, &column.name);
-    match kind {
-        EngineKind::Postgres => postgres::select_expr(column, &quoted),
-        EngineKind::MySql => mysql::select_expr(column, &quoted),
-        EngineKind::Sqlite => sqlite::select_expr(column, &quoted),
-    }
-}
-
-pub fn column_wire(kind: EngineKind, column: &Column) -> Wire {
-    select_expr(kind, column).1
+    let dialect = kind.dialect();
+    dialect.select_expr(column, &dialect.quote_ident(&column.name))
 }
 
 pub fn column_wires(kind: EngineKind, side: &TableSide) -> Vec<Wire> {
@@ -125,54 +115,40 @@ fn select_list<'a>(kind: EngineKind, columns: impl Iterator<Item = &'a Column>) 
         .join(", ")
 }
 
-/// The server-side per-row hash expression, or `None` where rows are hashed in-process (always
-/// for a side with data rules: its rows are hashed as the rules transform them).
+/// The server-side per-row hash expression, or `None` where the side's rows are hashed
+/// in-process (see [`TableSide::hash_in_process`]).
 fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
-    if side.hash_in_process || side.rules.is_some() {
+    if side.hash_in_process {
         return None;
     }
+    let dialect = kind.dialect();
     if side.native_rows {
-        match kind {
-            EngineKind::MySql => return Some(mysql::native_row_hash_expr(&side.columns)),
-            EngineKind::Postgres => {
-                let columns: Vec<String> = side
-                    .columns
-                    .iter()
-                    .map(|c| quote_ident(kind, &c.name))
-                    .collect();
-                return Some(postgres::native_row_hash_expr(&columns));
-            }
-            EngineKind::Sqlite => {}
-        }
+        return dialect.native_row_hash_expr(&side.columns);
     }
-    let fields = canonical_fields(kind, side.columns.iter());
-    match kind {
-        EngineKind::Postgres => Some(postgres::row_hash_expr(&fields)),
-        EngineKind::MySql => Some(mysql::row_hash_expr(&fields)),
-        EngineKind::Sqlite => None,
-    }
+    dialect.row_hash_expr(&canonical_fields(kind, side.columns.iter())?)
 }
 
-/// Whether the engine computes a key's bucket in SQL; SQLite's buckets are picked in-process.
-pub fn buckets_in_sql(kind: EngineKind) -> bool {
-    kind != EngineKind::Sqlite
-}
-
-/// The canonical texts of the key columns.
+/// The canonical texts of these columns in SQL, or `None` where the engine computes none.
 fn canonical_fields<'a>(
     kind: EngineKind,
     columns: impl Iterator<Item = &'a Column>,
-) -> Vec<String> {
+) -> Option<Vec<String>> {
+    let dialect = kind.dialect();
     columns
-        .map(|c| {
-            let quoted = quote_ident(kind, &c.name);
-            match kind {
-                EngineKind::Postgres => postgres::canonical_expr(c, &quoted),
-                EngineKind::MySql => mysql::canonical_expr(c, &quoted),
-                EngineKind::Sqlite => String::new(),
-            }
-        })
+        .map(|c| dialect.canonical_expr(c, &dialect.quote_ident(&c.name)))
         .collect()
+}
+
+/// Whether the engine computes the side's key bucket in SQL; SQLite's buckets are picked
+/// in-process.
+pub fn buckets_in_sql(kind: EngineKind, side: &TableSide) -> bool {
+    bucket_expr(kind, side, 1).is_some()
+}
+
+/// The key's bucket in SQL, or `None` where the engine's buckets are picked in-process.
+fn bucket_expr(kind: EngineKind, side: &TableSide, of: u64) -> Option<String> {
+    kind.dialect()
+        .bucket_expr(&canonical_fields(kind, side.key_columns())?, of)
 }
 
 /// `WHERE` conditions selecting a chunk within the side's subset.
@@ -190,15 +166,9 @@ fn chunk_condition(binder: &mut Binder, side: &TableSide, chunk: &Chunk) -> Stri
             }
         }
         Chunk::Bucket { index, of } => {
-            let fields = canonical_fields(kind, side.key_columns());
-            match kind {
-                EngineKind::Postgres => {
-                    parts.push(format!("{} = {index}", postgres::bucket_expr(&fields, *of)))
-                }
-                EngineKind::MySql => {
-                    parts.push(format!("{} = {index}", mysql::bucket_expr(&fields, *of)))
-                }
-                EngineKind::Sqlite => {}
+            // Without a bucket in SQL the caller keeps the bucket's rows from the whole subset.
+            if let Some(bucket) = bucket_expr(kind, side, *of) {
+                parts.push(format!("{bucket} = {index}"));
             }
         }
     }
@@ -213,17 +183,11 @@ fn chunk_condition(binder: &mut Binder, side: &TableSide, chunk: &Chunk) -> Stri
 fn keys_condition(binder: &mut Binder, side: &TableSide, keys: &[Key]) -> String {
     let kind = binder.kind;
     let items: Vec<String> = keys.iter().map(|k| binder.bind_key(side, k)).collect();
-    let list = items.join(", ");
-    if side.key.len() > 1 && kind == EngineKind::Sqlite {
-        // SQLite takes a list of row values only as a subquery.
-        let rows: Vec<String> = items.iter().map(|i| format!("VALUES {i}")).collect();
-        format!(
-            "{} IN ({})",
-            key_tuple(kind, side),
-            rows.join(" UNION ALL ")
-        )
+    let key = key_tuple(kind, side);
+    if side.key.len() > 1 {
+        kind.dialect().row_values_in(&key, &items)
     } else {
-        format!("{} IN ({list})", key_tuple(kind, side))
+        format!("{key} IN ({})", items.join(", "))
     }
 }
 
@@ -307,10 +271,7 @@ pub fn checksum(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Sta
     let hash = row_hash_expr(kind, side)?;
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, chunk);
-    let sum = match kind {
-        EngineKind::Postgres => postgres::sum_expr(&hash),
-        _ => mysql::sum_expr(&hash),
-    };
+    let sum = kind.dialect().sum_expr(&hash);
     let text = format!(
         "SELECT COUNT(*), {sum} FROM {} WHERE {condition}",
         side.table
@@ -330,11 +291,11 @@ pub fn row_hashes(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<S
     Some((text, b.values))
 }
 
-/// [`row_hashes`] as two arrays in one row (keys, hashes), where the engine can: PostgreSQL with a
+/// [`row_hashes`] as two arrays in one row (keys, hashes), PostgreSQL's form (`array_agg`) for a
 /// single integer key. Decoding two arrays costs the client a fraction of decoding a row per key.
 pub fn row_hashes_packed(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Statement> {
     let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
-        [key] if kind == EngineKind::Postgres && select_expr(kind, key).1 == Wire::Int => *key,
+        [key] if select_expr(kind, key).1 == Wire::Int => *key,
         _ => return None,
     };
     let hash = row_hash_expr(kind, side)?;
@@ -387,25 +348,13 @@ pub fn grouped_checksums(
     grouping: Grouping,
 ) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
-    let sum = match kind {
-        EngineKind::Postgres => postgres::sum_expr(&hash),
-        EngineKind::MySql => mysql::sum_expr(&hash),
-        EngineKind::Sqlite => return None,
-    };
+    let dialect = kind.dialect();
+    let sum = dialect.sum_expr(&hash);
     let chunk = match grouping {
-        Grouping::Buckets { of } => {
-            let fields = canonical_fields(kind, side.key_columns());
-            match kind {
-                EngineKind::Postgres => postgres::bucket_expr(&fields, of),
-                _ => mysql::bucket_expr(&fields, of),
-            }
-        }
+        Grouping::Buckets { of } => bucket_expr(kind, side, of)?,
     };
     // One signed 64-bit type for the chunk number on every engine.
-    let chunk = match kind {
-        EngineKind::MySql => format!("CAST({chunk} AS SIGNED)"),
-        _ => format!("CAST({chunk} AS BIGINT)"),
-    };
+    let chunk = dialect.bigint(&chunk);
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, &Chunk::everything());
     let text = format!(
@@ -497,24 +446,7 @@ pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statem
         .filter(|(i, _)| !side.key.contains(i))
         .map(|(_, c)| quote_ident(kind, &c.name))
         .collect();
-    let conflict = match kind {
-        EngineKind::MySql => mysql::upsert_clause(&keys, &others),
-        EngineKind::Postgres | EngineKind::Sqlite => {
-            if others.is_empty() {
-                format!("ON CONFLICT ({}) DO NOTHING", keys.join(", "))
-            } else {
-                let sets: Vec<String> = others
-                    .iter()
-                    .map(|c| format!("{c} = excluded.{c}"))
-                    .collect();
-                format!(
-                    "ON CONFLICT ({}) DO UPDATE SET {}",
-                    keys.join(", "),
-                    sets.join(", ")
-                )
-            }
-        }
-    };
+    let conflict = kind.dialect().upsert_clause(&keys, &others);
     let text = format!(
         "INSERT INTO {} ({}) VALUES {} {conflict}",
         side.table,
@@ -540,14 +472,13 @@ mod tests {
             generated: false,
         };
         TableSide {
-            table: quote_table(kind, "s.t"),
+            table: quote_table(kind.dialect(), "s.t"),
             columns: vec![col("a"), col("b"), col("v")],
             key,
             filter: None,
             from_query: false,
             hash_in_process: false,
             native_rows: false,
-            rules: None,
         }
     }
 
@@ -558,7 +489,10 @@ mod tests {
             "\"we\"\"ird\""
         );
         assert_eq!(quote_ident(EngineKind::MySql, "or`der"), "`or``der`");
-        assert_eq!(quote_table(EngineKind::Sqlite, "main.t"), "\"main\".\"t\"");
+        assert_eq!(
+            quote_table(EngineKind::Sqlite.dialect(), "main.t"),
+            "\"main\".\"t\""
+        );
     }
 
     #[test]

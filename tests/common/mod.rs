@@ -10,7 +10,9 @@
 
 #![allow(dead_code)] // each test file uses a different part of these helpers
 
+pub mod exact;
 pub mod matrix;
+pub mod random;
 pub mod scenario;
 
 use sqlx::mysql::MySqlPoolOptions;

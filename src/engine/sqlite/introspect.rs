@@ -1,41 +1,10 @@
-//! SQLite: opening a database file, introspection through `PRAGMA table_xinfo` and the index
-//! pragmas, and column classification by declared type. SQLite has no MD5 function, so its rows
-//! are hashed in-process ([`crate::value::row_hash`]); only plain column reads happen in SQL.
+//! Reading SQLite's pragmas: a table's columns and keys, the tables, foreign keys.
 
-use super::{Column, SourceTable, TableInfo, Wire};
-use crate::config::DbUrl;
+use super::super::{Column, SourceTable, TableInfo};
 use crate::value::TypeClass;
-use anyhow::{bail, Context, Result};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
+use anyhow::{Context, Result};
+use sqlx::sqlite::SqlitePool;
 use sqlx::Row;
-use std::time::Duration;
-
-pub async fn connect(
-    url: &DbUrl,
-    connections: u32,
-    timeout: Duration,
-    disable_integrity: bool,
-) -> Result<SqlitePool> {
-    let Some(path) = &url.sqlite_path else {
-        bail!("{} is not a SQLite URL", url.display);
-    };
-    if !path.is_file() {
-        bail!("SQLite database file {} does not exist", path.display());
-    }
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(false)
-        .foreign_keys(!disable_integrity)
-        // Another process (or our own writer) may hold the write lock for a moment.
-        .busy_timeout(Duration::from_secs(30));
-    super::check_connection::<SqliteConnection>(&options, timeout)
-        .await
-        .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-    Ok(SqlitePoolOptions::new()
-        .max_connections(connections)
-        .acquire_timeout(timeout)
-        .connect_lazy_with(options))
-}
 
 pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInfo>> {
     let (schema, table) = match name.split_once('.') {
@@ -180,14 +149,6 @@ fn classify(decl: &str) -> TypeClass {
         TypeClass::Other
     }
 }
-
-/// Columns are read as stored; values decode by their storage class (see `RowValues`).
-pub fn select_expr(_column: &Column, quoted: &str) -> (String, Wire) {
-    (quoted.to_string(), Wire::Text)
-}
-
-/// Makes a `--defer-constraints` transaction check foreign keys at commit.
-pub const DEFER_CONSTRAINTS: &str = "PRAGMA defer_foreign_keys = ON";
 
 /// The foreign keys among `tables` (names as in the job file), as `(child, parent)` positions.
 /// SQLite names are case-insensitive, and a foreign key names its parent without a schema.

@@ -1,8 +1,9 @@
-//! Database URLs: which engine a URL names, and the URL kept apart from the form that may be shown.
-//!
-//! This file stands alone so that it can move to the engine layer as it is; the rest of the
-//! program names it as `crate::config::{EngineKind, DbUrl}`.
+//! Where a database is: its engine and URL, with the password kept apart from what is shown.
 
+use super::mysql::MySql;
+use super::postgres::Postgres;
+use super::sqlite::Sqlite;
+use super::Dialect;
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,26 @@ pub enum EngineKind {
     Postgres,
     MySql,
     Sqlite,
+}
+
+impl EngineKind {
+    /// The engine's SQL text and value rules.
+    pub fn dialect(self) -> &'static dyn Dialect {
+        match self {
+            EngineKind::Postgres => &Postgres,
+            EngineKind::MySql => &MySql,
+            EngineKind::Sqlite => &Sqlite,
+        }
+    }
+
+    /// The TCP port a URL without one connects to; `None` for a file.
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            EngineKind::Postgres => Some(5432),
+            EngineKind::MySql => Some(3306),
+            EngineKind::Sqlite => None,
+        }
+    }
 }
 
 impl std::fmt::Display for EngineKind {
@@ -162,10 +183,7 @@ impl DbUrl {
                     Some(h) => h.to_ascii_lowercase(),
                     None => String::new(),
                 };
-                let port = u.port().unwrap_or(match self.engine {
-                    EngineKind::Postgres => 5432,
-                    _ => 3306,
-                });
+                let port = u.port().or(self.engine.default_port()).unwrap_or(0);
                 format!("{:?}://{host}:{port}{}", self.engine, u.path())
             }
             Err(_) => self.display.clone(),
@@ -185,53 +203,5 @@ pub(crate) fn redact_unparsed(url: &str) -> String {
             format!("{}://***@{}", &url[..start], &url[at + 1..])
         }
         _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_redacted_for_display() {
-        let url = DbUrl::parse("postgres://app:s3cret@db:5432/app", Path::new(".")).unwrap();
-        assert_eq!(url.display, "postgres://app:***@db:5432/app");
-        assert!(!format!("{url:?}").contains("s3cret"));
-        let url = DbUrl::parse(
-            "postgres://db/app?sslmode=require&password=s3cret",
-            Path::new("."),
-        )
-        .unwrap();
-        assert_eq!(
-            url.display,
-            "postgres://db/app?sslmode=require&password=***"
-        );
-        assert_eq!(
-            redact_unparsed("mysql://u:s3cret@h:bad/x"),
-            "mysql://***@h:bad/x"
-        );
-    }
-
-    #[test]
-    fn loopback_addresses_and_sqlite_files_are_local() {
-        let local = DbUrl::parse("postgres://u@127.0.0.2:5432/db", Path::new(".")).unwrap();
-        assert!(local.is_local());
-        assert!(DbUrl::parse("mysql://u@[::1]/db", Path::new("."))
-            .unwrap()
-            .is_local());
-        assert!(DbUrl::parse("sqlite://x.db", Path::new("."))
-            .unwrap()
-            .is_local());
-        assert!(
-            !DbUrl::parse("postgres://u:pw@db.internal/app", Path::new("."))
-                .unwrap()
-                .is_local()
-        );
-    }
-
-    #[test]
-    fn urls_without_scheme_are_refused() {
-        assert!(DbUrl::parse("sqlite", Path::new(".")).is_err());
-        assert!(DbUrl::parse("oracle://x/y", Path::new(".")).is_err());
     }
 }

@@ -1,53 +1,10 @@
-//! MySQL and MariaDB: connecting, introspection through `information_schema`, and the SQL pieces of
-//! the canonical row encoding (computed on the server with `MD5`).
+//! Reading `information_schema`: a table's columns and keys, the base tables, foreign keys.
 
-use super::{Column, SourceTable, TableInfo, Wire};
-use crate::config::DbUrl;
+use super::super::{Column, SourceTable, TableInfo};
 use crate::value::TypeClass;
 use anyhow::{Context, Result};
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::MySqlPool;
 use sqlx::Row;
-use std::str::FromStr;
-use std::time::Duration;
-
-pub async fn connect(
-    url: &DbUrl,
-    connections: u32,
-    timeout: Duration,
-    disable_integrity: bool,
-) -> Result<MySqlPool> {
-    // sqlx already runs sessions with time_zone '+00:00' and utf8mb4, which the canonical
-    // encoding relies on (TIMESTAMP columns print in UTC, text hashes as UTF-8).
-    let options = MySqlConnectOptions::from_str(url.secret()).map_err(|e| {
-        anyhow::anyhow!(
-            "invalid MySQL URL {}: {}",
-            url.display,
-            e.to_string().replace(url.secret(), &url.display)
-        )
-    })?;
-    super::check_connection::<MySqlConnection>(&options, timeout)
-        .await
-        .with_context(|| format!("cannot connect to MySQL/MariaDB at {}", url.display))?;
-    Ok(MySqlPoolOptions::new()
-        .max_connections(connections)
-        .acquire_timeout(timeout)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                // A chunk's snapshot is only consistent at REPEATABLE READ, whatever the server's
-                // default; `--disable-integrity` turns foreign key checks off for the session.
-                sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .execute(&mut *conn)
-                    .await?;
-                if disable_integrity {
-                    sqlx::query("SET SESSION FOREIGN_KEY_CHECKS = 0")
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(())
-            })
-        })
-        .connect_lazy_with(options))
-}
 
 /// `(schema, table)`; a bare name lives in the URL's database.
 fn split_name(name: &str) -> (Option<&str>, &str) {
@@ -100,6 +57,24 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
             has_default: r.try_get::<i64, _>(4)? != 0,
             generated: r.try_get::<i64, _>(5)? != 0,
         });
+    }
+    // MariaDB's `json` is a LONGTEXT with a `json_valid` check: such a column holds JSON.
+    // (MySQL's own JSON type reports `json`; its CHECK_CONSTRAINTS has no table column, so the
+    // query fails there and nothing changes.)
+    let json_checks: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(check_clause AS CHAR) FROM information_schema.check_constraints \
+         WHERE constraint_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    for column in &mut columns {
+        let check = format!("json_valid(`{}`)", column.name.replace('`', "``"));
+        if column.class == TypeClass::Text && json_checks.contains(&check) {
+            column.class = TypeClass::Json;
+        }
     }
     let index_rows = sqlx::query(
         "SELECT CAST(index_name AS CHAR), CAST(column_name AS CHAR), CAST(sub_part IS NOT NULL AS SIGNED) \
@@ -194,119 +169,6 @@ fn classify(data_type: &str, column_type: &str) -> TypeClass {
         _ => TypeClass::Other,
     }
 }
-
-fn is_unsigned_bigint(column: &Column) -> bool {
-    let t = column.decl_type.to_ascii_lowercase();
-    t.starts_with("bigint") && t.contains("unsigned")
-}
-
-/// How a column is selected for transport, and the wire type it decodes from.
-pub fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
-    match column.class {
-        // CAST AS SIGNED would wrap an unsigned BIGINT past 2^63; read it as it is and check.
-        TypeClass::Int if is_unsigned_bigint(column) => (quoted.to_string(), Wire::UInt),
-        TypeClass::Int | TypeClass::Bool => (format!("CAST({quoted} AS SIGNED)"), Wire::Int),
-        TypeClass::Float | TypeClass::Float32 => (quoted.to_string(), Wire::Float),
-        TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
-        TypeClass::Date | TypeClass::Time | TypeClass::Timestamp | TypeClass::TimestampTz => {
-            (canonical_expr(column, quoted), Wire::Text)
-        }
-        _ => (format!("CAST({quoted} AS CHAR)"), Wire::Text),
-    }
-}
-
-/// The canonical text of a column (see [`crate::value`]); NULL stays NULL.
-pub fn canonical_expr(column: &Column, quoted: &str) -> String {
-    match column.class {
-        TypeClass::Decimal => format!(
-            "IF(INSTR(CAST({quoted} AS CHAR), '.') > 0, \
-             TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({quoted} AS CHAR))), CAST({quoted} AS CHAR))"
-        ),
-        TypeClass::Bytes => format!("LOWER(HEX({quoted}))"),
-        TypeClass::Date => format!("DATE_FORMAT({quoted}, '%Y-%m-%d')"),
-        TypeClass::Time => format!("TIME_FORMAT({quoted}, '%H:%i:%s.%f')"),
-        TypeClass::Timestamp | TypeClass::TimestampTz => {
-            format!("DATE_FORMAT({quoted}, '%Y-%m-%d %H:%i:%s.%f')")
-        }
-        // Hash text as UTF-8 whatever the column's character set.
-        TypeClass::Text => format!("CONVERT({quoted} USING utf8mb4)"),
-        TypeClass::Uuid => format!("LOWER(CONVERT({quoted} USING utf8mb4))"),
-        // MariaDB prints a FLOAT with six digits; widened to DOUBLE it prints exactly.
-        TypeClass::Float32 => format!("CAST(CAST({quoted} AS DOUBLE) AS CHAR)"),
-        _ => format!("CAST({quoted} AS CHAR)"),
-    }
-}
-
-/// The row hash as an unsigned BIGINT: the first 16 hex digits of MD5 over the encoded row.
-pub fn row_hash_expr(canonical: &[String]) -> String {
-    format!(
-        "CAST(CONV(SUBSTRING(MD5({}), 1, 16), 16, 10) AS UNSIGNED)",
-        encoded_row(canonical)
-    )
-}
-
-/// The row hash between two MySQL databases with identical declarations (character sets
-/// included): MD5 over the portable encoding of each value's own text (`N`, or its length in
-/// bytes, `:` and the text), about twice as fast as the canonical expressions. The length
-/// prefix keeps separators inside values from shifting content between columns, and NULL apart
-/// from every string. FLOAT columns are widened to DOUBLE, since MariaDB prints a FLOAT with only
-/// six digits; DOUBLE and DECIMAL print exactly.
-pub fn native_row_hash_expr(columns: &[Column]) -> String {
-    let fields: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            let q = super::sql::quote_ident(crate::config::EngineKind::MySql, &c.name);
-            let value = match c.class {
-                TypeClass::Float32 => format!("CAST({q} AS DOUBLE)"),
-                _ => q,
-            };
-            format!("COALESCE(CONCAT(LENGTH({value}), ':', {value}), 'N')")
-        })
-        .collect();
-    format!(
-        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
-        fields.join(", ")
-    )
-}
-
-/// The key's bucket: the first 8 hex digits of MD5 over the encoded key, modulo `buckets`.
-pub fn bucket_expr(canonical_key: &[String], buckets: u64) -> String {
-    format!(
-        "(CAST(CONV(SUBSTRING(MD5({}), 1, 8), 16, 10) AS UNSIGNED) % {buckets})",
-        encoded_row(canonical_key)
-    )
-}
-
-/// The canonical row encoding of these canonical texts (see [`crate::value`]).
-fn encoded_row(canonical: &[String]) -> String {
-    let fields: Vec<String> = canonical
-        .iter()
-        .map(|t| format!("COALESCE(CONCAT(CHAR_LENGTH({t}), ':', {t}), 'N')"))
-        .collect();
-    format!("CONCAT({})", fields.join(", "))
-}
-
-/// The exact (DECIMAL) sum of the row hashes, as text.
-pub fn sum_expr(hash: &str) -> String {
-    format!("CAST(COALESCE(SUM({hash}), 0) AS CHAR)")
-}
-
-/// `ON DUPLICATE KEY UPDATE` taking every non-key column from the inserted row.
-pub fn upsert_clause(keys: &[String], others: &[String]) -> String {
-    let sets: Vec<String> = if others.is_empty() {
-        keys.iter().map(|k| format!("{k} = {k}")).collect()
-    } else {
-        others
-            .iter()
-            .map(|c| format!("{c} = VALUES({c})"))
-            .collect()
-    };
-    format!("ON DUPLICATE KEY UPDATE {}", sets.join(", "))
-}
-
-/// Opens a chunk's read snapshot (see `Db::snapshot`); sessions run at REPEATABLE READ (set on
-/// connect), which is what makes the snapshot consistent.
-pub const SNAPSHOT_BEGIN: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
 
 /// The foreign keys among `tables` (names as in the job file), as `(child, parent)` positions.
 pub async fn foreign_keys(pool: &MySqlPool, tables: &[String]) -> Result<Vec<(usize, usize)>> {

@@ -1,0 +1,250 @@
+//! MySQL/MariaDB's SQL text and value rules (see [`Dialect`]): the canonical encoding computed
+//! on the server with `MD5`, the native row hash, `ON DUPLICATE KEY UPDATE`, declarations, and
+//! what MySQL cannot store (non-finite floats, timestamps outside its ranges).
+
+use super::super::types::{integer_range, length_limit, precision_scale};
+use super::super::{Column, Dialect, EngineKind, Wire};
+use super::MySql;
+use crate::value::{canonical_text, TypeClass, Value};
+use anyhow::{bail, Result};
+
+impl Dialect for MySql {
+    fn kind(&self) -> EngineKind {
+        EngineKind::MySql
+    }
+
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("`{}`", ident.replace('`', "``"))
+    }
+
+    fn string_literal(&self, value: &str) -> String {
+        // MySQL treats a backslash in a string literal as an escape character.
+        format!("'{}'", value.replace('\'', "''").replace('\\', "\\\\"))
+    }
+
+    fn placeholder(&self, _n: usize, _column: &Column) -> String {
+        "?".to_string()
+    }
+
+    fn select_expr(&self, column: &Column, quoted: &str) -> (String, Wire) {
+        select_expr(column, quoted)
+    }
+
+    fn canonical_expr(&self, column: &Column, quoted: &str) -> Option<String> {
+        Some(canonical_expr(column, quoted))
+    }
+
+    fn row_hash_expr(&self, canonical: &[String]) -> Option<String> {
+        Some(row_hash_expr(canonical))
+    }
+
+    fn native_row_hash_expr(&self, columns: &[Column]) -> Option<String> {
+        Some(native_row_hash_expr(columns))
+    }
+
+    fn bucket_expr(&self, canonical_key: &[String], buckets: u64) -> Option<String> {
+        Some(bucket_expr(canonical_key, buckets))
+    }
+
+    fn sum_expr(&self, hash: &str) -> String {
+        sum_expr(hash)
+    }
+
+    fn bigint(&self, expr: &str) -> String {
+        format!("CAST({expr} AS SIGNED)")
+    }
+
+    fn upsert_clause(&self, keys: &[String], others: &[String]) -> String {
+        upsert_clause(keys, others)
+    }
+
+    fn declare(&self, source: EngineKind, column: &Column, is_key: bool) -> String {
+        if source == EngineKind::MySql {
+            return column.decl_type.clone();
+        }
+        let decl = column.decl_type.to_ascii_lowercase();
+        match column.class {
+            TypeClass::Int => match integer_range(&decl) {
+                Some((min, max)) if min >= -(1 << 15) && max < (1 << 15) => "smallint".into(),
+                Some((min, max)) if min >= -(1 << 31) && max < (1 << 31) => "integer".into(),
+                Some((_, max)) if max >= 1 << 63 => "bigint unsigned".into(),
+                _ => "bigint".into(),
+            },
+            TypeClass::Decimal => match precision_scale(&decl) {
+                Some((p, s)) => format!("decimal({},{})", p.min(65), s.min(30)),
+                None => "decimal(65,30)".into(),
+            },
+            TypeClass::Float => "double".into(),
+            TypeClass::Float32 => "float".into(),
+            TypeClass::Bool => "boolean".into(),
+            TypeClass::Bytes if is_key => "varbinary(767)".into(),
+            TypeClass::Bytes => "longblob".into(),
+            TypeClass::Date => "date".into(),
+            TypeClass::Time => "time(6)".into(),
+            // MySQL's TIMESTAMP ends in 2038; DATETIME holds any UTC instant of years 1000–9999.
+            TypeClass::Timestamp | TypeClass::TimestampTz => "datetime(6)".into(),
+            TypeClass::Uuid => "char(36)".into(),
+            TypeClass::Json => "json".into(),
+            TypeClass::Text | TypeClass::Other => match length_limit(&decl) {
+                Some(n) => format!("varchar({n})"),
+                // MySQL indexes no unbounded text: a key gets the longest indexable varchar.
+                None if is_key => "varchar(768)".into(),
+                None => "longtext".into(),
+            },
+        }
+    }
+
+    fn fraction_digits(&self, decl: &str) -> Option<usize> {
+        super::super::types::declared_fraction_digits(decl, 0)
+    }
+
+    fn check_value(&self, value: Value, to: &Column) -> Result<Value> {
+        Ok(match value {
+            Value::Float(f) if !f.is_finite() => bail!("{f} cannot be stored in MySQL/MariaDB"),
+            // MySQL reads neither a `T` separator nor a `Z`: timestamps go in canonical form.
+            Value::Text(text)
+                if matches!(to.class, TypeClass::Timestamp | TypeClass::TimestampTz) =>
+            {
+                let normal = canonical_text(to.class, &Value::Text(text)).unwrap_or_default();
+                check_timestamp(&normal, &to.decl_type.to_ascii_lowercase())?;
+                Value::Text(normal)
+            }
+            other => other,
+        })
+    }
+
+    fn defer_constraints(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn is_transient(&self, code: &str) -> bool {
+        // Server gone away, lost connection, connection killed, shutdown in progress.
+        matches!(code, "70100" | "1927" | "2006" | "2013" | "1053")
+    }
+}
+
+/// MySQL's DATETIME holds years 1000–9999; its TIMESTAMP holds 1970-01-01 00:00:01 to
+/// 2038-01-19 03:14:07 UTC. Infinity and years before 1 have no counterpart.
+fn check_timestamp(normal: &str, decl: &str) -> Result<()> {
+    let year: Option<u32> = normal.get(..4).and_then(|y| y.parse().ok());
+    let Some(year) = year.filter(|_| normal.len() >= 19 && !normal.ends_with(" BC")) else {
+        bail!("{normal:?} is not a timestamp MySQL/MariaDB can store");
+    };
+    if decl.starts_with("timestamp") {
+        if !("1970-01-01 00:00:01".."2038-01-19 03:14:08").contains(&&normal[..19]) {
+            bail!("{normal} is outside MySQL's TIMESTAMP range (1970-01-01 00:00:01 to 2038-01-19 03:14:07 UTC)");
+        }
+    } else if !(1000..=9999).contains(&year) {
+        bail!("{normal} is outside MySQL's DATETIME range (years 1000 to 9999)");
+    }
+    Ok(())
+}
+
+fn is_unsigned_bigint(column: &Column) -> bool {
+    let t = column.decl_type.to_ascii_lowercase();
+    t.starts_with("bigint") && t.contains("unsigned")
+}
+
+/// How a column is selected for transport, and the wire type it decodes from.
+fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
+    match column.class {
+        // CAST AS SIGNED would wrap an unsigned BIGINT past 2^63; read it as it is and check.
+        TypeClass::Int if is_unsigned_bigint(column) => (quoted.to_string(), Wire::UInt),
+        TypeClass::Int | TypeClass::Bool => (format!("CAST({quoted} AS SIGNED)"), Wire::Int),
+        TypeClass::Float | TypeClass::Float32 => (quoted.to_string(), Wire::Float),
+        TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
+        TypeClass::Date | TypeClass::Time | TypeClass::Timestamp | TypeClass::TimestampTz => {
+            (canonical_expr(column, quoted), Wire::Text)
+        }
+        _ => (format!("CAST({quoted} AS CHAR)"), Wire::Text),
+    }
+}
+
+/// The canonical text of a column (see [`crate::value`]); NULL stays NULL.
+fn canonical_expr(column: &Column, quoted: &str) -> String {
+    match column.class {
+        TypeClass::Decimal => format!(
+            "IF(INSTR(CAST({quoted} AS CHAR), '.') > 0, \
+             TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({quoted} AS CHAR))), CAST({quoted} AS CHAR))"
+        ),
+        TypeClass::Bytes => format!("LOWER(HEX({quoted}))"),
+        TypeClass::Date => format!("DATE_FORMAT({quoted}, '%Y-%m-%d')"),
+        TypeClass::Time => format!("TIME_FORMAT({quoted}, '%H:%i:%s.%f')"),
+        TypeClass::Timestamp | TypeClass::TimestampTz => {
+            format!("DATE_FORMAT({quoted}, '%Y-%m-%d %H:%i:%s.%f')")
+        }
+        // Hash text as UTF-8 whatever the column's character set.
+        TypeClass::Text => format!("CONVERT({quoted} USING utf8mb4)"),
+        TypeClass::Uuid => format!("LOWER(CONVERT({quoted} USING utf8mb4))"),
+        // MariaDB prints a FLOAT with six digits; widened to DOUBLE it prints exactly.
+        TypeClass::Float32 => format!("CAST(CAST({quoted} AS DOUBLE) AS CHAR)"),
+        _ => format!("CAST({quoted} AS CHAR)"),
+    }
+}
+
+/// The row hash as an unsigned BIGINT: the first 16 hex digits of MD5 over the encoded row.
+fn row_hash_expr(canonical: &[String]) -> String {
+    format!(
+        "CAST(CONV(SUBSTRING(MD5({}), 1, 16), 16, 10) AS UNSIGNED)",
+        encoded_row(canonical)
+    )
+}
+
+/// The row hash between two MySQL databases with identical declarations (character sets
+/// included): MD5 over the portable encoding of each value's own text (`N`, or its length in
+/// bytes, `:` and the text), about twice as fast as the canonical expressions. The length
+/// prefix keeps separators inside values from shifting content between columns, and NULL apart
+/// from every string. FLOAT columns are widened to DOUBLE, since MariaDB prints a FLOAT with only
+/// six digits; DOUBLE and DECIMAL print exactly.
+fn native_row_hash_expr(columns: &[Column]) -> String {
+    let fields: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let q = MySql.quote_ident(&c.name);
+            let value = match c.class {
+                TypeClass::Float32 => format!("CAST({q} AS DOUBLE)"),
+                _ => q,
+            };
+            format!("COALESCE(CONCAT(LENGTH({value}), ':', {value}), 'N')")
+        })
+        .collect();
+    format!(
+        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
+        fields.join(", ")
+    )
+}
+
+/// The key's bucket: the first 8 hex digits of MD5 over the encoded key, modulo `buckets`.
+fn bucket_expr(canonical_key: &[String], buckets: u64) -> String {
+    format!(
+        "(CAST(CONV(SUBSTRING(MD5({}), 1, 8), 16, 10) AS UNSIGNED) % {buckets})",
+        encoded_row(canonical_key)
+    )
+}
+
+/// The canonical row encoding of these canonical texts (see [`crate::value`]).
+fn encoded_row(canonical: &[String]) -> String {
+    let fields: Vec<String> = canonical
+        .iter()
+        .map(|t| format!("COALESCE(CONCAT(CHAR_LENGTH({t}), ':', {t}), 'N')"))
+        .collect();
+    format!("CONCAT({})", fields.join(", "))
+}
+
+/// The exact (DECIMAL) sum of the row hashes, as text.
+fn sum_expr(hash: &str) -> String {
+    format!("CAST(COALESCE(SUM({hash}), 0) AS CHAR)")
+}
+
+/// `ON DUPLICATE KEY UPDATE` taking every non-key column from the inserted row.
+fn upsert_clause(keys: &[String], others: &[String]) -> String {
+    let sets: Vec<String> = if others.is_empty() {
+        keys.iter().map(|k| format!("{k} = {k}")).collect()
+    } else {
+        others
+            .iter()
+            .map(|c| format!("{c} = VALUES({c})"))
+            .collect()
+    };
+    format!("ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+}

@@ -1,0 +1,49 @@
+//! Opening a PostgreSQL pool, and the statements that shape its sessions.
+
+use super::super::{check_connection, ConnectOptions, DbUrl};
+use anyhow::{Context, Result};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) -> Result<PgPool> {
+    let ConnectOptions {
+        timeout,
+        disable_integrity,
+    } = *options;
+    let mut options = PgConnectOptions::from_str(url.secret())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "invalid PostgreSQL URL {}: {}",
+                url.display,
+                strip_url(&e.to_string(), url)
+            )
+        })?
+        .application_name("dbdelta")
+        // Floats print exactly: PostgreSQL 12+ in their shortest round-trip form for any
+        // positive value, older servers with 17 significant digits for 3. The canonical encoding
+        // and the native row hash rely on it.
+        .extra_float_digits(3);
+    if disable_integrity {
+        // Triggers, foreign keys included, do not fire for replica sessions; a superuser (or a
+        // role granted the parameter) may set it, which the first connection finds out.
+        options = options.options([("session_replication_role", "replica")]);
+    }
+    check_connection::<PgConnection>(&options, timeout)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {}", url.display))?;
+    Ok(PgPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(timeout)
+        .connect_lazy_with(options))
+}
+
+/// sqlx may echo the URL it could not parse; never let the password through.
+fn strip_url(message: &str, url: &DbUrl) -> String {
+    message.replace(url.secret(), &url.display)
+}
+
+/// Opens a chunk's read snapshot (see `Db::snapshot`).
+pub const SNAPSHOT_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+/// Makes a `--defer-constraints` transaction check `DEFERRABLE` constraints at commit.
+pub const DEFER_CONSTRAINTS: &str = "SET CONSTRAINTS ALL DEFERRED";

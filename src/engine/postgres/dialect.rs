@@ -1,0 +1,214 @@
+//! PostgreSQL's SQL text and value rules (see [`Dialect`]): the canonical encoding computed on
+//! the server with `md5`, the native row hash, `ON CONFLICT` upserts, declarations.
+
+use super::super::types::{integer_range, length_limit, precision_scale};
+use super::super::{Column, Dialect, EngineKind, Wire};
+use super::Postgres;
+use crate::value::{TypeClass, Value};
+use anyhow::{bail, Result};
+
+impl Dialect for Postgres {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Postgres
+    }
+
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+
+    fn string_literal(&self, value: &str) -> String {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+
+    fn placeholder(&self, n: usize, column: &Column) -> String {
+        placeholder(n, column)
+    }
+
+    fn select_expr(&self, column: &Column, quoted: &str) -> (String, Wire) {
+        select_expr(column, quoted)
+    }
+
+    fn canonical_expr(&self, column: &Column, quoted: &str) -> Option<String> {
+        Some(canonical_expr(column, quoted))
+    }
+
+    fn row_hash_expr(&self, canonical: &[String]) -> Option<String> {
+        Some(row_hash_expr(canonical))
+    }
+
+    fn native_row_hash_expr(&self, columns: &[Column]) -> Option<String> {
+        let quoted: Vec<String> = columns.iter().map(|c| self.quote_ident(&c.name)).collect();
+        Some(native_row_hash_expr(&quoted))
+    }
+
+    fn bucket_expr(&self, canonical_key: &[String], buckets: u64) -> Option<String> {
+        Some(bucket_expr(canonical_key, buckets))
+    }
+
+    fn sum_expr(&self, hash: &str) -> String {
+        sum_expr(hash)
+    }
+
+    fn bigint(&self, expr: &str) -> String {
+        format!("CAST({expr} AS BIGINT)")
+    }
+
+    fn upsert_clause(&self, keys: &[String], others: &[String]) -> String {
+        on_conflict_clause(keys, others)
+    }
+
+    fn declare(&self, source: EngineKind, column: &Column, _is_key: bool) -> String {
+        if source == EngineKind::Postgres {
+            return column.decl_type.clone();
+        }
+        let decl = column.decl_type.to_ascii_lowercase();
+        match column.class {
+            TypeClass::Int => match integer_range(&decl) {
+                Some((min, max)) if min >= -(1 << 15) && max < (1 << 15) => "smallint".into(),
+                Some((min, max)) if min >= -(1 << 31) && max < (1 << 31) => "integer".into(),
+                Some((_, max)) if max >= 1 << 63 => "numeric(20,0)".into(),
+                _ => "bigint".into(),
+            },
+            TypeClass::Decimal => match precision_scale(&decl) {
+                Some((p, s)) => format!("numeric({p},{s})"),
+                None => "numeric".into(),
+            },
+            TypeClass::Float => "double precision".into(),
+            TypeClass::Float32 => "real".into(),
+            TypeClass::Bool => "boolean".into(),
+            TypeClass::Bytes => "bytea".into(),
+            TypeClass::Date => "date".into(),
+            TypeClass::Time => "time(6)".into(),
+            TypeClass::Timestamp => "timestamp(6)".into(),
+            TypeClass::TimestampTz => "timestamptz".into(),
+            TypeClass::Uuid => "uuid".into(),
+            TypeClass::Json => "jsonb".into(),
+            TypeClass::Text | TypeClass::Other => match length_limit(&decl) {
+                Some(n) => format!("varchar({n})"),
+                None => "text".into(),
+            },
+        }
+    }
+
+    fn fraction_digits(&self, decl: &str) -> Option<usize> {
+        super::super::types::declared_fraction_digits(decl, 6)
+    }
+
+    fn check_value(&self, value: Value, _to: &Column) -> Result<Value> {
+        if let Value::Text(text) = &value {
+            if text.contains('\0') {
+                bail!("PostgreSQL text cannot hold the character U+0000");
+            }
+        }
+        Ok(value)
+    }
+
+    fn defer_constraints(&self) -> Option<&'static str> {
+        Some(super::DEFER_CONSTRAINTS)
+    }
+
+    fn is_transient(&self, code: &str) -> bool {
+        // Admin shutdown, crash shutdown, cannot connect now; connection exceptions (08…).
+        matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
+    }
+}
+
+/// `$n`, cast to the column's type so that text-carried values (decimals, timestamps, UUIDs…)
+/// arrive typed, and out-of-range values fail instead of being altered.
+fn placeholder(n: usize, column: &Column) -> String {
+    format!("CAST(${n} AS {})", column.cast_type)
+}
+
+/// How a column is selected for transport, and the wire type it decodes from.
+fn select_expr(column: &Column, quoted: &str) -> (String, Wire) {
+    match column.class {
+        TypeClass::Int => (format!("{quoted}::int8"), Wire::Int),
+        TypeClass::Float | TypeClass::Float32 => (format!("{quoted}::float8"), Wire::Float),
+        TypeClass::Bool => (quoted.to_string(), Wire::Bool),
+        TypeClass::Bytes => (quoted.to_string(), Wire::Bytes),
+        TypeClass::Date | TypeClass::Time | TypeClass::Timestamp | TypeClass::TimestampTz => {
+            (canonical_expr(column, quoted), Wire::Text)
+        }
+        _ => (format!("{quoted}::text"), Wire::Text),
+    }
+}
+
+/// The canonical text of a column (see [`crate::value`]); NULL stays NULL.
+fn canonical_expr(column: &Column, quoted: &str) -> String {
+    match column.class {
+        TypeClass::Decimal => format!("trim_scale({quoted})::text"),
+        TypeClass::Bool => format!("{quoted}::int::text"),
+        TypeClass::Bytes => format!("encode({quoted}, 'hex')"),
+        // Through `interval`, so that `24:00:00` keeps its hours instead of becoming midnight.
+        TypeClass::Time => format!("to_char({quoted}::interval, 'HH24:MI:SS.US')"),
+        // Sessions run in UTC (sqlx sets TimeZone), so time-zone aware values print in UTC.
+        // The era is printed and ` AD` dropped, so years before 1 keep their ` BC`. Infinite
+        // timestamps have no digits; they keep their text.
+        TypeClass::Timestamp | TypeClass::TimestampTz => format!(
+            "CASE WHEN isfinite({quoted}) THEN replace(to_char({quoted}, 'YYYY-MM-DD HH24:MI:SS.US BC'), ' AD', '') ELSE {quoted}::text END"
+        ),
+        TypeClass::Json => format!("{quoted}::jsonb::text"),
+        // A `real` is widened to its exact double value, never the other side rounded.
+        TypeClass::Float | TypeClass::Float32 => format!("{quoted}::float8::text"),
+        _ => format!("{quoted}::text"),
+    }
+}
+
+/// The row hash as a signed bigint: the first 16 hex digits of MD5 over the encoded row.
+fn row_hash_expr(canonical: &[String]) -> String {
+    format!(
+        "('x' || substr(md5({}), 1, 16))::bit(64)::int8",
+        encoded_row(canonical)
+    )
+}
+
+/// The row hash between two PostgreSQL databases with identical declarations: the 64-bit
+/// `hashtextextended` of the row's text under the byte-wise `C` collation. The record text is
+/// injective and exact for every type, and the hash mixes every byte of it (the argument is in
+/// the module documentation of [`crate::value`]).
+fn native_row_hash_expr(quoted_columns: &[String]) -> String {
+    format!(
+        "hashtextextended(ROW({})::text COLLATE \"C\", 0)",
+        quoted_columns.join(", ")
+    )
+}
+
+/// The canonical row encoding of these canonical texts (see [`crate::value`]).
+fn encoded_row(canonical: &[String]) -> String {
+    canonical
+        .iter()
+        .map(|t| format!("COALESCE(length({t})::text || ':' || {t}, 'N')"))
+        .collect::<Vec<_>>()
+        .join(" || ")
+}
+
+/// The key's bucket: the first 8 hex digits of MD5 over the encoded key, modulo `buckets`.
+fn bucket_expr(canonical_key: &[String], buckets: u64) -> String {
+    format!(
+        "(('x' || substr(md5({}), 1, 8))::bit(32)::int8 % {buckets})",
+        encoded_row(canonical_key)
+    )
+}
+
+/// The exact (numeric) sum of the row hashes, as text.
+fn sum_expr(hash: &str) -> String {
+    format!("COALESCE(SUM({hash}), 0)::text")
+}
+
+/// `ON CONFLICT (key) DO UPDATE SET …` taking every non-key column from the inserted row (also
+/// SQLite's form).
+pub(in crate::engine) fn on_conflict_clause(keys: &[String], others: &[String]) -> String {
+    if others.is_empty() {
+        format!("ON CONFLICT ({}) DO NOTHING", keys.join(", "))
+    } else {
+        let sets: Vec<String> = others
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        format!(
+            "ON CONFLICT ({}) DO UPDATE SET {}",
+            keys.join(", "),
+            sets.join(", ")
+        )
+    }
+}

@@ -1,0 +1,133 @@
+//! SQLite's SQL text and value rules (see [`Dialect`]). SQLite has no MD5 in SQL, so its rows
+//! are hashed in-process by the same definition ([`crate::value::row_hash`]); its declared types
+//! are only hints, so values are stored as they come and checked only for what SQLite would
+//! change (NaN becomes NULL, long decimals become doubles).
+
+use super::super::{Column, Dialect, EngineKind, Wire};
+use super::Sqlite;
+use crate::value::{TypeClass, Value};
+use anyhow::{bail, Result};
+
+impl Dialect for Sqlite {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Sqlite
+    }
+
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+
+    fn string_literal(&self, value: &str) -> String {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+
+    fn placeholder(&self, _n: usize, _column: &Column) -> String {
+        "?".to_string()
+    }
+
+    /// Columns are read as stored; values decode by their storage class (see `RowValues`).
+    fn select_expr(&self, _column: &Column, quoted: &str) -> (String, Wire) {
+        (quoted.to_string(), Wire::Text)
+    }
+
+    fn canonical_expr(&self, _column: &Column, _quoted: &str) -> Option<String> {
+        None
+    }
+
+    fn row_hash_expr(&self, _canonical: &[String]) -> Option<String> {
+        None
+    }
+
+    fn native_row_hash_expr(&self, _columns: &[Column]) -> Option<String> {
+        None
+    }
+
+    fn bucket_expr(&self, _canonical_key: &[String], _buckets: u64) -> Option<String> {
+        None
+    }
+
+    fn sum_expr(&self, hash: &str) -> String {
+        format!("CAST(COALESCE(SUM({hash}), 0) AS TEXT)")
+    }
+
+    fn bigint(&self, expr: &str) -> String {
+        format!("CAST({expr} AS INTEGER)")
+    }
+
+    /// SQLite takes a list of row values only as a subquery.
+    fn row_values_in(&self, key: &str, rows: &[String]) -> String {
+        let rows: Vec<String> = rows.iter().map(|r| format!("VALUES {r}")).collect();
+        format!("{key} IN ({})", rows.join(" UNION ALL "))
+    }
+
+    fn upsert_clause(&self, keys: &[String], others: &[String]) -> String {
+        super::super::postgres::on_conflict_clause(keys, others)
+    }
+
+    fn declare(&self, source: EngineKind, column: &Column, _is_key: bool) -> String {
+        if source == EngineKind::Sqlite {
+            return column.decl_type.clone();
+        }
+        match column.class {
+            TypeClass::Int => "INTEGER",
+            // SQLite would keep a long decimal as a lossy double; text keeps it exact.
+            TypeClass::Decimal => "TEXT",
+            TypeClass::Float | TypeClass::Float32 => "REAL",
+            TypeClass::Bool => "BOOLEAN",
+            TypeClass::Bytes => "BLOB",
+            TypeClass::Date => "DATE",
+            TypeClass::Time => "TIME",
+            TypeClass::Timestamp => "DATETIME",
+            TypeClass::TimestampTz => "TIMESTAMP",
+            TypeClass::Json => "JSON",
+            TypeClass::Uuid | TypeClass::Text | TypeClass::Other => "TEXT",
+        }
+        .to_string()
+    }
+
+    fn hashes_in_sql(&self) -> bool {
+        false
+    }
+
+    fn declared_types_are_hints(&self) -> bool {
+        true
+    }
+
+    fn fraction_digits(&self, _decl: &str) -> Option<usize> {
+        None
+    }
+
+    fn check_value(&self, value: Value, to: &Column) -> Result<Value> {
+        match &value {
+            Value::Float(f) if f.is_nan() => bail!("NaN would become NULL in SQLite"),
+            Value::Text(text) if to.class == TypeClass::Decimal => check_decimal(text, to)?,
+            _ => {}
+        }
+        Ok(value)
+    }
+
+    fn defer_constraints(&self) -> Option<&'static str> {
+        Some(super::DEFER_CONSTRAINTS)
+    }
+
+    fn is_transient(&self, _code: &str) -> bool {
+        false
+    }
+}
+
+/// A decimal in a column without text affinity is stored as a double: refused past the 15
+/// digits a double keeps exactly.
+fn check_decimal(text: &str, to: &Column) -> Result<()> {
+    let decl = to.decl_type.to_ascii_lowercase();
+    let text_affinity = ["char", "clob", "text"].iter().any(|t| decl.contains(t));
+    let digits = text.trim_start_matches('-');
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let significant = whole.trim_start_matches('0').len() + fraction.trim_end_matches('0').len();
+    if !text_affinity && significant > 15 {
+        bail!(
+            "{text} has more digits than SQLite's {} keeps exactly (15); declare the column TEXT",
+            to.decl_type
+        );
+    }
+    Ok(())
+}
