@@ -2,7 +2,7 @@
 //!
 //! [`Job::parse`] runs stage one (`file.rs`), then checks what serde cannot, expands `${VAR}`,
 //! and layers the command line over the file through `precedence.rs`. No other part of the
-//! program looks at the file or applies a default.
+//! program reads the job file.
 
 use super::file::{EndpointFile, JobFile};
 use super::groups::{render_sql, Group};

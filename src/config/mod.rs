@@ -14,7 +14,7 @@
 //!    (`select.rs`, `groups.rs`).
 //!
 //! Every "who wins" rule — command line over table over `[defaults]` over built-in default — is
-//! one small function in `precedence.rs`; nothing else in the program falls back on a default.
+//! one small function in `precedence.rs`; no other part of the configuration picks a winner.
 //! Expansion happens after parsing on purpose: TOML errors quote positions in the text, and that
 //! text must never contain a secret taken from the environment.
 
