@@ -1,38 +1,55 @@
 //! dbdelta: make a target database's tables match a source's while moving as little data as
-//! possible. The pipeline runs one way, each stage taking the previous stage's plain data:
+//! possible.
+//!
+//! # Layout
+//!
+//! The pipeline runs one way; each stage hands plain data to the next:
 //!
 //! ```text
-//! config ─► schema (introspect, match) ─► plan (chunks) ─► compare (checksums, narrowing) ─► apply ─► report
+//! cli ─► config ─► prepare/schema ─► plan ─► compare ─► apply ─► report
+//!        (Job)     (TablePlan)        (Chunk) (ChunkDiff) (ApplyStats) (RunReport)
 //! ```
 //!
-//! [`run()`] wires the stages (`run/`: the policy of each command and mode, chunks as tasks under
-//! a semaphore, one stop path for Ctrl-C and SIGTERM); `report/` tells the user; `main.rs` only
-//! turns a command line into a run and an exit code.
+//! | module | holds |
+//! |---|---|
+//! | `cli`, `commands` | the clap types; what each subcommand does and prints (`main.rs` only parses, runs on one runtime and maps the outcome to an exit code) |
+//! | `config/` | the job file's serde types (`file.rs`), then one validated `Job` with every precedence decided (`job.rs`, `precedence.rs`) |
+//! | `engine/` | the `Dialect` and `Engine` traits, one folder per engine (`postgres/`, `mysql/`, `sqlite/`: connect, introspect, dialect, lock), `Db` (a pool or a transaction of any engine) and the engine-neutral SQL builders; PostgreSQL's fast paths as `Db::postgres` |
+//! | `prepare`, `schema`, `order` | introspect both sides and match them into a `TablePlan`; the order tables are written in (foreign keys) |
+//! | `side` | a side's rows: data rules applied, hashed in-process where the plan says so |
+//! | `plan` | the chunks of a table (key ranges, or hash buckets) |
+//! | `compare` | one chunk: checksums on both sides, narrowed to keys where they differ |
+//! | `apply`, `convert` | one chunk's writes in one target transaction; every value checked against its target column first |
+//! | `value` | the neutral value vocabulary, the canonical row encoding and its hashes (the promise: rows compare equal iff every column holds the same value) |
+//! | `rules` | data rules (anonymisation) |
+//! | `run/` | orchestration: `Policy::of(command, mode)`, chunks as tasks under a semaphore, one stop path for Ctrl-C and SIGTERM |
+//! | `report/` | progress, summary, JSON and log events, over plain report data |
+//!
+//! The modules are private; the names the binary, the examples and the tests use are
+//! re-exported here.
 
-pub mod apply;
-pub mod compare;
-pub mod config;
-pub mod convert;
-pub mod engine;
-pub mod init;
-pub mod order;
-pub mod plan;
-pub mod prepare;
-pub mod report;
-pub mod rules;
-pub mod run;
-pub mod schema;
-pub mod side;
-pub mod timings;
-pub mod value;
+mod apply;
+mod cli;
+mod commands;
+mod compare;
+mod config;
+mod convert;
+mod engine;
+mod init;
+mod order;
+mod plan;
+mod prepare;
+mod report;
+mod rules;
+mod run;
+mod schema;
+mod side;
+mod timings;
+mod value;
 
+pub use cli::Cli;
+pub use commands::{execute, EXIT_DIFFERENCES, EXIT_ERROR};
 pub use config::{Job, Overrides};
-pub use report::log::{self, LogFormat};
-pub use report::{summary, Reporter, ReporterOptions, RunReport, Signal};
-pub use run::{check, run, run_until, Command, Policy, Stop};
-
-/// The orchestrator's former path (`dbdelta::sync::check`), kept while callers move to
-/// [`run`](mod@run).
-pub mod sync {
-    pub use crate::run::{check, run, Command};
-}
+pub use engine::{Db, DbUrl, EngineKind};
+pub use report::{LogFormat, Reporter, ReporterOptions, RunReport, Signal};
+pub use run::{check, run, run_until, Command, Stop};

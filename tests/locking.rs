@@ -5,8 +5,7 @@
 mod common;
 
 use common::{dbdelta, describe, Engine, Pair};
-use dbdelta::config::DbUrl;
-use dbdelta::engine::Db;
+use dbdelta::{Db, DbUrl};
 use std::time::Duration;
 
 async fn overlapping_runs_wait_then_give_up(engine: Engine) {

@@ -29,7 +29,7 @@ pub mod sqlite;
 pub mod types;
 mod url;
 
-pub use db::{Db, Piped, PostgresExt, TableLock};
+pub use db::{Db, TableLock};
 pub(crate) use url::redact_unparsed;
 pub use url::{DbUrl, EngineKind};
 

@@ -23,13 +23,14 @@ pub mod log;
 pub mod progress;
 pub mod summary;
 
-pub use data::{error_messages, ChunkListing, RunReport, Signal, TableReport, Totals};
+pub use data::{error_messages, ChunkListing, RunReport, Signal, TableReport};
+pub use log::LogFormat;
 pub use progress::TableProgress;
 
 use crate::apply::ApplyStats;
 use indicatif::MultiProgress;
 use indicatif::ProgressDrawTarget;
-use log::{Level, LogFormat};
+use log::Level;
 use serde_json::json;
 use std::io::IsTerminal;
 use std::time::Duration;

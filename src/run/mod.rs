@@ -32,8 +32,7 @@ mod table;
 
 pub use check::check;
 pub use policy::{Command, Policy};
-pub use shutdown::{stop_channel, stop_on_signals, Stop, StopTrigger};
-pub use table::describe_chunk;
+pub use shutdown::{stop_on_signals, Stop};
 
 use crate::apply::HeldDeletes;
 use crate::config::{Integrity, Job};

@@ -1,0 +1,604 @@
+//! Stage two: the one validated [`Job`] (and its [`TableJob`]s) that the rest of the program runs.
+//!
+//! [`Job::parse`] runs stage one (`file.rs`), then checks what serde cannot, expands `${VAR}`,
+//! and layers the command line over the file through `precedence.rs`. No other part of the
+//! program reads the job file.
+
+use super::file::{EndpointFile, JobFile};
+use super::groups::{render_sql, Group};
+use super::position::JobText;
+use super::precedence::{self, Layers, Overrides, MAX_JOBS};
+use super::{data_rules, expand_env, select, tables, DbUrl, EngineKind};
+use crate::rules::DataRules;
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A validated job, ready to run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub path: PathBuf,
+    pub source: DbUrl,
+    pub target: DbUrl,
+    /// Writing to a target that is not on this machine was allowed (file or command line).
+    pub allow_remote: bool,
+    /// How long `sync` waits for another run's lock on a target table.
+    pub lock_timeout: std::time::Duration,
+    /// A pause after every chunk (zero: none).
+    pub sleep: std::time::Duration,
+    pub jobs: usize,
+    /// At most this many connections to the source (`[source] max_connections`).
+    pub source_connections: Option<usize>,
+    /// How the target's foreign keys are treated while writing.
+    pub integrity: Integrity,
+    /// After a sync, advance the target's sequences past the copied keys.
+    pub sequences: bool,
+    /// The tables of this run, in order: the file's, or those the command line chose.
+    pub tables: Vec<TableJob>,
+    /// The file's groups, by name.
+    pub groups: Vec<Group>,
+    /// `[data_rules]` with their seed.
+    pub data_rules: DataRules,
+}
+
+/// One table of a job, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct TableJob {
+    /// The name as written: `schema.table` or `table`, taken literally (case-sensitive).
+    pub name: String,
+    /// The target table's name (the same as `name` unless `target =` says otherwise).
+    pub target_name: String,
+    /// Explicit key columns; `None` means the table's primary key.
+    pub key: Option<Vec<String>>,
+    pub chunk_size: u64,
+    /// The subset condition (SQL), applied to both sides; `None` is the whole table.
+    pub filter: Option<String>,
+    /// Only these columns (`None`: all shared columns).
+    pub columns: Option<Vec<String>>,
+    pub exclude_columns: Vec<String>,
+    pub mode: Mode,
+    /// Create the target table from the source's definition when it does not exist.
+    pub create_missing: bool,
+    /// The source query, when the source is a query rather than the table `name`.
+    pub query: Option<String>,
+    /// With `query`: the target rows the query owns.
+    pub target_where: Option<String>,
+    /// Values for `{1}`, `{2}`, … in `filter`, `query` and `target_where`, inserted as SQL
+    /// literals of each side's engine (see [`render_sql`]).
+    pub args: Vec<String>,
+}
+
+/// What a sync may do to the target's subset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Insert, update and delete until the subset equals the source's.
+    #[default]
+    Sync,
+    /// Insert and update; never delete.
+    Upsert,
+    /// Only insert rows missing from the target.
+    InsertOnly,
+    /// Empty the target's subset, then copy the source's, without comparing.
+    Truncate,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Sync => "sync",
+            Mode::Upsert => "upsert",
+            Mode::InsertOnly => "insert-only",
+            Mode::Truncate => "truncate",
+        })
+    }
+}
+
+/// How foreign keys on the target are treated while a run writes (see `sync.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Integrity {
+    /// Checked as usual; tables are written in dependency order.
+    #[default]
+    Enforce,
+    /// `--defer-constraints`: one transaction for the whole run, checked at commit.
+    Defer,
+    /// `--disable-integrity`: not checked at all in dbdelta's target sessions.
+    Disable,
+}
+
+/// A table's subset as SQL for each side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedSubset {
+    pub source_filter: Option<String>,
+    pub target_filter: Option<String>,
+    pub source_query: Option<String>,
+}
+
+impl TableJob {
+    /// A table named only on the command line: every setting at its default.
+    pub fn with_defaults(name: &str, chunk_size: u64) -> TableJob {
+        TableJob {
+            name: name.to_string(),
+            target_name: name.to_string(),
+            key: None,
+            chunk_size,
+            filter: None,
+            columns: None,
+            exclude_columns: Vec::new(),
+            mode: Mode::Sync,
+            create_missing: false,
+            query: None,
+            target_where: None,
+            args: Vec::new(),
+        }
+    }
+
+    /// The subset conditions of the source and the target, and the source query, rendered for
+    /// the engines of each side.
+    pub fn render(&self, source: EngineKind, target: EngineKind) -> RenderedSubset {
+        let render =
+            |text: &Option<String>, kind| text.as_deref().map(|t| render_sql(t, &self.args, kind));
+        match &self.query {
+            Some(_) => RenderedSubset {
+                source_filter: None,
+                target_filter: render(&self.target_where, target),
+                source_query: render(&self.query, source),
+            },
+            None => RenderedSubset {
+                source_filter: render(&self.filter, source),
+                target_filter: render(&self.filter, target),
+                source_query: None,
+            },
+        }
+    }
+}
+
+impl Job {
+    /// Reads, parses and validates a job file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Job> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read job file {}", path.display()))?;
+        Job::parse(&text, path, overrides)
+    }
+
+    /// Parses job-file text; `path` names the file in messages and anchors relative SQLite paths.
+    pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Job> {
+        let at = JobText::new(text, path);
+        let file = JobFile::parse(at)?;
+        Job::from_file(&file, at, overrides)
+    }
+
+    /// Stage two: the file checked, with the command line layered over it.
+    fn from_file(file: &JobFile, at: JobText<'_>, cli: &Overrides) -> Result<Job> {
+        cli.check()?;
+        let defaults = &file.defaults;
+        let layers = Layers {
+            cli_chunk_size: cli.chunk_size,
+            defaults_chunk_size: number(&defaults.chunk_size, "chunk_size", None, at)?,
+            defaults_create_missing: defaults.create_missing,
+        };
+        let jobs = number(&defaults.jobs, "jobs", Some(MAX_JOBS), at)?;
+        let source = endpoint(&file.source, "source", at)?;
+        let target = endpoint(&file.target, "target", at)?;
+        let data_rules = data_rules::read(file, at)?;
+        if file.tables.is_empty() && cli.tables.is_empty() {
+            bail!(
+                "{}: no [[tables]] to sync: add at least one [[tables]] entry with a name",
+                at.path.display()
+            );
+        }
+        let listed = tables::listed(&file.tables, &layers, at)?;
+        let groups = file
+            .groups
+            .iter()
+            .map(|(name, group)| Group::from_file(name, group, at.path))
+            .collect::<Result<Vec<_>>>()?;
+        let tables = select::tables(listed, &groups, &cli.tables, &layers)?;
+        let max_connections = number(
+            &file.source.max_connections,
+            "max_connections",
+            Some(MAX_JOBS),
+            at,
+        )?;
+        let integrity = integrity_in_file(file, at.path)?;
+        Ok(Job {
+            path: at.path.to_path_buf(),
+            source,
+            target,
+            allow_remote: precedence::allow_remote(cli.allow_remote, file.target.allow_remote),
+            lock_timeout: precedence::lock_timeout(cli.lock_timeout),
+            sleep: precedence::sleep(cli.sleep),
+            jobs: precedence::jobs(cli.jobs, jobs.map(|n| n as usize)),
+            source_connections: precedence::source_connections(
+                cli.source_connections,
+                max_connections.map(|n| n as usize),
+            ),
+            integrity: precedence::integrity(cli.integrity, integrity),
+            sequences: precedence::sequences(cli.no_sequences, defaults.sequences),
+            tables,
+            groups,
+            data_rules,
+        })
+    }
+
+    /// How many chunks run at once: `jobs`, unless the source allows fewer connections (each
+    /// chunk reads the source through one connection of its own).
+    pub fn chunk_jobs(&self) -> usize {
+        self.jobs
+            .min(self.source_connections.unwrap_or(usize::MAX))
+            .max(1)
+    }
+
+    /// The safety rules for writing: the target must be on this machine unless remote targets
+    /// were allowed, no table may be synced onto itself, and the target must support the
+    /// foreign-key handling asked for.
+    pub fn check_writable(&self) -> Result<()> {
+        if !self.target.is_local() && !self.allow_remote {
+            bail!(
+                "{}: the target {} is not on this machine; dbdelta writes to a remote database only \
+                 with `allow_remote = true` in [target] or --allow-remote, so that a job file never \
+                 writes into a production database by accident",
+                self.path.display(),
+                self.target.display
+            );
+        }
+        if self.source.location() == self.target.location() {
+            if let Some(t) = self
+                .tables
+                .iter()
+                .find(|t| t.query.is_none() && t.name == t.target_name)
+            {
+                bail!(
+                    "{}: source and target are the same database ({}), so table {} would be synced \
+                     onto itself",
+                    self.path.display(),
+                    self.target.display,
+                    t.name
+                );
+            }
+        }
+        if self.integrity == Integrity::Defer
+            && self.target.engine.dialect().defer_constraints().is_none()
+        {
+            bail!(
+                "{}: {} cannot defer foreign key checks (defer_constraints / \
+                 --defer-constraints); use --disable-integrity to turn them off for dbdelta's \
+                 sessions",
+                self.path.display(),
+                self.target.engine
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A positive whole number from the file, at most `limit` when there is one; a mistake is named
+/// with its line and the range allowed.
+pub(super) fn number(
+    value: &Option<Spanned<i64>>,
+    what: &str,
+    limit: Option<usize>,
+    at: JobText<'_>,
+) -> Result<Option<u64>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let n = *value.get_ref();
+    let max = limit.map_or(i64::MAX, |limit| limit as i64);
+    if (1..=max).contains(&n) {
+        return Ok(Some(n as u64));
+    }
+    let here = at.line_at(value.span().start);
+    match limit {
+        None => bail!("{here}: {what} must be a positive number, got {n}"),
+        Some(limit) => bail!("{here}: {what} must be a number from 1 to {limit}, got {n}"),
+    }
+}
+
+/// `[source]` or `[target]`'s URL with `${VAR}` expanded; a mistake is named with its line.
+fn endpoint(endpoint: &EndpointFile, side: &str, at: JobText<'_>) -> Result<DbUrl> {
+    let here = || format!("{}: [{side}] url", at.line_at(endpoint.url.span().start));
+    let expanded = expand_env(endpoint.url.get_ref()).with_context(here)?;
+    let base = at.path.parent().unwrap_or(Path::new("."));
+    DbUrl::parse(&expanded, base).with_context(here)
+}
+
+/// `defer_constraints` or `disable_integrity` in `[defaults]`; both at once is a mistake.
+fn integrity_in_file(file: &JobFile, path: &Path) -> Result<Option<Integrity>> {
+    match (
+        file.defaults.defer_constraints,
+        file.defaults.disable_integrity,
+    ) {
+        (true, true) => bail!(
+            "{}: defer_constraints and disable_integrity exclude each other; choose one",
+            path.display()
+        ),
+        (true, false) => Ok(Some(Integrity::Defer)),
+        (false, true) => Ok(Some(Integrity::Disable)),
+        (false, false) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rule;
+
+    fn parse(text: &str) -> Result<Job> {
+        Job::parse(text, Path::new("/jobs/sync.toml"), &Overrides::default())
+    }
+
+    fn parse_with(text: &str, overrides: &Overrides) -> Result<Job> {
+        Job::parse(text, Path::new("/jobs/sync.toml"), overrides)
+    }
+
+    const MINIMAL: &str = "[source]\nurl = \"sqlite://a.db\"\n[target]\nurl = \"sqlite:///tmp/b.db\"\n[[tables]]\nname = \"t\"\n";
+
+    #[test]
+    fn the_documented_example_parses() {
+        let job = parse(include_str!("../../sync.toml.example")).unwrap();
+        assert_eq!(job.integrity, Integrity::Enforce);
+        assert!(!job.tables.is_empty());
+    }
+
+    #[test]
+    fn integrity_and_source_connections_come_from_the_file() {
+        let job = parse(&MINIMAL.replace(
+            "[target]",
+            "max_connections = 2\n[defaults]\ndefer_constraints = true\n[target]",
+        ));
+        let job = job.unwrap();
+        assert_eq!(job.source_connections, Some(2));
+        assert_eq!(job.integrity, Integrity::Defer);
+        assert_eq!(job.chunk_jobs(), 2);
+        let both = MINIMAL.replace(
+            "[target]",
+            "[defaults]\ndefer_constraints = true\ndisable_integrity = true\n[target]",
+        );
+        assert!(parse(&both)
+            .unwrap_err()
+            .to_string()
+            .contains("exclude each other"));
+        let zero = MINIMAL.replace("[target]", "max_connections = 0\n[target]");
+        assert!(parse(&zero)
+            .unwrap_err()
+            .to_string()
+            .contains("max_connections"));
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_table_and_the_defaults() {
+        let text = format!(
+            "{}[defaults]\nchunk_size = 30\njobs = 3\ncreate_missing = true\nsequences = false\n\
+             [[tables]]\nname = \"t\"\nchunk_size = 20\ncreate_missing = false\n[[tables]]\nname = \"u\"\n",
+            MINIMAL.replace("[[tables]]\nname = \"t\"\n", "")
+        );
+        let job = parse(&text).unwrap();
+        let sizes: Vec<u64> = job.tables.iter().map(|t| t.chunk_size).collect();
+        assert_eq!(sizes, [20, 30]);
+        let created: Vec<bool> = job.tables.iter().map(|t| t.create_missing).collect();
+        assert_eq!(created, [false, true]);
+        assert_eq!((job.jobs, job.sequences), (3, false));
+        assert_eq!(job.lock_timeout, crate::config::precedence::DEFAULT_LOCK_TIMEOUT);
+
+        let cli = Overrides {
+            chunk_size: Some(10),
+            jobs: Some(7),
+            integrity: Some(Integrity::Disable),
+            tables: vec![("u".into(), None), ("unlisted".into(), None)],
+            ..Default::default()
+        };
+        let job = parse_with(&text, &cli).unwrap();
+        let sizes: Vec<u64> = job.tables.iter().map(|t| t.chunk_size).collect();
+        assert_eq!(sizes, [10, 10]);
+        assert!(
+            job.tables[1].create_missing,
+            "unlisted tables get [defaults]"
+        );
+        assert_eq!((job.jobs, job.integrity), (7, Integrity::Disable));
+
+        let zero = Overrides {
+            jobs: Some(0),
+            ..Default::default()
+        };
+        let err = parse_with(MINIMAL, &zero).unwrap_err().to_string();
+        assert!(err.contains("must be positive numbers"), "{err}");
+    }
+
+    #[test]
+    fn relative_sqlite_paths_follow_the_job_file() {
+        let job = parse(MINIMAL).unwrap();
+        assert_eq!(
+            job.source.sqlite_path.as_deref(),
+            Some(Path::new("/jobs/a.db"))
+        );
+        assert_eq!(
+            job.target.sqlite_path.as_deref(),
+            Some(Path::new("/tmp/b.db"))
+        );
+        assert_eq!(job.tables[0].chunk_size, crate::config::precedence::DEFAULT_CHUNK_SIZE);
+        assert_eq!(job.jobs, crate::config::precedence::DEFAULT_JOBS);
+    }
+
+    #[test]
+    fn unknown_keys_name_key_and_line() {
+        let err = parse(&format!("{MINIMAL}chunk_sise = 5\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 7"), "{err}");
+        assert!(err.contains("chunk_sise"), "{err}");
+    }
+
+    #[test]
+    fn zero_chunk_size_is_refused_with_its_line() {
+        let err = parse(&format!("{MINIMAL}chunk_size = 0\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sync.toml:7"), "{err}");
+    }
+
+    #[test]
+    fn remote_targets_and_self_syncs_are_refused() {
+        let text = "[source]\nurl = \"postgres://u@localhost/app\"\n[target]\nurl = \"postgres://u@db.prod/app\"\n[[tables]]\nname = \"t\"\n";
+        let job = parse(text).unwrap();
+        let err = job.check_writable().unwrap_err().to_string();
+        assert!(
+            err.contains("not on this machine") && err.contains("allow_remote"),
+            "{err}"
+        );
+        let allowed =
+            parse(&text.replace("[target]\n", "[target]\nallow_remote = true\n")).unwrap();
+        assert!(allowed.check_writable().is_ok());
+        let same = parse(&text.replace("db.prod", "127.0.0.1:5432")).unwrap();
+        let err = same.check_writable().unwrap_err().to_string();
+        assert!(err.contains("onto itself"), "{err}");
+    }
+
+    #[test]
+    fn groups_expand_with_their_value() {
+        let text = format!(
+            "{MINIMAL}[[tables]]\nname = \"u\"\nwhere = \"x = 1\"\n[groups.tenant]\ntables = [\"t\", \"u\", \"v\"]\nwhere = \"tenant_id = {{1}}\"\n"
+        );
+        let overrides = Overrides {
+            tables: vec![("tenant:7".into(), None)],
+            ..Default::default()
+        };
+        let job = parse_with(&text, &overrides).unwrap();
+        let names: Vec<&str> = job.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["t", "u", "v"]);
+        let subset = job.tables[1].render(EngineKind::Postgres, EngineKind::Sqlite);
+        assert_eq!(subset.source_filter.as_deref(), Some("tenant_id = 7"));
+        let missing = Overrides {
+            tables: vec![("tenant".into(), None)],
+            ..Default::default()
+        };
+        let err = parse_with(&text, &missing).unwrap_err();
+        assert!(err.to_string().contains("needs a value"), "{err}");
+        let with_where = Overrides {
+            tables: vec![("tenant:7".into(), Some("x = 2".into()))],
+            ..Default::default()
+        };
+        let err = parse_with(&text, &with_where).unwrap_err();
+        assert!(err.to_string().contains("not a `where`"), "{err}");
+    }
+
+    #[test]
+    fn a_group_value_reaches_each_side_as_that_engines_literal() {
+        let text = format!(
+            "{}[[tables]]\nname = \"q\"\nkey = \"id\"\nquery = \"SELECT * FROM s WHERE k = {{1}}\"\n\
+             target_where = \"k = {{1}}\"\n[groups.g]\ntables = [\"q\", \"t\"]\nwhere = \"k = {{1}}\"\n",
+            MINIMAL.replace("sqlite:///tmp/b.db", "mysql://root@127.0.0.1/test")
+        );
+        let overrides = Overrides {
+            tables: vec![("g:a\\'{1}".into(), None)],
+            ..Default::default()
+        };
+        let job = parse_with(&text, &overrides).unwrap();
+        let query = job.tables[0].render(EngineKind::Sqlite, EngineKind::MySql);
+        assert_eq!(
+            query.source_query.as_deref(),
+            Some("SELECT * FROM s WHERE k = 'a\\''{1}'")
+        );
+        assert_eq!(query.target_filter.as_deref(), Some("k = 'a\\\\''{1}'"));
+        let plain = job.tables[1].render(EngineKind::Sqlite, EngineKind::MySql);
+        assert_eq!(plain.source_filter.as_deref(), Some("k = 'a\\''{1}'"));
+    }
+
+    #[test]
+    fn data_rules_are_read_with_their_positions() {
+        let text = format!(
+            "data_rules_seed = \"s3cret\"\n{MINIMAL}[data_rules]\nemail = \"unique_email\"\n\"users.last_name\" = {{ value = \"Doe\" }}\n\"*.ssn\" = \"null\"\nage = {{ rule = \"random_int\", min = 18, max = 99 }}\n"
+        );
+        let job = parse(&text).unwrap();
+        let rules = &job.data_rules;
+        assert_eq!(rules.specs.len(), 4);
+        let rule = |t: &str, c: &str| rules.rule_for(t, c).map(|s| s.rule.clone());
+        assert_eq!(rule("users", "email"), Some(Rule::UniqueEmail));
+        assert_eq!(rule("people", "ssn"), Some(Rule::Null));
+        assert!(!format!("{job:?}").contains("s3cret"));
+
+        let unknown = format!("{MINIMAL}[data_rules]\nemail = \"scramble\"\n");
+        let err = parse(&unknown).unwrap_err().to_string();
+        assert!(
+            err.contains("sync.toml:8:9") && err.contains("unknown data rule \"scramble\""),
+            "{err}"
+        );
+        let unseeded = format!("{MINIMAL}[data_rules]\n\nssn = \"hash\"\n");
+        let err = parse(&unseeded).unwrap_err().to_string();
+        assert!(
+            err.contains("sync.toml:9:1") && err.contains("data_rules_seed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_tables_are_refused() {
+        let err = parse(&format!("{MINIMAL}[[tables]]\nname = \"t\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn query_tables_are_checked_with_their_line() {
+        for (entry, needle) in [
+            ("query = \" \"\nkey = \"id\"", "empty `query`"),
+            ("query = \"SELECT 1\"", "needs `key = \"column\"`"),
+            (
+                "query = \"SELECT 1\"\nkey = \"id\"\nwhere = \"x\"",
+                "both `query` and `where`",
+            ),
+            ("target_where = \"x\"", "`target_where` but no `query`"),
+            ("key = [\"id\", \" \"]", "empty key column name"),
+            ("columns = []", "`columns` must list column names"),
+        ] {
+            let text = format!("{MINIMAL}[[tables]]\nname = \"q\"\n{entry}\n");
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains("sync.toml:8") && err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted_for_display() {
+        let url = DbUrl::parse("postgres://app:s3cret@db:5432/app", Path::new(".")).unwrap();
+        assert_eq!(url.display, "postgres://app:***@db:5432/app");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let url = DbUrl::parse(
+            "postgres://db/app?sslmode=require&password=s3cret",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            url.display,
+            "postgres://db/app?sslmode=require&password=***"
+        );
+        assert_eq!(
+            crate::engine::redact_unparsed("mysql://u:s3cret@h:bad/x"),
+            "mysql://***@h:bad/x"
+        );
+    }
+
+    #[test]
+    fn loopback_addresses_and_sqlite_files_are_local() {
+        let local = DbUrl::parse("postgres://u@127.0.0.2:5432/db", Path::new(".")).unwrap();
+        assert!(local.is_local());
+        assert!(DbUrl::parse("mysql://u@[::1]/db", Path::new("."))
+            .unwrap()
+            .is_local());
+        assert!(DbUrl::parse("sqlite://x.db", Path::new("."))
+            .unwrap()
+            .is_local());
+        assert!(
+            !DbUrl::parse("postgres://u:pw@db.internal/app", Path::new("."))
+                .unwrap()
+                .is_local()
+        );
+    }
+
+    #[test]
+    fn urls_without_scheme_are_refused() {
+        assert!(DbUrl::parse("sqlite", Path::new(".")).is_err());
+        assert!(DbUrl::parse("oracle://x/y", Path::new(".")).is_err());
+    }
+}
