@@ -380,7 +380,10 @@ mod tests {
         let created: Vec<bool> = job.tables.iter().map(|t| t.create_missing).collect();
         assert_eq!(created, [false, true]);
         assert_eq!((job.jobs, job.sequences), (3, false));
-        assert_eq!(job.lock_timeout, crate::config::precedence::DEFAULT_LOCK_TIMEOUT);
+        assert_eq!(
+            job.lock_timeout,
+            crate::config::precedence::DEFAULT_LOCK_TIMEOUT
+        );
 
         let cli = Overrides {
             chunk_size: Some(10),
@@ -417,7 +420,10 @@ mod tests {
             job.target.sqlite_path.as_deref(),
             Some(Path::new("/tmp/b.db"))
         );
-        assert_eq!(job.tables[0].chunk_size, crate::config::precedence::DEFAULT_CHUNK_SIZE);
+        assert_eq!(
+            job.tables[0].chunk_size,
+            crate::config::precedence::DEFAULT_CHUNK_SIZE
+        );
         assert_eq!(job.jobs, crate::config::precedence::DEFAULT_JOBS);
     }
 
