@@ -802,7 +802,7 @@ impl PostgresExt<'_> {
     /// columns) past the column's largest value, never backwards, and returns each one moved
     /// with its new value. MySQL/MariaDB raise a table's AUTO_INCREMENT, and SQLite its
     /// `sqlite_sequence` entry, by themselves whenever a larger explicit value is inserted
-    /// (`tests/sequences.rs` checks that they do). Runs in the run's transaction under
+    /// (`tests/it/sequences.rs` checks that they do). Runs in the run's transaction under
     /// `--defer-constraints`, where the copied keys are.
     pub async fn advance_sequences(&self, side: &TableSide) -> Result<Vec<(String, i64)>> {
         let advanced = on_postgres!(self.db, p => postgres::advance_sequences(p, side).await);

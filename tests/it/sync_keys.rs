@@ -2,9 +2,7 @@
 //! key — sync exactly on every engine, with changes spread over the key space. Such tables are
 //! chunked by key hash, so no collation can make the two sides disagree about a chunk.
 
-mod common;
-
-use common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
+use crate::common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
 use std::collections::BTreeSet;
 
 const ROWS: u64 = 3000;

@@ -3,9 +3,7 @@
 //! data rules, then `sync`: every row present, every rule applied, the constraints holding, a
 //! second run writing nothing, and later source changes arriving as just those rows.
 
-mod common;
-
-use common::{dbdelta, describe, table_report, Conn, Engine, Pair};
+use crate::common::{dbdelta, describe, table_report, Conn, Engine, Pair};
 use std::collections::HashSet;
 
 const CUSTOMERS: i64 = 120;

@@ -1,9 +1,7 @@
 //! Bad input gets exit code 2, a message naming what to fix, no password in any output, and no
 //! write to the target.
 
-mod common;
-
-use common::{dbdelta, describe, write_job, Engine, Pair};
+use crate::common::{dbdelta, describe, write_job, Engine, Pair};
 use std::process::Output;
 
 fn stderr(output: &Output) -> String {

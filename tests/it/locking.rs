@@ -2,9 +2,7 @@
 //! `--lock-timeout`, then exits 2 with a clear message and writes nothing (PostgreSQL advisory
 //! lock, MySQL `GET_LOCK`, a lock file beside a SQLite database).
 
-mod common;
-
-use common::{dbdelta, describe, Engine, Pair};
+use crate::common::{dbdelta, describe, Engine, Pair};
 use dbdelta::{Db, DbUrl};
 use std::time::Duration;
 

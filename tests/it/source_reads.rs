@@ -2,9 +2,7 @@
 //! chunk is compared and copied from one snapshot), the next run catches what changed, and the
 //! source never sees more connections than `--source-connections` allows.
 
-mod common;
-
-use common::{describe, Conn, Engine, Pair};
+use crate::common::{describe, Conn, Engine, Pair};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,7 +69,7 @@ async fn writes_during_a_sync_are_caught_by_the_next_run(engine: Engine) {
     let before = rounds.load(Ordering::Relaxed);
     let dir = pair.dir.path().to_path_buf();
     let during = tokio::task::spawn_blocking(move || {
-        common::dbdelta(&dir, &["sync", "--jobs", "4", "--sleep", "10"])
+        crate::common::dbdelta(&dir, &["sync", "--jobs", "4", "--sleep", "10"])
     })
     .await
     .expect("dbdelta runs");
@@ -81,10 +79,10 @@ async fn writes_during_a_sync_are_caught_by_the_next_run(engine: Engine) {
     assert_eq!(during.status.code(), Some(0), "{}", describe(&during));
     assert!(after > before, "the source changed while the sync ran");
 
-    let after = common::dbdelta(pair.dir.path(), &["sync"]);
+    let after = crate::common::dbdelta(pair.dir.path(), &["sync"]);
     assert_eq!(after.status.code(), Some(0), "{}", describe(&after));
     assert_eq!(all_rows(&pair.source).await, all_rows(&pair.target).await);
-    let diff = common::dbdelta(pair.dir.path(), &["diff"]);
+    let diff = crate::common::dbdelta(pair.dir.path(), &["diff"]);
     assert_eq!(diff.status.code(), Some(0), "{}", describe(&diff));
     pair.cleanup().await;
 }
@@ -138,7 +136,7 @@ async fn source_connections_are_bounded(engine: Engine) {
     let dir = pair.dir.path().to_path_buf();
     let before = source_sessions(&pair).await;
     let run = tokio::task::spawn_blocking(move || {
-        common::dbdelta(&dir, &["sync", "--jobs", "8", "--sleep", "5"])
+        crate::common::dbdelta(&dir, &["sync", "--jobs", "8", "--sleep", "5"])
     });
     let mut most = 0;
     while !run.is_finished() {

@@ -2,9 +2,7 @@
 //! rows the query owns end as the mode promises, rows outside `target_where` are never touched,
 //! a group syncs exactly one tenant of three related tables, and a hostile group value is data.
 
-mod common;
-
-use common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
+use crate::common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
 
 fn text(engine: Engine, column: &str) -> String {
     match engine {

@@ -3,9 +3,7 @@
 //! `--no-sequences` or `sequences = false`); MySQL/MariaDB AUTO_INCREMENT and SQLite
 //! AUTOINCREMENT advance by themselves on the inserts of a sync.
 
-mod common;
-
-use common::{dbdelta, describe, Conn, Engine, Pair};
+use crate::common::{dbdelta, describe, Conn, Engine, Pair};
 
 const ROWS: i64 = 50;
 

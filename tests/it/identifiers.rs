@@ -1,9 +1,7 @@
 //! Table and column names with upper case, spaces, quotes, backticks, reserved words and
 //! non-ASCII letters sync on every engine: every identifier is quoted for its engine.
 
-mod common;
-
-use common::{dbdelta, describe, Engine, Pair};
+use crate::common::{dbdelta, describe, Engine, Pair};
 
 fn quote(engine: Engine, name: &str) -> String {
     match engine {

@@ -23,13 +23,11 @@
 //! Seeds: a fixed list runs by default. `DBDELTA_DIFF_SEEDS=N` runs N more random seeds per pair,
 //! and `DBDELTA_DIFF_SEED=<seed>` runs only that seed. A failing case prints its pair, seed,
 //! chunk size and mutations, and the command that replays it, for example
-//! `DBDELTA_DIFF_SEED=7 DBDELTA_REQUIRE_SERVERS=1 cargo test --test differential pg_to_mariadb`.
+//! `DBDELTA_DIFF_SEED=7 DBDELTA_REQUIRE_SERVERS=1 cargo test --test it differential pg_to_mariadb`.
 
-mod common;
-
-use common::exact::{self, describe_differences, differing, Link, Listed, Rows};
-use common::random::{self, Gen, Pairing};
-use common::{dbdelta, describe, Engine};
+use crate::common::exact::{self, describe_differences, differing, Link, Listed, Rows};
+use crate::common::random::{self, Gen, Pairing};
+use crate::common::{dbdelta, describe, Engine};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -199,7 +197,7 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
     let what = |mutations: &str, chunk_size: &str| {
         format!(
             "{} seed {seed}{chunk_size}{mutations}\nreplay: DBDELTA_DIFF_SEED={seed} \
-             DBDELTA_REQUIRE_SERVERS=1 cargo test --test differential {filter}",
+             DBDELTA_REQUIRE_SERVERS=1 cargo test --test it differential {filter}",
             link.name()
         )
     };

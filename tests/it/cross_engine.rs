@@ -3,10 +3,8 @@
 //! (read back and compared value by value), `create_missing` creates the target, and a value the
 //! target cannot hold stops the table with an error naming table, key and column.
 
-mod common;
-
-use common::matrix::{self, Col};
-use common::{dbdelta, dbdelta_json, describe, table_report, write_job, Conn, Engine, Pair};
+use crate::common::matrix::{self, Col};
+use crate::common::{dbdelta, dbdelta_json, describe, table_report, write_job, Conn, Engine, Pair};
 use std::path::PathBuf;
 
 /// One database per engine: the `source` side of a pair of each.

@@ -3,9 +3,7 @@
 //! target holds whole chunks only, each either equal to the source or untouched; the next run
 //! finishes the job. A second signal exits at once, and the servers roll back what was in flight.
 
-mod common;
-
-use common::{dbdelta, describe, Engine, Pair};
+use crate::common::{dbdelta, describe, Engine, Pair};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::{Child, Output, Stdio};
@@ -76,7 +74,7 @@ async fn wait_for_written_chunks(pair: &Pair) {
 }
 
 /// `(id, v)` of every row, as `(i64, text)`, read with the engine's own client.
-async fn id_and_value(conn: &common::Conn, engine: Engine) -> BTreeMap<i64, String> {
+async fn id_and_value(conn: &crate::common::Conn, engine: Engine) -> BTreeMap<i64, String> {
     let sql = match engine {
         Engine::Postgres => "SELECT id::text, v FROM t",
         Engine::MySql => "SELECT CAST(id AS CHAR), v FROM t",
@@ -153,7 +151,7 @@ async fn stopped_sync_finishes_the_chunks_in_flight(engine: Engine, signal: i32,
     let Some(pair) = Pair::new(engine).await else {
         return;
     };
-    common::new_and_old(&pair, ROWS).await;
+    crate::common::new_and_old(&pair, ROWS).await;
     let job = pair.job_file(&format!("[[tables]]\nname = \"t\"\nchunk_size = {CHUNK}\n"));
     let job = job.to_str().unwrap_or_default().to_string();
     let child = start_sync(&pair, &job, log, &[]);
@@ -194,7 +192,7 @@ async fn stopped_sync_finishes_the_chunks_in_flight(engine: Engine, signal: i32,
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", describe(&output)));
     assert_eq!(report["interrupted"], true, "{report:#}");
     assert_eq!(report["signal"], name);
-    let table = common::table_report(&report, "t");
+    let table = crate::common::table_report(&report, "t");
     assert_eq!(table["interrupted"], true, "{table:#}");
     let (compared, chunks) = (table["chunks_compared"].as_i64(), table["chunks"].as_i64());
     assert!(
@@ -244,7 +242,7 @@ async fn sqlite_sigterm_finishes_the_chunks_in_flight_and_exits_143() {
 #[tokio::test]
 async fn sqlite_stopped_deferred_run_rolls_back_everything() {
     let pair = Pair::new(Engine::Sqlite).await.expect("SQLite is embedded");
-    common::new_and_old(&pair, ROWS).await;
+    crate::common::new_and_old(&pair, ROWS).await;
     let job = pair.job_file(&format!("[[tables]]\nname = \"t\"\nchunk_size = {CHUNK}\n"));
     let job = job.to_str().unwrap_or_default().to_string();
     let mut child = start_sync(&pair, &job, Log::Json, &["--defer-constraints", "-v"]);
@@ -288,7 +286,7 @@ async fn sqlite_stopped_deferred_run_rolls_back_everything() {
     assert_eq!(last["rolled_back"], true);
     assert_eq!(last["totals"]["updated"], 0, "nothing was written");
     let report: Value = serde_json::from_slice(&output.stdout).expect("--json");
-    let table = common::table_report(&report, "t");
+    let table = crate::common::table_report(&report, "t");
     assert!(table["chunks_compared"].as_i64() > Some(0), "{table:#}");
     assert_eq!(whole_chunks(&pair).await, 0, "the target is as it was");
     rerun_converges(&pair, &job).await;
@@ -302,8 +300,8 @@ async fn postgres_second_ctrl_c_exits_at_once_and_the_chunk_in_flight_rolls_back
     let Some(pair) = Pair::new(Engine::Postgres).await else {
         return;
     };
-    common::new_and_old(&pair, ROWS).await;
-    let common::Conn::Pg(pool) = &pair.target else {
+    crate::common::new_and_old(&pair, ROWS).await;
+    let crate::common::Conn::Pg(pool) = &pair.target else {
         unreachable!("a PostgreSQL pair")
     };
     // Holds the first chunk's rows, so its write waits.

@@ -1,9 +1,7 @@
 //! Killing `sync` part-way (SIGKILL) leaves every chunk either as it was or fully synced, never
 //! half-applied; the next run finishes the job.
 
-mod common;
-
-use common::{describe, Engine, Pair};
+use crate::common::{describe, Engine, Pair};
 use std::time::{Duration, Instant};
 
 const ROWS: i64 = 20_000;
@@ -13,7 +11,7 @@ async fn killed_sync_leaves_whole_chunks(engine: Engine) {
     let Some(pair) = Pair::new(engine).await else {
         return;
     };
-    common::new_and_old(&pair, ROWS).await;
+    crate::common::new_and_old(&pair, ROWS).await;
     let job = pair.job_file(&format!("[[tables]]\nname = \"t\"\nchunk_size = {CHUNK}\n"));
     let job = job.to_str().unwrap_or_default().to_string();
     let args = ["sync", "-c", &job, "-q", "--jobs", "2", "--sleep", "200"];
@@ -76,7 +74,7 @@ async fn killed_sync_leaves_whole_chunks(engine: Engine) {
         "the kill came part-way ({whole_new} chunks new, {whole_old} old)"
     );
 
-    let output = common::dbdelta(pair.dir.path(), &["sync", "-c", &job]);
+    let output = crate::common::dbdelta(pair.dir.path(), &["sync", "-c", &job]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert_eq!(
         pair.target.count_where("t", "v = 'old'").await,

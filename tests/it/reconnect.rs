@@ -1,9 +1,7 @@
 //! A connection dropped mid-run (its session terminated from another session) is retried with
 //! backoff, and the run completes with an exact target, never a false success.
 
-mod common;
-
-use common::{describe, Conn, Engine, Pair};
+use crate::common::{describe, Conn, Engine, Pair};
 use std::time::{Duration, Instant};
 
 const ROWS: i64 = 20_000;
@@ -12,7 +10,7 @@ async fn dropped_connections_are_retried(engine: Engine) {
     let Some(pair) = Pair::new(engine).await else {
         return;
     };
-    common::new_and_old(&pair, ROWS).await;
+    crate::common::new_and_old(&pair, ROWS).await;
     let job = pair.job_file("[[tables]]\nname = \"t\"\nchunk_size = 500\n");
     let job = job.to_str().unwrap_or_default().to_string();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_dbdelta"))

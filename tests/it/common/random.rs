@@ -1,4 +1,4 @@
-//! Random tables for the differential test (`tests/differential.rs`): one table shape with a
+//! Random tables for the differential test (`tests/it/differential.rs`): one table shape with a
 //! column of every kind, declared natively on each engine; values that both engines of a pair
 //! hold exactly (and nasty ones: separators, quotes, `NULL` vs `''` vs `'NULL'`, case-only
 //! differences, big decimals, JSON numbers beyond `f64`); SQL literals rendered per engine; and

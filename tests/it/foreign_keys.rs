@@ -2,9 +2,7 @@
 //! deleted children first, whatever order the job file lists them in; tables that reference
 //! each other need `--defer-constraints` (PostgreSQL, SQLite) or `--disable-integrity`.
 
-mod common;
-
-use common::{describe, Conn, Engine, Pair};
+use crate::common::{describe, Conn, Engine, Pair};
 
 /// customers ← orders ← items, with real foreign keys on both sides.
 const SCHEMA: &str = "
@@ -89,7 +87,7 @@ async fn writes_parents_first_and_deletes_children_first(engine: Engine) {
         "[defaults]\nchunk_size = 100\n\
          [[tables]]\nname = \"items\"\n[[tables]]\nname = \"orders\"\n[[tables]]\nname = \"customers\"\n",
     );
-    let (code, report) = common::dbdelta_json(pair.dir.path(), &["sync"]);
+    let (code, report) = crate::common::dbdelta_json(pair.dir.path(), &["sync"]);
     assert_eq!(code, 0, "{report:#}");
     let order: Vec<&str> = report["tables"]
         .as_array()
@@ -100,9 +98,12 @@ async fn writes_parents_first_and_deletes_children_first(engine: Engine) {
         ["customers", "orders", "items"],
         "written parents first"
     );
-    assert_eq!(common::table_report(&report, "customers")["deleted"], 20);
+    assert_eq!(
+        crate::common::table_report(&report, "customers")["deleted"],
+        20
+    );
     assert_eq!(read(&pair.source).await, read(&pair.target).await);
-    let again = common::dbdelta(pair.dir.path(), &["diff"]);
+    let again = crate::common::dbdelta(pair.dir.path(), &["diff"]);
     assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
     pair.cleanup().await;
 }
@@ -167,7 +168,7 @@ async fn tables_referencing_each_other(engine: Engine) {
     pair.job_file("[[tables]]\nname = \"a\"\n[[tables]]\nname = \"b\"\n");
     let dir = pair.dir.path();
 
-    let plain = common::dbdelta(dir, &["sync"]);
+    let plain = crate::common::dbdelta(dir, &["sync"]);
     assert_eq!(plain.status.code(), Some(2), "{}", describe(&plain));
     let stderr = String::from_utf8_lossy(&plain.stderr);
     assert!(stderr.contains("reference each other"), "{stderr}");
@@ -176,7 +177,7 @@ async fn tables_referencing_each_other(engine: Engine) {
         0
     );
 
-    let deferred = common::dbdelta(dir, &["sync", "--defer-constraints"]);
+    let deferred = crate::common::dbdelta(dir, &["sync", "--defer-constraints"]);
     if engine == Engine::MySql {
         assert_eq!(deferred.status.code(), Some(2), "{}", describe(&deferred));
         assert!(
@@ -193,7 +194,7 @@ async fn tables_referencing_each_other(engine: Engine) {
             .await;
     }
 
-    let disabled = common::dbdelta(dir, &["sync", "--disable-integrity"]);
+    let disabled = crate::common::dbdelta(dir, &["sync", "--disable-integrity"]);
     assert_eq!(disabled.status.code(), Some(0), "{}", describe(&disabled));
     assert_eq!(cycle(&pair.source).await, cycle(&pair.target).await);
     pair.cleanup().await;

@@ -2,9 +2,7 @@
 //! (keyless tables commented out), that parses, syncs once its target is set, never overwrites a
 //! file and never contains a password.
 
-mod common;
-
-use common::{describe, Engine, Pair};
+use crate::common::{describe, Engine, Pair};
 use std::path::Path;
 use std::process::Output;
 
@@ -82,7 +80,7 @@ async fn init_lists_tables_and_syncs(engine: Engine) {
     // PostgreSQL's test server trusts local connections, so any password gets in; on MySQL a
     // user with this password is made for the source database (and dropped at the end).
     let mut url = url::Url::parse(&pair.source_url).expect("source URL");
-    let user = common::unique_name("dd_init");
+    let user = crate::common::unique_name("dd_init");
     if engine == Engine::MySql {
         let database = url.path().trim_start_matches('/').to_string();
         pair.source

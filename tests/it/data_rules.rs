@@ -2,9 +2,7 @@
 //! `sync` compares equal and writes nothing. Every rule is applied to a users-like table and read
 //! back from the target; a text-keyed table takes the hash-bucket path.
 
-mod common;
-
-use common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
+use crate::common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
 use std::collections::HashSet;
 use std::path::Path;
 

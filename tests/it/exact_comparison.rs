@@ -16,10 +16,8 @@
 //! that any comparison finds: a test that fails because a key is missing from the listing has
 //! shown that the comparison ran and missed exactly that key.
 
-mod common;
-
-use common::exact::{self, describe_differences, rows_written, Kind, Link, Listed};
-use common::{dbdelta, dbdelta_json, describe, Conn, Engine};
+use crate::common::exact::{self, describe_differences, rows_written, Kind, Link, Listed};
+use crate::common::{dbdelta, dbdelta_json, describe, Conn, Engine};
 
 /// Rows of the `vals` table; with `VALS_CHUNK` rows a chunk, ten chunks.
 const VALS_ROWS: i64 = 200;

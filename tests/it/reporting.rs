@@ -1,9 +1,7 @@
 //! What a run reports about itself: `--log-format json` event lines on stderr (in order, every
 //! line JSON, never a password), `--json` totals and bytes moved, and `--timings` per phase.
 
-mod common;
-
-use common::{dbdelta, dbdelta_json, describe, table_report, Engine, Pair};
+use crate::common::{dbdelta, dbdelta_json, describe, table_report, Engine, Pair};
 use serde_json::Value;
 use sqlx::Connection;
 use std::process::Output;
@@ -299,7 +297,7 @@ async fn postgres_json_log_reports_a_retried_chunk_and_never_the_password() {
     let Some(pair) = Pair::new(Engine::Postgres).await else {
         return;
     };
-    common::new_and_old(&pair, 2000).await;
+    crate::common::new_and_old(&pair, 2000).await;
     pair.exec_both("CREATE TABLE fresh (id integer PRIMARY KEY, v text)")
         .await;
     pair.source

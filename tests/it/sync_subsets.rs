@@ -2,9 +2,7 @@
 //! promises, rows outside it are never touched, and a row the subset does not own is never
 //! overwritten.
 
-mod common;
-
-use common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
+use crate::common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
 
 const ROWS: i64 = 3000;
 
