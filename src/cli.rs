@@ -11,6 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `diff` found differences.
+pub const EXIT_DIFFERENCES: u8 = 1;
+/// Something failed: the job file, a connection, a table.
+pub const EXIT_ERROR: u8 = 2;
+
 #[derive(Parser)]
 #[command(
     name = "dbdelta",
@@ -135,7 +140,7 @@ impl Cli {
                     ..Default::default()
                 })
                 .error(&anyhow::anyhow!("{message}"));
-                Err(ExitCode::from(crate::commands::EXIT_ERROR))
+                Err(ExitCode::from(EXIT_ERROR))
             }
             Err(e) => e.exit(),
         }

@@ -1,21 +1,16 @@
 //! What each subcommand does, and what it prints: `sync` and `diff` run the pipeline
-//! ([`crate::run::run_until`], stopped between chunks by Ctrl-C or SIGTERM), `list` describes the job, `check` connects and checks every table,
-//! `init` writes a starter job file.
+//! ([`crate::run::run_until`], stopped between chunks by Ctrl-C or SIGTERM), `list` describes
+//! the job, `check` connects and checks every table, `init` writes a starter job file.
 //!
 //! stdout carries only results (`--json`, `diff` and `--dry-run` listings, `list`); everything
 //! else goes to stderr. A reader that stops early (`| head`) is no reason to fail.
 
-use crate::cli::{CliCommand, FileArgs, InitArgs, RunArgs};
+use crate::cli::{CliCommand, FileArgs, InitArgs, RunArgs, EXIT_DIFFERENCES, EXIT_ERROR};
 use crate::config::{Job, TableJob};
 use crate::report::{Reporter, RunReport};
 use crate::run::Command;
 use anyhow::Result;
 use std::io::Write;
-
-/// `diff` found differences.
-pub const EXIT_DIFFERENCES: u8 = 1;
-/// Something failed: the job file, a connection, a table.
-pub const EXIT_ERROR: u8 = 2;
 
 /// Keys listed per chunk and kind in `diff`'s human output; `--json` has them all.
 const LISTED_KEYS: usize = 10;

@@ -47,8 +47,8 @@ mod side;
 mod timings;
 mod value;
 
-pub use cli::Cli;
-pub use commands::{execute, EXIT_DIFFERENCES, EXIT_ERROR};
+pub use cli::{Cli, EXIT_DIFFERENCES, EXIT_ERROR};
+pub use commands::execute;
 pub use config::{Job, Overrides};
 pub use engine::{Db, DbUrl, EngineKind};
 pub use report::{LogFormat, Reporter, ReporterOptions, RunReport, Signal};

@@ -114,14 +114,69 @@ pub fn usable_key(info: &TableInfo) -> Option<(Vec<String>, KeyOrigin)> {
 }
 
 pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
-    let name = &job.name;
-    let find = |info: &TableInfo, column: &str| info.columns.iter().position(|c| c.name == column);
     let mut warnings = Vec::new();
+    let (source_columns, target_columns) = match_columns(job, &defs, &mut warnings)?;
+    check_target_only_columns(job, &defs, &target_columns, &mut warnings)?;
+    let key = choose_key(job, &defs, &source_columns, &target_columns)?;
+    let subset = job.render(defs.source_kind, defs.target_kind);
+    let rules = compile(
+        defs.rules,
+        &job.name,
+        &source_columns,
+        &target_columns,
+        &key,
+    )?;
+    let hashing = Hashing::decide(
+        job,
+        &defs,
+        &source_columns,
+        &target_columns,
+        rules.is_some(),
+    );
+    Ok(TablePlan {
+        name: job.name.clone(),
+        target_name: job.target_name.clone(),
+        mode: job.mode,
+        source: TableSide {
+            table: defs.source_table,
+            columns: source_columns,
+            key: key.clone(),
+            filter: subset.source_filter,
+            from_query: job.query.is_some(),
+            hash_in_process: hashing.source_in_process,
+            native_rows: hashing.native_rows,
+        },
+        target: TableSide {
+            table: defs.target_table,
+            columns: target_columns,
+            key,
+            filter: subset.target_filter,
+            from_query: false,
+            hash_in_process: hashing.target_in_process,
+            native_rows: hashing.native_rows,
+        },
+        rules,
+        chunk_size: job.chunk_size,
+        warnings,
+    })
+}
 
+fn position(info: &TableInfo, column: &str) -> Option<usize> {
+    info.columns.iter().position(|c| c.name == column)
+}
+
+/// The columns both sides share and the job selects, in the source's order, each side's copy
+/// given the class they are compared as; one-sided and generated target columns are warnings.
+fn match_columns(
+    job: &TableJob,
+    defs: &Definitions<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Column>, Vec<Column>)> {
+    let name = &job.name;
     // Columns the job file names must exist on both sides.
     for listed in job.columns.iter().flatten().chain(&job.exclude_columns) {
         for (side, info) in [("source", defs.source), ("target", defs.target)] {
-            if find(info, listed).is_none() {
+            if position(info, listed).is_none() {
                 bail!("table {name}: column {listed:?} named in the job file does not exist in the {side}");
             }
         }
@@ -132,11 +187,10 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             .is_none_or(|list| list.iter().any(|c| c == column))
             && !job.exclude_columns.iter().any(|c| c == column)
     };
-
     let mut source_columns: Vec<Column> = Vec::new();
     let mut target_columns: Vec<Column> = Vec::new();
     for column in defs.source.columns.iter().filter(|c| selected(&c.name)) {
-        match find(defs.target, &column.name).map(|i| &defs.target.columns[i]) {
+        match position(defs.target, &column.name).map(|i| &defs.target.columns[i]) {
             None => warnings.push(format!(
                 "column {:?} exists only in the source; it is not copied",
                 column.name
@@ -166,38 +220,61 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             }
         }
     }
+    Ok((source_columns, target_columns))
+}
+
+/// Target columns that are not copied: a warning, or an error when no row could be inserted.
+fn check_target_only_columns(
+    job: &TableJob,
+    defs: &Definitions<'_>,
+    copied: &[Column],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     for column in &defs.target.columns {
-        if target_columns.iter().any(|c| c.name == column.name) || column.generated {
+        if copied.iter().any(|c| c.name == column.name) || column.generated {
             continue;
         }
         if !column.nullable && !column.has_default {
             bail!(
-                "table {name}: target column {:?} is NOT NULL without a default and is not copied \
+                "table {}: target column {:?} is NOT NULL without a default and is not copied \
                  from the source, so no row could be inserted; copy it, give it a default, or make it \
                  nullable",
+                job.name,
                 column.name
             );
         }
-        if find(defs.source, &column.name).is_none() {
+        if position(defs.source, &column.name).is_none() {
             warnings.push(format!(
                 "column {:?} exists only in the target; new rows get its default",
                 column.name
             ));
         }
     }
+    Ok(())
+}
 
+/// The positions of the key columns among the shared columns: the job's `key`, else the
+/// source's primary key; NOT NULL, of a class that can be a key, and unique on both sides.
+fn choose_key(
+    job: &TableJob,
+    defs: &Definitions<'_>,
+    source_columns: &[Column],
+    target_columns: &[Column],
+) -> Result<Vec<usize>> {
+    let name = &job.name;
     let key_names = match &job.key {
         Some(key) => key.clone(),
         None if !defs.source.primary_key.is_empty() => defs.source.primary_key.clone(),
         None => bail!(
-            "table {name} has no primary key in the source: set `key = \"column\"` in its [[tables]] \
-             entry to a unique, NOT NULL integer column"
+            "table {name} has no primary key in the source: set `key = \"column\"` (or a list of \
+             columns) in its [[tables]] entry to NOT NULL columns that identify a row and have a \
+             unique index on both sides"
         ),
     };
     let mut key = Vec::with_capacity(key_names.len());
     for k in &key_names {
         let Some(pos) = source_columns.iter().position(|c| &c.name == k) else {
-            let side = if find(defs.source, k).is_none() {
+            let side = if position(defs.source, k).is_none() {
                 "source"
             } else {
                 "target"
@@ -232,57 +309,52 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             );
         }
     }
+    Ok(key)
+}
 
-    let subset = job.render(defs.source_kind, defs.target_kind);
-    // Rows with data rules are hashed as transformed, in-process on the source, so the target must
-    // hash by the portable definition too, as if the engines differed.
-    let rules = compile(defs.rules, name, &source_columns, &target_columns, &key)?;
-    let portable = defs.source_kind != defs.target_kind || rules.is_some();
-    // Same engine, same declarations: each value's own text is exact on both sides (see the
-    // native row hashes in `crate::value`), where the engine has such a hash.
-    let native_rows = !portable
-        && job.query.is_none()
-        && defs.source_kind.dialect().hashes_in_sql()
-        && source_columns
-            .iter()
-            .zip(&target_columns)
-            .all(|(s, t)| s.decl_type == t.decl_type);
-    // Floats and JSON have no canonical text in SQL (see `crate::value`); an engine without a
-    // hash in SQL hashes every row in-process; a source with rules is hashed as transformed.
-    let no_canonical_sql = portable
-        && source_columns.iter().any(|c| {
-            matches!(
-                c.class,
-                TypeClass::Float | TypeClass::Float32 | TypeClass::Json
-            )
-        });
-    let in_process = |kind: EngineKind| no_canonical_sql || !kind.dialect().hashes_in_sql();
-    Ok(TablePlan {
-        name: name.clone(),
-        target_name: job.target_name.clone(),
-        mode: job.mode,
-        source: TableSide {
-            table: defs.source_table,
-            columns: source_columns,
-            key: key.clone(),
-            filter: subset.source_filter,
-            from_query: job.query.is_some(),
-            hash_in_process: in_process(defs.source_kind) || rules.is_some(),
+/// How each side's rows are hashed, decided once per table (see [`crate::value`]).
+struct Hashing {
+    /// Same engine, same declarations: each value's own exact text is hashed on both sides (the
+    /// native row hashes), where the engine hashes in SQL.
+    native_rows: bool,
+    source_in_process: bool,
+    target_in_process: bool,
+}
+
+impl Hashing {
+    fn decide(
+        job: &TableJob,
+        defs: &Definitions<'_>,
+        source_columns: &[Column],
+        target_columns: &[Column],
+        rules: bool,
+    ) -> Hashing {
+        // Rows with data rules are hashed as transformed, in-process on the source, so the target
+        // hashes by the portable definition too, as if the engines differed.
+        let portable = defs.source_kind != defs.target_kind || rules;
+        let native_rows = !portable
+            && job.query.is_none()
+            && defs.source_kind.dialect().hashes_in_sql()
+            && source_columns
+                .iter()
+                .zip(target_columns)
+                .all(|(s, t)| s.decl_type == t.decl_type);
+        // Floats and JSON have no canonical text in SQL; an engine without a hash in SQL hashes
+        // every row in-process.
+        let no_canonical_sql = portable
+            && source_columns.iter().any(|c| {
+                matches!(
+                    c.class,
+                    TypeClass::Float | TypeClass::Float32 | TypeClass::Json
+                )
+            });
+        let in_process = |kind: EngineKind| no_canonical_sql || !kind.dialect().hashes_in_sql();
+        Hashing {
             native_rows,
-        },
-        target: TableSide {
-            table: defs.target_table,
-            columns: target_columns,
-            key,
-            filter: subset.target_filter,
-            from_query: false,
-            hash_in_process: in_process(defs.target_kind),
-            native_rows,
-        },
-        rules,
-        chunk_size: job.chunk_size,
-        warnings,
-    })
+            source_in_process: in_process(defs.source_kind) || rules,
+            target_in_process: in_process(defs.target_kind),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ impl std::fmt::Display for Mode {
     }
 }
 
-/// How foreign keys on the target are treated while a run writes (see `sync.rs`).
+/// How foreign keys on the target are treated while a run writes (see `crate::run`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Integrity {
     /// Checked as usual; tables are written in dependency order.

@@ -14,7 +14,7 @@ use super::postgres::{self, Postgres};
 use super::sqlite::Sqlite;
 use super::{
     sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, Grouping, Param,
-    SourceTable, Statement, TableInfo, TableSide, Wire,
+    SourceTable, Statement, TableInfo, TableLock, TableSide, Wire,
 };
 use crate::value::{key_bucket, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
@@ -172,27 +172,7 @@ impl RowValues for sqlx::sqlite::SqliteRow {
     }
 }
 
-/// A held table lock (see [`Db::lock_table`]). The server connections are detached from the pool,
-/// so that even a guard that is only dropped ends the session, and the lock with it.
-pub enum TableLock {
-    Postgres(sqlx::postgres::PgConnection),
-    MySql(sqlx::mysql::MySqlConnection),
-    File(std::fs::File),
-}
-
-impl TableLock {
-    /// Releases the lock by closing its session (or file).
-    pub async fn release(self) {
-        // A failed close still drops the socket, which ends the session all the same.
-        let _ = match self {
-            TableLock::Postgres(c) => c.close().await,
-            TableLock::MySql(c) => c.close().await,
-            TableLock::File(_) => Ok(()),
-        };
-    }
-}
-
-/// What [`Db::pipe_chunk`] moved: rows, and the bytes of `COPY` text between the two servers.
+/// What [`PostgresExt::pipe_chunk_from`] moved: rows, and the bytes of `COPY` text between the two servers.
 #[derive(Debug, Clone, Copy)]
 pub struct Piped {
     pub rows: u64,

@@ -29,7 +29,7 @@ pub mod sqlite;
 pub mod types;
 mod url;
 
-pub use db::{Db, TableLock};
+pub use db::Db;
 pub(crate) use url::redact_unparsed;
 pub use url::{DbUrl, EngineKind};
 
@@ -37,6 +37,17 @@ pub use crate::value::Wire;
 use crate::value::{coerce, key_bucket, Key, TypeClass, Value};
 use anyhow::Result;
 use std::time::Duration;
+
+impl EngineKind {
+    /// The engine's SQL text and value rules.
+    pub fn dialect(self) -> &'static dyn Dialect {
+        match self {
+            EngineKind::Postgres => &postgres::Postgres,
+            EngineKind::MySql => &mysql::MySql,
+            EngineKind::Sqlite => &sqlite::Sqlite,
+        }
+    }
+}
 
 /// The SQL text and value rules of one engine (see the module documentation).
 pub trait Dialect: Sync {
@@ -143,6 +154,26 @@ pub trait Engine: Dialect {
         name: &str,
         timeout: Duration,
     ) -> Result<Option<TableLock>>;
+}
+
+/// A held table lock (see [`Db::lock_table`] and [`Engine::lock`]). The server connections are detached from the pool,
+/// so that even a guard that is only dropped ends the session, and the lock with it.
+pub enum TableLock {
+    Postgres(sqlx::postgres::PgConnection),
+    MySql(sqlx::mysql::MySqlConnection),
+    File(std::fs::File),
+}
+
+impl TableLock {
+    /// Releases the lock by closing its session (or file).
+    pub async fn release(self) {
+        // A failed close still drops the socket, which ends the session all the same.
+        let _ = match self {
+            TableLock::Postgres(c) => sqlx::Connection::close(c).await,
+            TableLock::MySql(c) => sqlx::Connection::close(c).await,
+            TableLock::File(_) => Ok(()),
+        };
+    }
 }
 
 /// How a pool is opened, whatever the engine.

@@ -531,7 +531,10 @@ mod tests {
         pg.native_rows = true;
         assert_eq!(
             row_hash_expr(EngineKind::Postgres, &pg).as_deref(),
-            Some("hashtextextended(ROW(\"a\", \"b\", \"v\")::text COLLATE \"C\", 0)")
+            Some(
+                "hashtextextended(hash_record_extended(ROW(int8send(\"a\"::int8), \
+                 int8send(\"b\"::int8), int8send(\"v\"::int8)), 0)::text, 0)"
+            )
         );
         let mut my = side(EngineKind::MySql, vec![0]);
         my.native_rows = true;

@@ -1,9 +1,5 @@
 //! Where a database is: its engine and URL, with the password kept apart from what is shown.
 
-use super::mysql::MySql;
-use super::postgres::Postgres;
-use super::sqlite::Sqlite;
-use super::Dialect;
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
@@ -17,15 +13,6 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
-    /// The engine's SQL text and value rules.
-    pub fn dialect(self) -> &'static dyn Dialect {
-        match self {
-            EngineKind::Postgres => &Postgres,
-            EngineKind::MySql => &MySql,
-            EngineKind::Sqlite => &Sqlite,
-        }
-    }
-
     /// The TCP port a URL without one connects to; `None` for a file.
     pub fn default_port(self) -> Option<u16> {
         match self {

@@ -139,23 +139,9 @@ async fn run_connected(
     stop: &Stop,
 ) -> Result<RunReport> {
     let run_policy = Policy::run(command);
-    let mut plans = Vec::with_capacity(job.tables.len());
-    for table in &job.tables {
-        // Preparing may create a missing table, so it is not cut short, only not begun.
-        if stop.requested().is_some() {
-            return Ok(interrupted_before_tables(command, job, started, stop));
-        }
-        let t0 = Instant::now();
-        let plan = prepare_table(source, target, table, &job.data_rules, run_policy.write).await?;
-        let mut timings = Timings::default();
-        timings.add(Phase::Introspect, t0.elapsed());
-        plans.push((Arc::new(plan), timings));
-    }
-    for (plan, _) in &plans {
-        for w in &plan.warnings {
-            reporter.warning(&plan.name, w);
-        }
-    }
+    let Some(plans) = plan_tables(job, run_policy, reporter, source, target, stop).await? else {
+        return Ok(interrupted_before_tables(command, job, started, stop));
+    };
     let order = if run_policy.write {
         let names: Vec<String> = plans.iter().map(|(p, _)| p.target_name.clone()).collect();
         write_order(target, &names, job.integrity, reporter).await?
@@ -171,91 +157,17 @@ async fn run_connected(
             _ => None,
         };
     let writer = run_transaction.clone().unwrap_or_else(|| target.clone());
-    // The one limit on chunks in flight, shared by every table of the run.
-    let chunk_slots = Arc::new(Semaphore::new(job.chunk_jobs()));
-    let mut reports: Vec<Option<TableReport>> = plans.iter().map(|_| None).collect();
-    let mut held: Vec<Option<HeldDeletes>> = plans.iter().map(|_| None).collect();
-    for &i in &order.tables {
-        if stop.requested().is_some() {
-            break;
-        }
-        let (plan, timings) = &plans[i];
-        let policy = Policy::of(command, plan.mode);
-        reporter.table_started(&plan.name);
-        let t0 = Instant::now();
-        let mut report = TableReport {
-            table: plan.name.clone(),
-            warnings: plan.warnings.clone(),
-            timings: *timings,
-            ..Default::default()
-        };
-        let holding = (policy.hold_deletions && order.delete_last[i])
-            .then(|| Arc::new(Mutex::new(HeldDeletes::default())));
-        let table = TableRun {
-            source: source.clone(),
-            target: writer.clone(),
-            plan: plan.clone(),
-            policy,
-            reporter: reporter.clone(),
-            held: holding.clone(),
-            sleep: job.sleep,
-            stop: stop.clone(),
-            slots: chunk_slots.clone(),
-        };
-        let outcome = while_locked(&writer, plan, policy, job, stop, async {
-            let outcome = table::run_table(table, &mut report).await;
-            // Also after a failed or interrupted table: the chunks it did write may hold new keys.
-            if policy.write && job.sequences {
-                return outcome.and(advance_sequences(&writer, plan, reporter).await);
-            }
-            outcome
-        })
-        .await;
-        match outcome {
-            Ok(Some(())) => {}
-            Ok(None) => report.interrupted = true,
-            Err(e) => report.error = Some(error_messages(&e).join(": ")),
-        }
-        if report.error.is_none() && !report.interrupted {
-            held[i] = holding
-                .map(|h| std::mem::take(&mut *h.lock().unwrap_or_else(PoisonError::into_inner)));
-        }
-        report.seconds = t0.elapsed().as_secs_f64();
-        if held[i].is_none() {
-            reporter.table_finished(&report, policy.write);
-        }
-        reports[i] = Some(report);
-    }
-    // Rows that other tables of the run may still have referenced go last, children first.
-    for &i in order.tables.iter().rev() {
-        let (Some(deletes), Some(report)) = (held[i].take(), reports[i].as_mut()) else {
-            continue;
-        };
-        let plan = &plans[i].0;
-        let policy = Policy::of(command, plan.mode);
-        // Stopped: the tables that reference this one may be half done, so its deletions wait
-        // for the next run.
-        if stop.requested().is_some() {
-            report.interrupted = true;
-            reporter.table_finished(report, policy.write);
-            continue;
-        }
-        let t0 = Instant::now();
-        let outcome = while_locked(&writer, plan, policy, job, stop, async {
-            deletes
-                .apply(&writer, plan)
-                .await
-                .context("deleting rows after the tables that reference them")
-        })
-        .await;
-        match outcome {
-            Ok(Some(deleted)) => report.deleted += deleted,
-            Ok(None) => report.interrupted = true,
-            Err(e) => report.error = Some(error_messages(&e).join(": ")),
-        }
-        report.seconds += t0.elapsed().as_secs_f64();
-        reporter.table_finished(report, policy.write);
-    }
+    let tables = Tables {
+        job,
+        command,
+        reporter,
+        source,
+        writer: &writer,
+        stop,
+        plans: &plans,
+    };
+    let (mut reports, held) = tables.run(&order).await;
+    tables.delete_held(&order, held, &mut reports).await;
     let not_started: Vec<String> = order
         .tables
         .iter()
@@ -269,27 +181,12 @@ async fn run_connected(
         .collect();
     let signal = stop.requested();
     drop(writer);
-    let mut rolled_back = false;
-    if let Some(run_transaction) = run_transaction {
-        let run_transaction = Arc::try_unwrap(run_transaction)
-            .map_err(|_| anyhow!("the run's transaction is still in use after every table"))?;
-        if let Some(signal) = signal {
-            drop(run_transaction);
-            roll_back(&mut tables, signal, reporter);
-            rolled_back = true;
-        } else if let Some(failed) = tables.iter().find(|t| t.error.is_some()) {
-            bail!(
-                "table {} failed, so the run's transaction was rolled back (--defer-constraints); \
-                 nothing was written",
-                failed.table
-            );
-        } else {
-            run_transaction
-                .finish()
-                .await
-                .context("the target refused to commit the run (--defer-constraints): a foreign key may still be violated; nothing was written")?;
+    let rolled_back = match run_transaction {
+        Some(run_transaction) => {
+            finish_run_transaction(run_transaction, &mut tables, signal, reporter).await?
         }
-    }
+        None => false,
+    };
     let in_sync = tables
         .iter()
         .all(|t| t.error.is_none() && (!run_policy.differences_fail || t.chunks_differing == 0));
@@ -305,6 +202,199 @@ async fn run_connected(
         Some(signal) => report.interrupted_by(signal),
         None => report,
     })
+}
+
+/// Every table prepared (introspected, matched, created where missing) before anything is
+/// written, with the time it took, and its warnings told; `None` when a stop came first.
+/// Preparing may create a missing table, so it is not cut short, only not begun.
+async fn plan_tables(
+    job: &Job,
+    run_policy: Policy,
+    reporter: &Reporter,
+    source: &Db,
+    target: &Db,
+    stop: &Stop,
+) -> Result<Option<Vec<(Arc<TablePlan>, Timings)>>> {
+    let mut plans = Vec::with_capacity(job.tables.len());
+    for table in &job.tables {
+        if stop.requested().is_some() {
+            return Ok(None);
+        }
+        let t0 = Instant::now();
+        let plan = prepare_table(source, target, table, &job.data_rules, run_policy.write).await?;
+        let mut timings = Timings::default();
+        timings.add(Phase::Introspect, t0.elapsed());
+        plans.push((Arc::new(plan), timings));
+    }
+    for (plan, _) in &plans {
+        for w in &plan.warnings {
+            reporter.warning(&plan.name, w);
+        }
+    }
+    Ok(Some(plans))
+}
+
+/// Commits the `--defer-constraints` transaction, or rolls it back after a stop (returns `true`)
+/// or a failed table (an error: nothing was written).
+async fn finish_run_transaction(
+    run_transaction: Arc<Db>,
+    tables: &mut [TableReport],
+    signal: Option<Signal>,
+    reporter: &Reporter,
+) -> Result<bool> {
+    let run_transaction = Arc::try_unwrap(run_transaction)
+        .map_err(|_| anyhow!("the run's transaction is still in use after every table"))?;
+    if let Some(signal) = signal {
+        drop(run_transaction);
+        roll_back(tables, signal, reporter);
+        return Ok(true);
+    }
+    if let Some(failed) = tables.iter().find(|t| t.error.is_some()) {
+        bail!(
+            "table {} failed, so the run's transaction was rolled back (--defer-constraints); \
+             nothing was written",
+            failed.table
+        );
+    }
+    run_transaction
+        .finish()
+        .await
+        .context("the target refused to commit the run (--defer-constraints): a foreign key may still be violated; nothing was written")?;
+    Ok(false)
+}
+
+/// The tables of one run, and what they share.
+struct Tables<'a> {
+    job: &'a Job,
+    command: Command,
+    reporter: &'a Reporter,
+    source: &'a Arc<Db>,
+    /// The target, or the run's transaction on it (`--defer-constraints`).
+    writer: &'a Arc<Db>,
+    stop: &'a Stop,
+    plans: &'a [(Arc<TablePlan>, Timings)],
+}
+
+impl Tables<'_> {
+    /// Runs the tables in write order until a stop: each table's report (by plan position), and
+    /// the deletions held for after the tables that reference it.
+    async fn run(
+        &self,
+        order: &WriteOrder,
+    ) -> (Vec<Option<TableReport>>, Vec<Option<HeldDeletes>>) {
+        // The one limit on chunks in flight, shared by every table of the run.
+        let chunk_slots = Arc::new(Semaphore::new(self.job.chunk_jobs()));
+        let mut reports: Vec<Option<TableReport>> = self.plans.iter().map(|_| None).collect();
+        let mut held: Vec<Option<HeldDeletes>> = self.plans.iter().map(|_| None).collect();
+        for &i in &order.tables {
+            if self.stop.requested().is_some() {
+                break;
+            }
+            let holds = order.delete_last[i];
+            let (report, deletes) = self.run_table(i, holds, &chunk_slots).await;
+            held[i] = deletes;
+            reports[i] = Some(report);
+        }
+        (reports, held)
+    }
+
+    /// One table, under its lock; its report is told unless its deletions are held.
+    async fn run_table(
+        &self,
+        i: usize,
+        holds: bool,
+        chunk_slots: &Arc<Semaphore>,
+    ) -> (TableReport, Option<HeldDeletes>) {
+        let (plan, timings) = &self.plans[i];
+        let (job, reporter, stop) = (self.job, self.reporter, self.stop);
+        let policy = Policy::of(self.command, plan.mode);
+        reporter.table_started(&plan.name);
+        let t0 = Instant::now();
+        let mut report = TableReport {
+            table: plan.name.clone(),
+            warnings: plan.warnings.clone(),
+            timings: *timings,
+            ..Default::default()
+        };
+        let holding =
+            (policy.hold_deletions && holds).then(|| Arc::new(Mutex::new(HeldDeletes::default())));
+        let table = TableRun {
+            source: self.source.clone(),
+            target: self.writer.clone(),
+            plan: plan.clone(),
+            policy,
+            reporter: reporter.clone(),
+            held: holding.clone(),
+            sleep: job.sleep,
+            stop: stop.clone(),
+            slots: chunk_slots.clone(),
+        };
+        let writer = self.writer;
+        let outcome = while_locked(writer, plan, policy, job, stop, async {
+            let outcome = table::run_table(table, &mut report).await;
+            // Also after a failed or interrupted table: the chunks it did write may hold new keys.
+            if policy.write && job.sequences {
+                return outcome.and(advance_sequences(writer, plan, reporter).await);
+            }
+            outcome
+        })
+        .await;
+        match outcome {
+            Ok(Some(())) => {}
+            Ok(None) => report.interrupted = true,
+            Err(e) => report.error = Some(error_messages(&e).join(": ")),
+        }
+        let held = match holding {
+            Some(h) if report.error.is_none() && !report.interrupted => Some(std::mem::take(
+                &mut *h.lock().unwrap_or_else(PoisonError::into_inner),
+            )),
+            _ => None,
+        };
+        report.seconds = t0.elapsed().as_secs_f64();
+        if held.is_none() {
+            reporter.table_finished(&report, policy.write);
+        }
+        (report, held)
+    }
+
+    /// Rows that other tables of the run may still have referenced go last, children first.
+    async fn delete_held(
+        &self,
+        order: &WriteOrder,
+        mut held: Vec<Option<HeldDeletes>>,
+        reports: &mut [Option<TableReport>],
+    ) {
+        for &i in order.tables.iter().rev() {
+            let (Some(deletes), Some(report)) = (held[i].take(), reports[i].as_mut()) else {
+                continue;
+            };
+            let plan = &self.plans[i].0;
+            let policy = Policy::of(self.command, plan.mode);
+            // Stopped: the tables that reference this one may be half done, so its deletions
+            // wait for the next run.
+            if self.stop.requested().is_some() {
+                report.interrupted = true;
+                self.reporter.table_finished(report, policy.write);
+                continue;
+            }
+            let t0 = Instant::now();
+            let writer = self.writer;
+            let outcome = while_locked(writer, plan, policy, self.job, self.stop, async {
+                deletes
+                    .apply(writer, plan)
+                    .await
+                    .context("deleting rows after the tables that reference them")
+            })
+            .await;
+            match outcome {
+                Ok(Some(deleted)) => report.deleted += deleted,
+                Ok(None) => report.interrupted = true,
+                Err(e) => report.error = Some(error_messages(&e).join(": ")),
+            }
+            report.seconds += t0.elapsed().as_secs_f64();
+            self.reporter.table_finished(report, policy.write);
+        }
+    }
 }
 
 /// An interrupted `--defer-constraints` run: its transaction (already dropped, so rolled back)

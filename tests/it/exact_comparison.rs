@@ -313,6 +313,50 @@ async fn separator_inside_values_is_not_ambiguous_mariadb() {
     link.cleanup().await;
 }
 
+/// PostgreSQL's own hash of a `bigint` (and of `time` and timestamps, stored as 64-bit integers)
+/// folds the high 32 bits into the low ones, so 1 and 2^32 hash alike: the identical-declaration
+/// fast path must hash their exact bytes instead.
+#[tokio::test]
+async fn bigint_values_that_hash_alike_are_found_pg_to_pg() {
+    let Some(link) = Link::new(Engine::Postgres, Engine::Postgres).await else {
+        return;
+    };
+    values_differ(
+        &link,
+        Values {
+            setup: ["", ""],
+            columns: ["v bigint, note text", "v bigint, note text"],
+            bug: ["v = 1", "v = 4294967296"],
+            kind: Kind::Int,
+        },
+    )
+    .await;
+    link.cleanup().await;
+}
+
+/// The same fold for timestamps: two instants 2^32 microseconds (about 71 minutes) and one
+/// microsecond apart hash alike in PostgreSQL's own timestamp hash.
+#[tokio::test]
+async fn timestamps_that_hash_alike_are_found_pg_to_pg() {
+    let Some(link) = Link::new(Engine::Postgres, Engine::Postgres).await else {
+        return;
+    };
+    values_differ(
+        &link,
+        Values {
+            setup: ["", ""],
+            columns: ["v timestamp, note text", "v timestamp, note text"],
+            bug: [
+                "v = timestamp '2000-01-01 00:00:00.000001'",
+                "v = timestamp '2000-01-01' + interval '4294967296 microseconds'",
+            ],
+            kind: Kind::Timestamp,
+        },
+    )
+    .await;
+    link.cleanup().await;
+}
+
 /// `citext` compares `Alice` and `alice` as equal; a sync must not.
 #[tokio::test]
 async fn citext_case_difference_is_found() {
