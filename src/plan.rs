@@ -11,12 +11,15 @@
 //! Chunks are half-open ranges `[b(i), b(i+1))`; the first has no lower and the last no upper
 //! bound, so every key on either side falls into exactly one chunk.
 //!
-//! Ranges are used only for a single integer key, whose order every engine agrees on. Any other
-//! key (text, UUID, dates, several columns) is chunked by a hash of its canonical encoding instead
-//! (`bucket = MD5(key) mod n`, the same on every engine), so that collations, case rules and
-//! engine-specific orders can never put a row into different chunks on the two sides. The price:
-//! a bucket is not an index range, so each bucket query scans the side's subset; `n` is the row
-//! count divided by `chunk_size`.
+//! Ranges are used where both sides provably order and compare the key the same way: a single
+//! integer key, whose order every engine agrees on, and, between two databases of one engine
+//! declaring the key alike, keys of types that order without a collation (UUIDs, dates and
+//! timestamps, bytes, decimals on PostgreSQL; composite keys of such columns as row values on
+//! PostgreSQL). Any other key (text, keys across engines, composite keys elsewhere) is chunked by a
+//! hash of its canonical encoding instead (`bucket = MD5(key) mod n`, the same on every engine),
+//! so that collations, case rules and engine-specific orders can never put a row into different
+//! chunks on the two sides. The price: a bucket is not an index range, so each bucket query scans
+//! the side's subset; `n` is the row count divided by `chunk_size`.
 
 use crate::engine::{Chunk, Db, Grouping, KeyRange, TableSide};
 use crate::value::Key;
@@ -38,11 +41,7 @@ pub async fn plan_chunks(
     tgt: &TableSide,
     chunk_size: u64,
 ) -> Result<Layout> {
-    // A query source has no index to walk; hashing also runs it a bounded number of times.
-    let ordered = !src.from_query
-        && src.key.len() == 1
-        && src.key_columns().all(|c| c.class == TypeClass::Int);
-    if ordered {
+    if keys_order_alike(source, target, src, tgt) {
         let ranges = plan_ranges(source, target, src, tgt, chunk_size).await?;
         return Ok(Layout {
             chunks: ranges.into_iter().map(Chunk::Range).collect(),
@@ -68,6 +67,26 @@ pub async fn plan_chunks(
         chunks: (0..of).map(|index| Chunk::Bucket { index, of }).collect(),
         grouping: Some(Grouping::Buckets { of }),
     })
+}
+
+/// Whether both sides order and compare the key identically, so that a key range holds the same
+/// keys on both: a single integer key on any engines, or, between two databases of one engine
+/// that declare every key column alike, keys of types that order without a collation (see
+/// `Dialect::orders_alike`; several columns where the engine ranges over row values). A query
+/// source has no index to walk; hashing also runs it a bounded number of times.
+fn keys_order_alike(source: &Db, target: &Db, src: &TableSide, tgt: &TableSide) -> bool {
+    if src.from_query {
+        return false;
+    }
+    let integer = src.key.len() == 1 && src.key_columns().all(|c| c.class == TypeClass::Int);
+    let dialect = source.dialect();
+    let same_engine = source.kind == target.kind
+        && (src.key.len() == 1 || dialect.ranges_over_row_values())
+        && src
+            .key_columns()
+            .zip(tgt.key_columns())
+            .all(|(s, t)| s.decl_type == t.decl_type && dialect.orders_alike(s));
+    integer || same_engine
 }
 
 /// Key ranges of about `chunk_size` rows, in key order: equal widths over a dense key range,

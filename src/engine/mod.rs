@@ -102,6 +102,20 @@ pub trait Dialect: Sync {
         true
     }
 
+    /// Whether a key column of this type orders and compares the same way on both sides of a pair
+    /// of this engine that declare it alike, whatever the collation (integers, UUIDs, dates and
+    /// timestamps, bytes: not text), and range conditions on it with bound values are exact, so
+    /// its chunks can be key ranges walked from its index (see `crate::plan`).
+    fn orders_alike(&self, _column: &Column) -> bool {
+        false
+    }
+
+    /// Whether composite keys of columns that [`Dialect::orders_alike`] compare as row values
+    /// `(a, b) >= (x, y)` through the key's index, so that their chunks can be key ranges too.
+    fn ranges_over_row_values(&self) -> bool {
+        false
+    }
+
     /// Declared types are only hints: any column holds any value (SQLite), so a column is
     /// compared as the class of the column it faces.
     fn declared_types_are_hints(&self) -> bool {

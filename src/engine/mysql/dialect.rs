@@ -93,6 +93,18 @@ impl Dialect for MySql {
         }
     }
 
+    /// Not decimals: MySQL compares a DECIMAL column with a bound text value as doubles.
+    fn orders_alike(&self, column: &Column) -> bool {
+        matches!(
+            column.class,
+            TypeClass::Int
+                | TypeClass::Bytes
+                | TypeClass::Date
+                | TypeClass::Timestamp
+                | TypeClass::TimestampTz
+        )
+    }
+
     fn fraction_digits(&self, decl: &str) -> Option<usize> {
         super::super::types::declared_fraction_digits(decl, 0)
     }
@@ -190,25 +202,25 @@ fn row_hash_expr(canonical: &[String]) -> String {
 }
 
 /// The row hash between two MySQL databases with identical declarations (character sets
-/// included): MD5 over the portable encoding of each value's own text (`N`, or its length in
-/// bytes, `:` and the text), about twice as fast as the canonical expressions. The length
-/// prefix keeps separators inside values from shifting content between columns, and NULL apart
-/// from every string. FLOAT columns are widened to DOUBLE, since MariaDB prints a FLOAT with only
-/// six digits; DOUBLE and DECIMAL print exactly.
+/// included): MD5 over each value's own text through `QUOTE` (NULL as the bare word `NULL`, any
+/// other value in single quotes with `\` and `'` escaped), joined by commas. Read left to right,
+/// every field ends at its first unescaped quote, so separators inside values cannot shift
+/// content between columns and NULL differs from every string: the joined text is injective.
+/// FLOAT columns are widened to DOUBLE, since MariaDB prints a FLOAT with only six digits;
+/// DOUBLE and DECIMAL print exactly. About 25 % cheaper than the canonical expressions.
 fn native_row_hash_expr(columns: &[Column]) -> String {
     let fields: Vec<String> = columns
         .iter()
         .map(|c| {
             let q = MySql.quote_ident(&c.name);
-            let value = match c.class {
-                TypeClass::Float32 => format!("CAST({q} AS DOUBLE)"),
-                _ => q,
-            };
-            format!("COALESCE(CONCAT(LENGTH({value}), ':', {value}), 'N')")
+            match c.class {
+                TypeClass::Float32 => format!("QUOTE(CAST({q} AS DOUBLE))"),
+                _ => format!("QUOTE({q})"),
+            }
         })
         .collect();
     format!(
-        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
+        "CAST(CONV(SUBSTRING(MD5(CONCAT_WS(',', {})), 1, 16), 16, 10) AS UNSIGNED)",
         fields.join(", ")
     )
 }

@@ -92,6 +92,24 @@ impl Dialect for Postgres {
         }
     }
 
+    fn orders_alike(&self, column: &Column) -> bool {
+        matches!(
+            column.class,
+            TypeClass::Int
+                | TypeClass::Decimal
+                | TypeClass::Uuid
+                | TypeClass::Bytes
+                | TypeClass::Date
+                | TypeClass::Time
+                | TypeClass::Timestamp
+                | TypeClass::TimestampTz
+        )
+    }
+
+    fn ranges_over_row_values(&self) -> bool {
+        true
+    }
+
     fn fraction_digits(&self, decl: &str) -> Option<usize> {
         super::super::types::declared_fraction_digits(decl, 6)
     }
