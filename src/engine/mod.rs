@@ -134,8 +134,10 @@ pub trait Dialect: Sync {
     /// (`--defer-constraints`), `None` where the engine cannot defer them.
     fn defer_constraints(&self) -> Option<&'static str>;
 
-    /// Whether an error code means the work may simply be tried again: the connection was lost
-    /// (killed, reset, server restarting), not that the statement was wrong.
+    /// Whether an error code (SQLSTATE, or the engine's own error number) means the work may
+    /// simply be tried again: the connection was lost (killed, reset, server restarting), or the
+    /// transaction lost a deadlock or a serialization conflict and was rolled back, not that the
+    /// statement was wrong.
     fn is_transient(&self, code: &str) -> bool;
 }
 
@@ -341,8 +343,15 @@ pub fn is_transient(kinds: &[EngineKind], error: &anyhow::Error) -> bool {
         .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
             Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_)) => true,
             Some(sqlx::Error::Database(db)) => {
-                let code = db.code().unwrap_or_default();
-                kinds.iter().any(|k| k.dialect().is_transient(&code))
+                // The SQLSTATE, and MySQL's own error number, which tells more (1205 has none).
+                let mut codes: Vec<String> =
+                    db.code().map(|c| c.into_owned()).into_iter().collect();
+                if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                    codes.push(mysql.number().to_string());
+                }
+                kinds
+                    .iter()
+                    .any(|k| codes.iter().any(|c| k.dialect().is_transient(c)))
             }
             _ => false,
         })
@@ -385,4 +394,28 @@ pub fn describe_statement((text, params): &Statement) -> String {
     let values: Vec<&Value> = params.iter().map(|p| &p.value).collect();
     let values = serde_json::to_string(&values).unwrap_or_default();
     format!("{text}; -- parameters: {values}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlocks_and_lost_connections_are_tried_again_but_not_mistakes() {
+        let mysql = EngineKind::MySql.dialect();
+        let postgres = EngineKind::Postgres.dialect();
+        for code in ["1213", "1205", "40001", "2013", "1927"] {
+            assert!(mysql.is_transient(code), "MySQL {code}");
+        }
+        for code in ["40001", "40P01", "57P01", "08006"] {
+            assert!(postgres.is_transient(code), "PostgreSQL {code}");
+        }
+        // A duplicate key, a syntax error, an undefined column: trying again cannot help.
+        for code in ["1062", "1064", "42000", "HY000"] {
+            assert!(!mysql.is_transient(code), "MySQL {code}");
+        }
+        for code in ["23505", "42601", "42703"] {
+            assert!(!postgres.is_transient(code), "PostgreSQL {code}");
+        }
+    }
 }

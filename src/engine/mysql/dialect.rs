@@ -129,8 +129,13 @@ impl Dialect for MySql {
     }
 
     fn is_transient(&self, code: &str) -> bool {
-        // Server gone away, lost connection, connection killed, shutdown in progress.
-        matches!(code, "70100" | "1927" | "2006" | "2013" | "1053")
+        // Query or connection killed (SQLSTATE 70100; 1317, 1927), shutdown in progress (1053),
+        // server gone away and lost connection (2006, 2013); a deadlock rolled the transaction
+        // back (SQLSTATE 40001; 1213) or a lock wait timed out (1205).
+        matches!(
+            code,
+            "70100" | "40001" | "1317" | "1927" | "1053" | "2006" | "2013" | "1213" | "1205"
+        )
     }
 }
 

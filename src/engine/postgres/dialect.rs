@@ -128,8 +128,9 @@ impl Dialect for Postgres {
     }
 
     fn is_transient(&self, code: &str) -> bool {
-        // Admin shutdown, crash shutdown, cannot connect now; connection exceptions (08…).
-        matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        // Admin shutdown, crash shutdown, cannot connect now; serialization failure, deadlock;
+        // connection exceptions (08…).
+        matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01") || code.starts_with("08")
     }
 }
 
