@@ -27,11 +27,6 @@ impl Side<'_> {
         }
     }
 
-    /// The in-process row hash of a row as the target gets it.
-    fn hash(&self, classes: &[TypeClass], row: &[Value]) -> u64 {
-        row_hash(classes, row)
-    }
-
     /// Row count and hash sum of a chunk: in SQL where the side hashes there, otherwise by
     /// reading the rows and hashing them here with the same definition.
     pub async fn checksum(&self, chunk: &Chunk) -> Result<Checksum> {
@@ -44,7 +39,7 @@ impl Side<'_> {
             .for_each_row(self.table, chunk, |row| {
                 let row = self.transform(row)?;
                 sum.rows += 1;
-                sum.sum = sum.sum.wrapping_add(self.hash(&classes, &row));
+                sum.sum = sum.sum.wrapping_add(row_hash(&classes, &row));
                 Ok(())
             })
             .await?;
@@ -70,7 +65,7 @@ impl Side<'_> {
                 let chunk = grouping.chunk_of(&key_classes, &self.table.key_of(&row));
                 let entry = sums.entry(chunk).or_insert(Checksum { rows: 0, sum: 0 });
                 entry.rows += 1;
-                entry.sum = entry.sum.wrapping_add(self.hash(&classes, &row));
+                entry.sum = entry.sum.wrapping_add(row_hash(&classes, &row));
                 Ok(())
             })
             .await?;
@@ -87,7 +82,7 @@ impl Side<'_> {
         self.db
             .for_each_row(self.table, chunk, |row| {
                 let row = self.transform(row)?;
-                pairs.push((self.table.key_of(&row), self.hash(&classes, &row)));
+                pairs.push((self.table.key_of(&row), row_hash(&classes, &row)));
                 Ok(())
             })
             .await?;

@@ -388,7 +388,7 @@ impl Db {
     }
 
     /// Row count and hash sum of the rows of a chunk, computed in SQL; `None` where the side's
-    /// rows are hashed in-process (see [`crate::side::Side::checksum`]).
+    /// rows are hashed in-process (see `Side::checksum` in `side.rs`).
     pub async fn checksum_in_sql(
         &self,
         side: &TableSide,
