@@ -669,9 +669,10 @@ pub struct PostgresExt<'a> {
 }
 
 impl PostgresExt<'_> {
-    /// [`Db::row_hashes_in_sql`] as two arrays in one row (keys, hashes), for a single integer
-    /// key: decoding two arrays costs the client a fraction of decoding a row per key. `None`
-    /// for other keys, or where the side's rows are hashed in-process.
+    /// [`Db::row_hashes_in_sql`] as two arrays in one row (keys, hashes), for a single key column
+    /// carried as an integer or as text: decoding two arrays costs the client a fraction of
+    /// decoding a row per key. `None` for other keys, or where the side's rows are hashed
+    /// in-process.
     pub async fn row_hashes_packed(
         &self,
         side: &TableSide,
@@ -680,16 +681,22 @@ impl PostgresExt<'_> {
         let Some((text, params)) = sql::row_hashes_packed(self.db.kind, side, chunk) else {
             return Ok(None);
         };
-        let pairs = on_postgres!(self.db, p => {
+        let integer_key = sql::key_wires(self.db.kind, side) == [Wire::Int];
+        let (keys, hashes): (Vec<Value>, Vec<i64>) = on_postgres!(self.db, p => {
             let row = bind_values!(sqlx::query(&text), &params).fetch_one(p).await?;
-            let keys: Vec<i64> = row.try_get(0)?;
-            let hashes: Vec<i64> = row.try_get(1)?;
+            let keys: Vec<Value> = if integer_key {
+                row.try_get::<Vec<i64>, _>(0)?.into_iter().map(Value::Int).collect()
+            } else {
+                row.try_get::<Vec<String>, _>(0)?.into_iter().map(Value::Text).collect()
+            };
+            (keys, row.try_get(1)?)
+        });
+        Ok(Some(
             keys.into_iter()
                 .zip(hashes)
-                .map(|(k, h)| (vec![Value::Int(k)], h as u64))
-                .collect::<Vec<_>>()
-        });
-        Ok(Some(pairs))
+                .map(|(k, h)| (vec![k], h as u64))
+                .collect(),
+        ))
     }
 
     /// Runs `deletes`, then appends `rows` with `COPY … FROM STDIN`, in one transaction.

@@ -292,10 +292,14 @@ pub fn row_hashes(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<S
 }
 
 /// [`row_hashes`] as two arrays in one row (keys, hashes), PostgreSQL's form (`array_agg`) for a
-/// single integer key. Decoding two arrays costs the client a fraction of decoding a row per key.
+/// single key column carried as an integer or as text (UUIDs, text, dates…). Decoding two arrays
+/// costs the client a fraction of decoding a row per key.
 pub fn row_hashes_packed(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Statement> {
     let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
-        [key] if select_expr(kind, key).1 == Wire::Int => *key,
+        // A query's key may be NULL, which only the row-per-key listing reports clearly.
+        [key] if !side.from_query && matches!(select_expr(kind, key).1, Wire::Int | Wire::Text) => {
+            *key
+        }
         _ => return None,
     };
     let hash = row_hash_expr(kind, side)?;
