@@ -12,6 +12,14 @@
 //! rows of one chunk, a value moved across the separator between two text columns, deleted rows
 //! and new keys.
 //!
+//! The table's key takes one of four shapes, chosen by the seed (`random::Shape::for_seed`): an
+//! integer `id`; a UUID `k` (`uuid` on PostgreSQL, `binary(16)` between two MariaDB databases and
+//! `char(36)` otherwise, `TEXT` on SQLite); `(k1 integer, k2 uuid)`; `(k1 integer, k2 date)`.
+//! Between two databases of one engine the UUID and composite keys are chunked by key ranges
+//! where dbdelta orders them (PostgreSQL, and MariaDB's `binary(16)`), elsewhere by hash buckets.
+//! Each row keeps an integer identity, mapped onto the key columns when the test writes SQL and
+//! mapped back from keys read back and listed: mutations and messages name rows by it.
+//!
 //! What is proven, for each case: the keys `dbdelta diff --json` lists are exactly the keys whose
 //! rows differ when both sides are read back with sqlx and compared value for value
 //! (`tests/common/exact.rs`, independent of dbdelta's own encoding: case, trailing spaces, eras,
@@ -20,13 +28,14 @@
 //! target equal value for value and leaves the source as it was, a second `sync` writes no row,
 //! and `diff` exits 0.
 //!
-//! Seeds: a fixed list runs by default. `DBDELTA_DIFF_SEEDS=N` runs N more random seeds per pair,
-//! and `DBDELTA_DIFF_SEED=<seed>` runs only that seed. A failing case prints its pair, seed,
-//! chunk size and mutations, and the command that replays it, for example
+//! Seeds: a fixed list runs by default (each pair goes through every key shape).
+//! `DBDELTA_DIFF_SEEDS=N` runs N more random seeds per pair, and `DBDELTA_DIFF_SEED=<seed>` runs
+//! only that seed. A failing case prints its pair, seed, key shape, chunk size and mutations
+//! (rows named by their identities), and the command that replays it, for example
 //! `DBDELTA_DIFF_SEED=7 DBDELTA_REQUIRE_SERVERS=1 cargo test --test it differential pg_to_mariadb`.
 
 use crate::common::exact::{self, describe_differences, differing, Link, Listed, Rows};
-use crate::common::random::{self, Gen, Pairing};
+use crate::common::random::{self, Gen, KeyIndex, Pairing, Shape};
 use crate::common::{dbdelta, describe, Engine};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -82,7 +91,11 @@ async fn every_seed(from: Engine, to: Engine, pair_index: u64) {
     };
     let mut failures = Vec::new();
     for seed in seeds(pair_index) {
-        eprintln!("{}: seed {seed}", link.name());
+        eprintln!(
+            "{}: seed {seed}, key {:?}",
+            link.name(),
+            Shape::for_seed(seed)
+        );
         if let Err(failure) = case(&link, seed, &filter).await {
             failures.push(failure);
         }
@@ -96,12 +109,34 @@ async fn every_seed(from: Engine, to: Engine, pair_index: u64) {
     );
 }
 
-/// Both sides read back and normalised.
-async fn read_both(link: &Link) -> (Rows, Rows) {
+/// Both sides read back and normalised, keyed by the rows' integer identities.
+async fn read_both(link: &Link, keys: &KeyIndex) -> (Rows, Rows) {
     let columns = random::read_columns();
+    let pairing = Pairing {
+        from: link.from,
+        to: link.to,
+    };
+    let shape = keys.shape();
+    let id_of = |key: &[Option<String>]| keys.of_read(key);
     (
-        exact::read(link.source(), link.from, TABLE, &columns).await,
-        exact::read(link.target(), link.to, TABLE, &columns).await,
+        exact::read_keyed(
+            link.source(),
+            link.from,
+            TABLE,
+            &shape.read_columns(link.from, pairing),
+            &columns,
+            id_of,
+        )
+        .await,
+        exact::read_keyed(
+            link.target(),
+            link.to,
+            TABLE,
+            &shape.read_columns(link.to, pairing),
+            &columns,
+            id_of,
+        )
+        .await,
     )
 }
 
@@ -164,11 +199,14 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
         pairing,
     };
     let vary = pairing.json_spellings_vary();
+    // The key's shape; rows keep an integer identity, mapped onto the key columns.
+    let shape = Shape::for_seed(seed);
+    let keys = KeyIndex::new(shape, 2_000);
     link.source()
-        .exec(&random::create_table(link.from, pairing, TABLE))
+        .exec(&random::create_table(link.from, pairing, shape, TABLE))
         .await;
     link.target()
-        .exec(&random::create_table(link.to, pairing, TABLE))
+        .exec(&random::create_table(link.to, pairing, shape, TABLE))
         .await;
 
     // The same rows on both sides, keys with a few gaps (still dense: range-chunked).
@@ -184,6 +222,8 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
         link.source()
             .exec(&random::insert(
                 link.from,
+                pairing,
+                shape,
                 TABLE,
                 batch,
                 &mut *gen.rng,
@@ -191,17 +231,25 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
             ))
             .await;
         link.target()
-            .exec(&random::insert(link.to, TABLE, batch, &mut *gen.rng, vary))
+            .exec(&random::insert(
+                link.to,
+                pairing,
+                shape,
+                TABLE,
+                batch,
+                &mut *gen.rng,
+                vary,
+            ))
             .await;
     }
     let what = |mutations: &str, chunk_size: &str| {
         format!(
-            "{} seed {seed}{chunk_size}{mutations}\nreplay: DBDELTA_DIFF_SEED={seed} \
+            "{} seed {seed}, key {shape:?}{chunk_size}{mutations}\nreplay: DBDELTA_DIFF_SEED={seed} \
              DBDELTA_REQUIRE_SERVERS=1 cargo test --test it differential {filter}",
             link.name()
         )
     };
-    let (source, target) = read_both(link).await;
+    let (source, target) = read_both(link, &keys).await;
     if source != target {
         return Err(format!(
             "{}\nthe test seeded rows that read back differently (a bug in the test, not in dbdelta):\n{}",
@@ -214,7 +262,7 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
     let mut target_rows = rows.clone();
     let wanted = gen.rng.gen_range(3..=10);
     let (mutations, statements) =
-        random::mutate(&mut gen, &mut target_rows, wanted, TABLE, link.to);
+        random::mutate(&mut gen, &mut target_rows, wanted, TABLE, link.to, shape);
     for statement in &statements {
         link.target().exec(statement).await;
     }
@@ -225,7 +273,7 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
         &format!(", chunk_size {chunk_size}"),
     );
 
-    let (source, target) = read_both(link).await;
+    let (source, target) = read_both(link, &keys).await;
     let expected = differing(&source, &target);
     let job = link.job(&format!(
         "[[tables]]\nname = \"{TABLE}\"\nchunk_size = {chunk_size}\n"
@@ -237,7 +285,10 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
     let listed = if code == 2 {
         None
     } else {
-        Some(Listed::of(&report, TABLE))
+        Some(
+            Listed::of_keys(&report, TABLE, |key| keys.of_json(key))
+                .map_err(|e| format!("{context}\n{e}"))?,
+        )
     };
     let want_code = if expected.is_empty() { 0 } else { 1 };
     if code != want_code || listed.as_ref() != Some(&expected) {
@@ -273,7 +324,7 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
             report["tables"][0]["error"]
         ));
     }
-    let (after, synced) = read_both(link).await;
+    let (after, synced) = read_both(link, &keys).await;
     if after != source {
         return Err(format!(
             "{context}\nsync changed the source:\n{}",
@@ -302,7 +353,7 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
     if code != 0 {
         return Err(format!(
             "{context}\ndiff after sync exited {code}: {:?}",
-            Listed::of(&report, TABLE)
+            Listed::of_keys(&report, TABLE, |key| keys.of_json(key))
         ));
     }
     Ok(())

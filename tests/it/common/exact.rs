@@ -119,10 +119,21 @@ impl Listed {
 
     /// The keys of `table` in a `diff --json` report (every chunk's listing).
     pub fn of(report: &serde_json::Value, table: &str) -> Listed {
+        Listed::of_keys(report, table, serde_json::Value::as_i64)
+            .unwrap_or_else(|e| panic!("{e} (not an integer)"))
+    }
+
+    /// The keys of `table` in a `diff --json` report, each mapped to an integer by `id_of`;
+    /// `Err` names a listed key that maps to none.
+    pub fn of_keys(
+        report: &serde_json::Value,
+        table: &str,
+        id_of: impl Fn(&serde_json::Value) -> Option<i64>,
+    ) -> Result<Listed, String> {
         let mut listed = Listed::default();
         let t = table_report(report, table);
         let Some(chunks) = t.get("differences").and_then(|d| d.as_array()) else {
-            return listed;
+            return Ok(listed);
         };
         for chunk in chunks {
             for (kind, set) in [
@@ -131,14 +142,14 @@ impl Listed {
                 ("changed", &mut listed.changed),
             ] {
                 for key in chunk[kind].as_array().into_iter().flatten() {
-                    let key = key
-                        .as_i64()
-                        .unwrap_or_else(|| panic!("key {key} of table {table} is not an integer"));
-                    set.insert(key);
+                    let id = id_of(key).ok_or_else(|| {
+                        format!("key {key} listed {kind} in table {table} is no key of the test")
+                    })?;
+                    set.insert(id);
                 }
             }
         }
-        listed
+        Ok(listed)
     }
 }
 
@@ -215,18 +226,46 @@ pub type Rows = BTreeMap<i64, Vec<Option<String>>>;
 
 /// Every row of `table` (integer key `id`), each value normalised by its column's kind.
 pub async fn read(conn: &Conn, engine: Engine, table: &str, columns: &[(&str, Kind)]) -> Rows {
-    let exprs: Vec<String> = std::iter::once(select_expr(engine, Kind::Int, "id"))
-        .chain(columns.iter().map(|(c, k)| select_expr(engine, *k, c)))
+    read_keyed(conn, engine, table, &[("id", Kind::Int)], columns, |key| {
+        key[0].as_deref()?.parse().ok()
+    })
+    .await
+}
+
+/// Every row of `table` keyed by the columns `keys`, each value normalised by its column's kind;
+/// `id_of` maps the normalised key values to the row's integer identity (a key it maps to none
+/// fails the test).
+pub async fn read_keyed(
+    conn: &Conn,
+    engine: Engine,
+    table: &str,
+    keys: &[(&str, Kind)],
+    columns: &[(&str, Kind)],
+    id_of: impl Fn(&[Option<String>]) -> Option<i64>,
+) -> Rows {
+    let exprs: Vec<String> = keys
+        .iter()
+        .chain(columns)
+        .map(|(c, k)| select_expr(engine, *k, c))
         .collect();
-    let sql = format!("SELECT {} FROM {table} ORDER BY id", exprs.join(", "));
+    let names: Vec<&str> = keys.iter().map(|(c, _)| *c).collect();
+    let sql = format!(
+        "SELECT {} FROM {table} ORDER BY {}",
+        exprs.join(", "),
+        names.join(", ")
+    );
     conn.rows(&sql)
         .await
         .into_iter()
         .map(|row| {
-            let id = normalise(engine, Kind::Int, row[0].as_deref())
-                .and_then(|id| id.parse().ok())
-                .unwrap_or_else(|| panic!("{table}: key {:?} is not an integer", row[0]));
-            let values = row[1..]
+            let key: Vec<Option<String>> = row[..keys.len()]
+                .iter()
+                .zip(keys)
+                .map(|(value, (_, kind))| normalise(engine, *kind, value.as_deref()))
+                .collect();
+            let id = id_of(&key)
+                .unwrap_or_else(|| panic!("{table}: key {key:?} read back is no key of the test"));
+            let values = row[keys.len()..]
                 .iter()
                 .zip(columns)
                 .map(|(value, (_, kind))| normalise(engine, *kind, value.as_deref()))

@@ -134,12 +134,9 @@ pub fn read_columns() -> Vec<(&'static str, Kind)> {
     COLUMNS.iter().map(|c| (c.name(), c.kind())).collect()
 }
 
-/// `DROP` and `CREATE` of `table` on `engine` (with `citext` installed where it is used).
-pub fn create_table(engine: Engine, pairing: Pairing, table: &str) -> String {
-    let id = match engine {
-        Engine::Sqlite => "INTEGER",
-        _ => "integer",
-    };
+/// `DROP` and `CREATE` of `table` keyed as `shape` on `engine` (with `citext` installed where it
+/// is used).
+pub fn create_table(engine: Engine, pairing: Pairing, shape: Shape, table: &str) -> String {
     let columns: Vec<String> = COLUMNS
         .iter()
         .map(|c| format!("{} {}", c.name(), c.decl(engine, pairing)))
@@ -152,8 +149,9 @@ pub fn create_table(engine: Engine, pairing: Pairing, table: &str) -> String {
         _ => ("", ""),
     };
     format!(
-        "{before}DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id {id} PRIMARY KEY, {}){after}",
-        columns.join(", ")
+        "{before}DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({}, {}){after}",
+        columns.join(", "),
+        shape.declare(engine, pairing)
     )
 }
 
@@ -697,9 +695,11 @@ fn respell(plain: &str, rng: &mut impl Rng) -> String {
     }
 }
 
-/// `INSERT` of `rows` (key → row) into `table` on `engine`.
+/// `INSERT` of `rows` (identity → row) into `table` keyed as `shape` on `engine`.
 pub fn insert(
     engine: Engine,
+    pairing: Pairing,
+    shape: Shape,
     table: &str,
     rows: &[(i64, &Row)],
     rng: &mut impl Rng,
@@ -714,11 +714,16 @@ pub fn insert(
                 .zip(row.iter())
                 .map(|(_, v)| literal(engine, v, rng, vary_json))
                 .collect();
-            format!("({key}, {})", literals.join(", "))
+            format!(
+                "({}, {})",
+                shape.literals(engine, pairing, *key).join(", "),
+                literals.join(", ")
+            )
         })
         .collect();
     format!(
-        "INSERT INTO {table} (id, {}) VALUES {}",
+        "INSERT INTO {table} ({}, {}) VALUES {}",
+        shape.names(),
         names.join(", "),
         values.join(", ")
     )
@@ -769,10 +774,12 @@ pub fn mutate<R: Rng>(
     count: usize,
     table: &str,
     engine: Engine,
+    shape: Shape,
 ) -> (Vec<Mutation>, Vec<String>) {
     let mut mutations = Vec::new();
     let mut sql = Vec::new();
     let vary = gen.pairing.json_spellings_vary();
+    let pairing = gen.pairing;
     while mutations.len() < count && rows.len() > 8 {
         let keys: Vec<i64> = rows.keys().copied().collect();
         let at = gen.rng.gen_range(0..keys.len() - 4);
@@ -801,9 +808,10 @@ pub fn mutate<R: Rng>(
         let c = COLUMNS.iter().position(|&x| x == col).unwrap_or(0);
         let set = |key: i64, col: Col, v: &Val, rng: &mut R| {
             format!(
-                "UPDATE {table} SET {} = {} WHERE id = {key}",
+                "UPDATE {table} SET {} = {} WHERE {}",
                 col.name(),
-                literal(engine, v, rng, vary)
+                literal(engine, v, rng, vary),
+                shape.where_id(engine, pairing, key)
             )
         };
         match gen.rng.gen_range(0..100) {
@@ -882,7 +890,10 @@ pub fn mutate<R: Rng>(
             73..=84 => {
                 let key = keys[at];
                 rows.remove(&key);
-                sql.push(format!("DELETE FROM {table} WHERE id = {key}"));
+                sql.push(format!(
+                    "DELETE FROM {table} WHERE {}",
+                    shape.where_id(engine, pairing, key)
+                ));
                 mutations.push(Mutation::Delete { key });
             }
             _ => {
@@ -894,7 +905,15 @@ pub fn mutate<R: Rng>(
                     _ => last + gen.rng.gen_range(1..=5),
                 };
                 let row = gen.row();
-                sql.push(insert(engine, table, &[(key, &row)], &mut *gen.rng, vary));
+                sql.push(insert(
+                    engine,
+                    pairing,
+                    shape,
+                    table,
+                    &[(key, &row)],
+                    &mut *gen.rng,
+                    vary,
+                ));
                 rows.insert(key, row);
                 mutations.push(Mutation::Insert { key });
             }
@@ -1094,4 +1113,250 @@ fn json_last_digit(j: &mut Json, rng: &mut impl Rng) -> bool {
     }
     **n = changed;
     true
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+/// How the random table is keyed. Rows keep an integer identity (`id` in the test's maps); the
+/// shape maps it onto the key columns written to the databases and maps keys read back and
+/// listed by `diff --json` back to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `id integer`, the identity itself.
+    Int,
+    /// `k`: a UUID mixed from the identity; `uuid` on PostgreSQL, `char(36)` on MariaDB
+    /// (`binary(16)` between two MariaDB databases), `TEXT` on SQLite.
+    Uuid,
+    /// `(k1 integer, k2 uuid)`: `k1` is the identity divided by three, `k2` its UUID.
+    CompositeUuid,
+    /// `(k1 integer, k2 date)`: `k1` is the identity divided by three, `k2` a date mixed from it.
+    CompositeDate,
+}
+
+/// A key column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyType {
+    Int,
+    Uuid,
+    Date,
+}
+
+impl Shape {
+    /// The shape of a seed's table: every shape comes up among the fixed seeds of every pair.
+    pub fn for_seed(seed: u64) -> Shape {
+        match seed % 4 {
+            0 => Shape::CompositeDate,
+            1 => Shape::Int,
+            2 => Shape::Uuid,
+            _ => Shape::CompositeUuid,
+        }
+    }
+
+    fn columns(self) -> &'static [(&'static str, KeyType)] {
+        match self {
+            Shape::Int => &[("id", KeyType::Int)],
+            Shape::Uuid => &[("k", KeyType::Uuid)],
+            Shape::CompositeUuid => &[("k1", KeyType::Int), ("k2", KeyType::Uuid)],
+            Shape::CompositeDate => &[("k1", KeyType::Int), ("k2", KeyType::Date)],
+        }
+    }
+
+    /// The key columns, comma-separated.
+    pub fn names(self) -> String {
+        let names: Vec<&str> = self.columns().iter().map(|(n, _)| *n).collect();
+        names.join(", ")
+    }
+
+    /// Declarations of the key columns and the primary key on `engine`.
+    fn declare(self, engine: Engine, pairing: Pairing) -> String {
+        let mut parts: Vec<String> = self
+            .columns()
+            .iter()
+            .map(|(name, ty)| {
+                let decl = match (ty, engine) {
+                    (KeyType::Int, Engine::Sqlite) => "INTEGER",
+                    (KeyType::Int, _) => "integer",
+                    (KeyType::Uuid, Engine::Postgres) => "uuid",
+                    (KeyType::Uuid, Engine::MySql) if pairing.from == pairing.to => "binary(16)",
+                    (KeyType::Uuid, Engine::MySql) => "char(36)",
+                    (KeyType::Uuid, Engine::Sqlite) => "TEXT",
+                    (KeyType::Date, Engine::Sqlite) => "DATE",
+                    (KeyType::Date, _) => "date",
+                };
+                format!("{name} {decl} NOT NULL")
+            })
+            .collect();
+        parts.push(format!("PRIMARY KEY ({})", self.names()));
+        parts.join(", ")
+    }
+
+    /// The canonical text of each key column of `id`: the integer, the UUID lowercase and
+    /// hyphenated, the date `YYYY-MM-DD`.
+    pub fn key_texts(self, id: i64) -> Vec<String> {
+        self.columns()
+            .iter()
+            .map(|(_, ty)| match (ty, self) {
+                (KeyType::Int, Shape::Int) => id.to_string(),
+                (KeyType::Int, _) => id.div_euclid(3).to_string(),
+                (KeyType::Uuid, _) => uuid_of(id),
+                (KeyType::Date, _) => date_of(id),
+            })
+            .collect()
+    }
+
+    /// SQL literals of the key columns of `id` on `engine`.
+    fn literals(self, engine: Engine, pairing: Pairing, id: i64) -> Vec<String> {
+        self.columns()
+            .iter()
+            .zip(self.key_texts(id))
+            .map(|((_, ty), text)| match (ty, engine) {
+                (KeyType::Int, _) => text,
+                (KeyType::Uuid, Engine::Postgres) => format!("'{text}'::uuid"),
+                (KeyType::Uuid, Engine::MySql) if pairing.from == pairing.to => {
+                    format!("X'{}'", text.replace('-', ""))
+                }
+                (KeyType::Date, Engine::Postgres) => format!("'{text}'::date"),
+                _ => quote(engine, &text),
+            })
+            .collect()
+    }
+
+    /// `k1 = … AND k2 = …` for the row `id` on `engine`.
+    pub fn where_id(self, engine: Engine, pairing: Pairing, id: i64) -> String {
+        let terms: Vec<String> = self
+            .columns()
+            .iter()
+            .zip(self.literals(engine, pairing, id))
+            .map(|((name, _), literal)| format!("{name} = {literal}"))
+            .collect();
+        terms.join(" AND ")
+    }
+
+    /// `(name, kind)` of the key columns for `exact::read`: a `binary(16)` UUID reads as bytes.
+    pub fn read_columns(self, engine: Engine, pairing: Pairing) -> Vec<(&'static str, Kind)> {
+        self.columns()
+            .iter()
+            .map(|(name, ty)| {
+                let kind = match ty {
+                    KeyType::Int => Kind::Int,
+                    KeyType::Uuid if engine == Engine::MySql && pairing.from == pairing.to => {
+                        Kind::Bytes
+                    }
+                    KeyType::Uuid => Kind::Text,
+                    KeyType::Date => Kind::Date,
+                };
+                (*name, kind)
+            })
+            .collect()
+    }
+
+    /// Canonical key texts of normalised read-back key values (see [`Shape::key_texts`]).
+    pub fn canonical(self, values: &[Option<String>]) -> Option<Vec<String>> {
+        self.columns()
+            .iter()
+            .zip(values)
+            .map(|((_, ty), value)| {
+                let value = value.as_deref()?;
+                Some(match ty {
+                    KeyType::Uuid => hyphenate(value),
+                    _ => value.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Canonical key texts of a key listed by `diff --json`: the bare value for one column, an
+    /// array for several; UUIDs held as bytes are listed as 32 hex digits.
+    pub fn canonical_json(self, key: &serde_json::Value) -> Option<Vec<String>> {
+        let parts: Vec<&serde_json::Value> = match key {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            one => vec![one],
+        };
+        if parts.len() != self.columns().len() {
+            return None;
+        }
+        self.columns()
+            .iter()
+            .zip(parts)
+            .map(|((_, ty), part)| match (ty, part) {
+                (KeyType::Int, serde_json::Value::Number(n)) => Some(n.to_string()),
+                (KeyType::Uuid, serde_json::Value::String(s)) => Some(hyphenate(s)),
+                (KeyType::Date, serde_json::Value::String(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Maps canonical key texts back to row identities (every identity a case can use).
+pub struct KeyIndex {
+    shape: Shape,
+    ids: BTreeMap<Vec<String>, i64>,
+}
+
+impl KeyIndex {
+    /// Identities `0..limit`.
+    pub fn new(shape: Shape, limit: i64) -> KeyIndex {
+        KeyIndex {
+            shape,
+            ids: (0..limit).map(|id| (shape.key_texts(id), id)).collect(),
+        }
+    }
+
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// The identity of normalised read-back key values.
+    pub fn of_read(&self, values: &[Option<String>]) -> Option<i64> {
+        self.ids.get(&self.shape.canonical(values)?).copied()
+    }
+
+    /// The identity of a key listed by `diff --json`.
+    pub fn of_json(&self, key: &serde_json::Value) -> Option<i64> {
+        self.ids.get(&self.shape.canonical_json(key)?).copied()
+    }
+}
+
+/// 32 hex digits as a hyphenated UUID; anything else as it is.
+fn hyphenate(s: &str) -> String {
+    if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        format!(
+            "{}-{}-{}-{}-{}",
+            &s[..8],
+            &s[8..12],
+            &s[12..16],
+            &s[16..20],
+            &s[20..]
+        )
+    } else {
+        s.to_string()
+    }
+}
+
+/// SplitMix64's finaliser: a fixed bijective mixing of 64 bits.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A UUID of `id`, lowercase and hyphenated: 128 bits mixed from it, so that key order is not
+/// the identities' order. Identities are `< 2^32`: the high half alone is unique.
+fn uuid_of(id: i64) -> String {
+    let high = mix(id as u64);
+    let low = mix(high ^ 0x5555_5555_5555_5555);
+    hyphenate(&format!("{high:016x}{low:016x}"))
+}
+
+/// A date of `id` (years 1900 to 2099, within MariaDB's range), unique among the three
+/// identities that share `k1`: its month modulo three is the identity's.
+fn date_of(id: i64) -> String {
+    let m = mix(id as u64 ^ 0xdead_beef);
+    let month = 1 + id.rem_euclid(3) as u64 + 3 * (m % 4);
+    let day = 1 + (m >> 8) % 28;
+    let year = 1900 + (m >> 16) % 200;
+    format!("{year:04}-{month:02}-{day:02}")
 }
