@@ -242,8 +242,7 @@ async fn prepare<'a>(
                 (None, deleted, rows, Some(only_in_source.iter().collect()))
             }
         };
-    let key_of =
-        |row: &Vec<Value>| -> Key { plan.source.key.iter().map(|&i| row[i].clone()).collect() };
+    let key_of = |row: &Vec<Value>| plan.source.key_of(row);
     let bytes_read = data_size(&rows);
     // Unless both sides declare every column alike, every value is checked against its target
     // column before anything is written: a narrower target would round it without a word.

@@ -469,17 +469,6 @@ impl Db {
             .map(Some)
     }
 
-    /// Every row of the chunk as the table holds it, columns in the side's order.
-    pub async fn rows_in_chunk(&self, side: &TableSide, chunk: &Chunk) -> Result<Vec<Vec<Value>>> {
-        let mut rows = Vec::new();
-        self.for_each_row(side, chunk, |row| {
-            rows.push(row);
-            Ok(())
-        })
-        .await?;
-        Ok(rows)
-    }
-
     /// Streams every row of the chunk, as the table holds it, into `each`: memory stays bounded
     /// however large the chunk.
     pub async fn for_each_row(
