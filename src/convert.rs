@@ -148,6 +148,7 @@ mod tests {
             nullable: true,
             has_default: false,
             generated: false,
+            collation: None,
         }
     }
 

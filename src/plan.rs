@@ -11,19 +11,22 @@
 //! Chunks are half-open ranges `[b(i), b(i+1))`; the first has no lower and the last no upper
 //! bound, so every key on either side falls into exactly one chunk.
 //!
-//! Ranges are used where both sides provably order and compare the key the same way: a single
-//! integer key, whose order every engine agrees on, and, between two databases of one engine
-//! declaring the key alike, keys of types that order without a collation (UUIDs, dates and
-//! timestamps, bytes, decimals on PostgreSQL; composite keys of such columns as row values on
-//! PostgreSQL). Any other key (text, keys across engines, composite keys elsewhere) is chunked by a
-//! hash of its canonical encoding instead (`bucket = MD5(key) mod n`, the same on every engine),
-//! so that collations, case rules and engine-specific orders can never put a row into different
-//! chunks on the two sides. The price: a bucket is not an index range, so each bucket query scans
-//! the side's subset; `n` is the row count divided by `chunk_size`.
+//! Ranges are used where both sides provably order and compare the key the same way (the
+//! key-order model of [`columns_order_alike`]): integers on any engines; binary strings, PostgreSQL
+//! UUIDs and text under byte-order collations without padding (PostgreSQL `C`, MariaDB
+//! `utf8mb4_nopad_bin`) on any pair of PostgreSQL and MySQL; dates and timestamps likewise; and
+//! text, decimals and the rest between two databases of one engine declaring the key with the same
+//! type and collation (on PostgreSQL, the collation's provider, locale and version must match
+//! too). Composite keys of such columns range as row values where both engines use the key's
+//! index for them (PostgreSQL). Any other key is chunked by a hash of its canonical encoding
+//! instead (`bucket = MD5(key) mod n`, the same on every engine), so that collations, case rules
+//! and engine-specific orders can never put a row into different chunks on the two sides. A
+//! bucket is not an index range, so the buckets' checksums are taken in one grouped scan per side
+//! and the differing buckets narrowed together, level by level (see `crate::narrow`).
 
-use crate::engine::{Chunk, Db, Grouping, KeyRange, TableSide};
+use crate::engine::{Chunk, Column, Db, Grouping, KeyOrder, KeyRange, TableSide};
 use crate::value::Key;
-use crate::value::{TypeClass, Value};
+use crate::value::Value;
 use anyhow::{Context, Result};
 
 /// The chunks of one table, in order, and how all their checksums can be taken in one grouped
@@ -70,23 +73,44 @@ pub async fn plan_chunks(
 }
 
 /// Whether both sides order and compare the key identically, so that a key range holds the same
-/// keys on both: a single integer key on any engines, or, between two databases of one engine
-/// that declare every key column alike, keys of types that order without a collation (see
-/// `Dialect::orders_alike`; several columns where the engine ranges over row values). A query
-/// source has no index to walk; hashing also runs it a bounded number of times.
+/// keys on both (see [`columns_order_alike`]); several columns only where both engines range
+/// over row values through the key's index. A query source has no index to walk; hashing also
+/// runs it a bounded number of times.
 fn keys_order_alike(source: &Db, target: &Db, src: &TableSide, tgt: &TableSide) -> bool {
     if src.from_query {
         return false;
     }
-    let integer = src.key.len() == 1 && src.key_columns().all(|c| c.class == TypeClass::Int);
-    let dialect = source.dialect();
-    let same_engine = source.kind == target.kind
-        && (src.key.len() == 1 || dialect.ranges_over_row_values())
-        && src
-            .key_columns()
-            .zip(tgt.key_columns())
-            .all(|(s, t)| s.decl_type == t.decl_type && dialect.orders_alike(s));
-    integer || same_engine
+    let (source_dialect, target_dialect) = (source.dialect(), target.dialect());
+    let composite_ok = src.key.len() == 1
+        || (source_dialect.ranges_over_row_values() && target_dialect.ranges_over_row_values());
+    composite_ok
+        && src.key_columns().zip(tgt.key_columns()).all(|(s, t)| {
+            let same_engine = source.kind == target.kind;
+            let orders = (source_dialect.key_order(s), target_dialect.key_order(t));
+            columns_order_alike(same_engine, s, t, orders)
+        })
+}
+
+/// The key-order model: two key columns put every key in the same range when both order as
+/// integers; when both order by bytes or chronologically and hold the same kind of value (text
+/// with text, bytes with bytes, a date with a date), on any engines; and when one engine orders
+/// both by its own rules for the same declaration and collation. Anything else (text under
+/// different or locale collations across engines, SQLite's loosely typed columns) is chunked by
+/// hash buckets.
+fn columns_order_alike(
+    same_engine: bool,
+    s: &Column,
+    t: &Column,
+    (source_order, target_order): (KeyOrder, KeyOrder),
+) -> bool {
+    match (source_order, target_order) {
+        (KeyOrder::Integer, KeyOrder::Integer) => true,
+        (KeyOrder::Bytes, KeyOrder::Bytes) | (KeyOrder::Chronological, KeyOrder::Chronological) => {
+            s.class == t.class
+        }
+        (KeyOrder::Unordered, _) | (_, KeyOrder::Unordered) => false,
+        (a, b) => same_engine && a == b && s.decl_type == t.decl_type && s.collation == t.collation,
+    }
 }
 
 /// Key ranges of about `chunk_size` rows, in key order: equal widths over a dense key range,
@@ -223,6 +247,58 @@ mod tests {
         assert!(dense_ranges(&shape(1000, 1, 1_000_000), &empty, 250).is_none());
         let extremes = dense_ranges(&shape(10, i64::MIN, i64::MIN + 9), &empty, 5).unwrap();
         assert_eq!(extremes.len(), 2);
+    }
+
+    #[test]
+    fn key_order_model_pairs_only_columns_that_place_every_key_alike() {
+        use crate::value::TypeClass;
+        let column = |class, decl: &str, collation: Option<&str>| Column {
+            name: "k".into(),
+            decl_type: decl.into(),
+            cast_type: decl.into(),
+            class,
+            nullable: false,
+            has_default: false,
+            generated: false,
+            collation: collation.map(Into::into),
+        };
+        let text_c = column(TypeClass::Text, "text", Some("C"));
+        let text_bin = column(TypeClass::Text, "varchar(9)", Some("utf8mb4_nopad_bin"));
+        let uuid = column(TypeClass::Uuid, "uuid", None);
+        let int = column(TypeClass::Int, "bigint", None);
+        let date = column(TypeClass::Date, "date", None);
+        let en = column(TypeClass::Text, "text", Some("en_US/c/en_US.utf8/2.36"));
+        let en_other = column(TypeClass::Text, "text", Some("en_US/c/en_US.utf8/2.31"));
+        use KeyOrder::*;
+        assert!(columns_order_alike(false, &int, &int, (Integer, Integer)));
+        assert!(columns_order_alike(
+            false,
+            &text_c,
+            &text_bin,
+            (Bytes, Bytes)
+        ));
+        assert!(!columns_order_alike(
+            false,
+            &uuid,
+            &text_bin,
+            (Bytes, Bytes)
+        ));
+        assert!(columns_order_alike(
+            false,
+            &date,
+            &date,
+            (Chronological, Chronological)
+        ));
+        assert!(columns_order_alike(true, &en, &en, (Engine, Engine)));
+        assert!(!columns_order_alike(false, &en, &en, (Engine, Engine)));
+        assert!(!columns_order_alike(true, &en, &en_other, (Engine, Engine)));
+        assert!(!columns_order_alike(true, &text_c, &en, (Bytes, Engine)));
+        assert!(!columns_order_alike(
+            true,
+            &int,
+            &int,
+            (Unordered, Unordered)
+        ));
     }
 
     #[test]

@@ -153,6 +153,7 @@ fn query_definition(table: &TableJob, columns: &[String], target: &TableInfo) ->
                     nullable: true,
                     has_default: false,
                     generated: false,
+                    collation: None,
                 });
             column.decl_type = format!("query column ({})", column.decl_type);
             column.nullable = !key.contains(name);

@@ -683,6 +683,7 @@ mod tests {
             nullable: name != "id",
             has_default: false,
             generated: false,
+            collation: None,
         }
     }
 

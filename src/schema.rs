@@ -370,6 +370,7 @@ mod tests {
             nullable,
             has_default,
             generated: false,
+            collation: None,
         }
     }
 

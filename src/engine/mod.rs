@@ -102,15 +102,14 @@ pub trait Dialect: Sync {
         true
     }
 
-    /// Whether a key column of this type orders and compares the same way on both sides of a pair
-    /// of this engine that declare it alike, whatever the collation (integers, UUIDs, dates and
-    /// timestamps, bytes: not text), and range conditions on it with bound values are exact, so
-    /// its chunks can be key ranges walked from its index (see `crate::plan`).
-    fn orders_alike(&self, _column: &Column) -> bool {
-        false
+    /// How a key column of this declaration orders, so that the planner can tell whether both
+    /// sides put every key in the same range (see `crate::plan`). Range conditions on a column
+    /// with any order but [`KeyOrder::Unordered`] must be exact with bound values.
+    fn key_order(&self, _column: &Column) -> KeyOrder {
+        KeyOrder::Unordered
     }
 
-    /// Whether composite keys of columns that [`Dialect::orders_alike`] compare as row values
+    /// Whether composite keys of columns with a [`Dialect::key_order`] compare as row values
     /// `(a, b) >= (x, y)` through the key's index, so that their chunks can be key ranges too.
     fn ranges_over_row_values(&self) -> bool {
         false
@@ -228,6 +227,27 @@ pub struct Column {
     pub has_default: bool,
     /// A generated (computed) column: read but never written.
     pub generated: bool,
+    /// The collation of a text column as the engine names it, with what makes two collations of
+    /// one name differ (on PostgreSQL: provider, locale and version); `None` for other types.
+    pub collation: Option<String>,
+}
+
+/// How a key column orders its values, as far as chunking by key ranges cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// Integers: numeric order, on every engine.
+    Integer,
+    /// By the value's bytes (UTF-8 for text, the 16 bytes of a PostgreSQL `uuid`), with
+    /// equality of the bytes: binary strings, and text under a byte-order collation without
+    /// padding (PostgreSQL `C`/`POSIX`, MariaDB `utf8mb4_nopad_bin`). Alike on every engine.
+    Bytes,
+    /// Chronological: dates and timestamps without a time zone. Alike on PostgreSQL and MySQL.
+    Chronological,
+    /// The engine's own order for this declaration and collation: alike only on the same engine
+    /// with the same declaration and collation.
+    Engine,
+    /// No order that range conditions can use exactly.
+    Unordered,
 }
 
 /// A table as one side describes it.

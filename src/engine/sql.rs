@@ -474,6 +474,7 @@ mod tests {
             nullable: false,
             has_default: false,
             generated: false,
+            collation: None,
         };
         TableSide {
             table: quote_table(kind.dialect(), "s.t"),

@@ -3,7 +3,7 @@
 //! what MySQL cannot store (non-finite floats, timestamps outside its ranges).
 
 use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
-use super::super::{Column, Dialect, EngineKind, Wire};
+use super::super::{Column, Dialect, EngineKind, KeyOrder, Wire};
 use super::MySql;
 use crate::value::{canonical_text, TypeClass, Value};
 use anyhow::{bail, Result};
@@ -93,16 +93,31 @@ impl Dialect for MySql {
         }
     }
 
-    /// Not decimals: MySQL compares a DECIMAL column with a bound text value as doubles.
-    fn orders_alike(&self, column: &Column) -> bool {
-        matches!(
-            column.class,
-            TypeClass::Int
-                | TypeClass::Bytes
-                | TypeClass::Date
-                | TypeClass::Timestamp
-                | TypeClass::TimestampTz
-        )
+    /// Not decimals: MySQL compares a DECIMAL column with a bound text value as doubles. Only
+    /// the `nopad_bin` collations of UTF-8 and ASCII order by code point, which is UTF-8's byte
+    /// order; `utf8mb4_bin` pads with spaces, so `'a'` equals `'a '` and sorts after `'a\t'`.
+    /// MariaDB's `UUID` type orders its groups swapped, so it has the engine's order only.
+    fn key_order(&self, column: &Column) -> KeyOrder {
+        match column.class {
+            TypeClass::Int => KeyOrder::Integer,
+            TypeClass::Bytes => KeyOrder::Bytes,
+            TypeClass::Text
+                if column.collation.as_deref().is_some_and(|c| {
+                    [
+                        "utf8mb4_nopad_bin",
+                        "utf8mb3_nopad_bin",
+                        "utf8_nopad_bin",
+                        "ascii_nopad_bin",
+                    ]
+                    .contains(&c)
+                }) =>
+            {
+                KeyOrder::Bytes
+            }
+            TypeClass::Date | TypeClass::Timestamp => KeyOrder::Chronological,
+            TypeClass::Text | TypeClass::TimestampTz | TypeClass::Uuid => KeyOrder::Engine,
+            _ => KeyOrder::Unordered,
+        }
     }
 
     fn fraction_digits(&self, decl: &str) -> Option<usize> {

@@ -41,7 +41,7 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
         // different bytes, and a copied declaration must keep it.
         let charset: Option<String> = r.try_get(6)?;
         let collation: Option<String> = r.try_get(7)?;
-        let decl_type = match (charset, collation) {
+        let decl_type = match (&charset, &collation) {
             (Some(cs), Some(co)) => format!("{column_type} CHARACTER SET {cs} COLLATE {co}"),
             _ => column_type.clone(),
         };
@@ -56,6 +56,7 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
             nullable: r.try_get::<i64, _>(3)? != 0,
             has_default: r.try_get::<i64, _>(4)? != 0,
             generated: r.try_get::<i64, _>(5)? != 0,
+            collation,
         });
     }
     // MariaDB's `json` is a LONGTEXT with a `json_valid` check: such a column holds JSON.

@@ -2,7 +2,7 @@
 //! the server with `md5`, the native row hash, `ON CONFLICT` upserts, declarations.
 
 use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
-use super::super::{Column, Dialect, EngineKind, Wire};
+use super::super::{Column, Dialect, EngineKind, KeyOrder, Wire};
 use super::Postgres;
 use crate::value::{TypeClass, Value};
 use anyhow::{bail, Result};
@@ -92,18 +92,26 @@ impl Dialect for Postgres {
         }
     }
 
-    fn orders_alike(&self, column: &Column) -> bool {
-        matches!(
-            column.class,
-            TypeClass::Int
-                | TypeClass::Decimal
-                | TypeClass::Uuid
-                | TypeClass::Bytes
-                | TypeClass::Date
-                | TypeClass::Time
-                | TypeClass::Timestamp
-                | TypeClass::TimestampTz
-        )
+    /// `citext` folds case whatever its collation, so it has the engine's order only.
+    fn key_order(&self, column: &Column) -> KeyOrder {
+        match column.class {
+            TypeClass::Int => KeyOrder::Integer,
+            TypeClass::Uuid | TypeClass::Bytes => KeyOrder::Bytes,
+            TypeClass::Text
+                if column.decl_type != "citext"
+                    && column
+                        .collation
+                        .as_deref()
+                        .is_some_and(byte_order_collation) =>
+            {
+                KeyOrder::Bytes
+            }
+            TypeClass::Date | TypeClass::Timestamp => KeyOrder::Chronological,
+            TypeClass::Text | TypeClass::Decimal | TypeClass::Time | TypeClass::TimestampTz => {
+                KeyOrder::Engine
+            }
+            _ => KeyOrder::Unordered,
+        }
     }
 
     fn ranges_over_row_values(&self) -> bool {
@@ -176,6 +184,18 @@ fn canonical_expr(column: &Column, quoted: &str) -> String {
 }
 
 /// The row hash as a signed bigint: the first 16 hex digits of MD5 over the encoded row.
+/// Whether a collation as introspection names it (`name/provider/locale…`, the database default
+/// as `default/provider/locale…`) compares text by its bytes: `C`, `POSIX` and `ucs_basic`, or a
+/// database default of the libc `C`/`POSIX` locale.
+fn byte_order_collation(collation: &str) -> bool {
+    let mut parts = collation.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("C" | "POSIX" | "ucs_basic"), _, _) => true,
+        (Some("default"), Some("c"), Some("C" | "POSIX")) => true,
+        _ => false,
+    }
+}
+
 fn row_hash_expr(canonical: &[String]) -> String {
     format!(
         "('x' || substr(md5({}), 1, 16))::bit(64)::int8",

@@ -16,9 +16,21 @@ pub async fn table_info(pool: &PgPool, name: &str) -> Result<Option<TableInfo>> 
     let rows = sqlx::query(
         "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), \
                 COALESCE(bt.typname, t.typname)::text, NOT a.attnotnull, \
-                a.atthasdef OR a.attidentity <> '', a.attgenerated <> '' \
+                a.atthasdef OR a.attidentity <> '', a.attgenerated <> '', \
+                CASE WHEN a.attcollation = 0 THEN NULL \
+                     WHEN co.collname = 'default' THEN \
+                       (SELECT concat_ws('/', 'default', j->>'datlocprovider', j->>'datcollate', \
+                                         j->>'daticulocale', j->>'datlocale', j->>'datcollversion') \
+                        FROM pg_database d, to_jsonb(d) j WHERE d.datname = current_database()) \
+                     ELSE concat_ws('/', co.collname, co.collprovider::text, co.collcollate, \
+                                    to_jsonb(co)->>'colliculocale', to_jsonb(co)->>'colllocale', \
+                                    co.collversion, \
+                                    CASE WHEN co.collisdeterministic THEN 'deterministic' \
+                                         ELSE 'nondeterministic' END) \
+                END \
          FROM pg_attribute a \
          JOIN pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_collation co ON co.oid = a.attcollation \
          LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
          ORDER BY a.attnum",
@@ -47,6 +59,7 @@ pub async fn table_info(pool: &PgPool, name: &str) -> Result<Option<TableInfo>> 
             nullable: r.try_get(4)?,
             has_default: r.try_get(5)?,
             generated: r.try_get(6)?,
+            collation: r.try_get(7)?,
         });
     }
     let keys = sqlx::query(

@@ -3,7 +3,7 @@
 //! are only hints, so values are stored as they come and checked only for what SQLite would
 //! change (NaN becomes NULL, long decimals become doubles).
 
-use super::super::{Column, Dialect, EngineKind, Wire};
+use super::super::{Column, Dialect, EngineKind, KeyOrder, Wire};
 use super::Sqlite;
 use crate::value::{TypeClass, Value};
 use anyhow::{bail, Result};
@@ -83,6 +83,15 @@ impl Dialect for Sqlite {
             TypeClass::Uuid | TypeClass::Text | TypeClass::Other => "TEXT",
         }
         .to_string()
+    }
+
+    /// Only integers: any column may hold values of every storage class, which sort by class
+    /// before value, so no other declaration promises an order another engine shares.
+    fn key_order(&self, column: &Column) -> KeyOrder {
+        match column.class {
+            TypeClass::Int => KeyOrder::Integer,
+            _ => KeyOrder::Unordered,
+        }
     }
 
     fn hashes_in_sql(&self) -> bool {

@@ -52,15 +52,18 @@ pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInf
             has_default: r.try_get::<bool, _>(3)? || rowid_alias,
             // 2 and 3 mark virtual and stored generated columns.
             generated: hidden == 2 || hidden == 3,
+            // Known where an index names it, below: SQLite keeps a column's collation only in
+            // the table's SQL text, and an index compares by its own.
+            collation: None,
         });
     }
     pk.sort();
     let primary_key: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
 
     let index_rows = sqlx::query(
-        "SELECT il.name, ii.name FROM pragma_index_list(?, ?) il \
-         JOIN pragma_index_info(il.name, ?) ii \
-         WHERE il.\"unique\" = 1 AND il.partial = 0 AND ii.name IS NOT NULL \
+        "SELECT il.name, ii.name, ii.coll FROM pragma_index_list(?, ?) il \
+         JOIN pragma_index_xinfo(il.name, ?) ii \
+         WHERE il.\"unique\" = 1 AND il.partial = 0 AND ii.name IS NOT NULL AND ii.key = 1 \
          ORDER BY il.origin = 'pk' DESC, il.seq, ii.seqno",
     )
     .bind(table)
@@ -76,6 +79,10 @@ pub async fn table_info(pool: &SqlitePool, name: &str) -> Result<Option<TableInf
     for r in index_rows {
         let index: String = r.try_get(0)?;
         let column: String = r.try_get(1)?;
+        let collation: Option<String> = r.try_get(2)?;
+        if let Some(c) = columns.iter_mut().find(|c| c.name == column) {
+            c.collation = c.collation.take().or(collation);
+        }
         match &mut current {
             Some((name, cols)) if *name == index => cols.push(column),
             _ => {
