@@ -189,11 +189,11 @@ fn canonical_expr(column: &Column, quoted: &str) -> String {
 /// database default of the libc `C`/`POSIX` locale.
 fn byte_order_collation(collation: &str) -> bool {
     let mut parts = collation.split('/');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("C" | "POSIX" | "ucs_basic"), _, _) => true,
-        (Some("default"), Some("c"), Some("C" | "POSIX")) => true,
-        _ => false,
-    }
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some("C" | "POSIX" | "ucs_basic"), _, _)
+            | (Some("default"), Some("c"), Some("C" | "POSIX"))
+    )
 }
 
 fn row_hash_expr(canonical: &[String]) -> String {
