@@ -1,12 +1,14 @@
 //! Comparing one chunk: checksums on both sides at once, and, when they differ, narrowing the
-//! difference down to keys by merging the `(key, row hash)` lists of both sides.
+//! difference down to keys (`crate::narrow`, level by level) and merging the `(key, row hash)`
+//! lists of both sides' differing groups.
 //!
 //! Narrowing is skipped when one side of the chunk is empty and the caller needs no key listing:
 //! then the whole chunk is simply copied or deleted, which is cheaper than listing it. When most
-//! chunks of a table differ, the caller asks for the lists straight away ([`Compare::RowByRow`]),
-//! so a differing chunk is read once per side instead of twice.
+//! chunks of a table differ, the caller skips the chunk's checksum ([`Compare::Narrow`]): the
+//! first level of narrowing sums the chunk anyway.
 
 use crate::engine::{Checksum, Chunk, Db};
+use crate::narrow::{narrow, Listed, Start};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
 use crate::value::{key_to_string, Key, Value};
@@ -47,15 +49,26 @@ pub struct ChunkComparison {
 }
 
 /// How a chunk's two sides are compared.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Compare {
-    /// Checksum both sides; list rows only when the checksums differ.
+    /// Checksum both sides; narrow only when the checksums differ.
     Checksums,
     /// The checksums are known already (all buckets are summed in one scan).
     Known((Checksum, Checksum)),
-    /// List `(key, row hash)` on both sides at once: one pass instead of two when the chunk
-    /// probably differs.
-    RowByRow,
+    /// The checksums are known and the differing groups' rows listed already (the differing
+    /// buckets of a table are narrowed together).
+    Listed((Checksum, Checksum), Vec<(Key, u64)>, Vec<(Key, u64)>),
+    /// Narrow straight away, without the chunk's checksum: most chunks of the table differ.
+    Narrow,
+}
+
+/// What the table has shown so far, to size the narrowing of a chunk.
+#[derive(Debug, Clone, Copy)]
+pub struct Hints {
+    /// The rows a chunk is planned to hold.
+    pub chunk_rows: u64,
+    /// The share of compared rows that differed, once some were compared.
+    pub differing_rate: Option<f64>,
 }
 
 /// Compares one chunk. With `list_keys`, a differing chunk is always narrowed to keys (for
@@ -67,42 +80,78 @@ pub async fn compare_chunk(
     chunk: &Chunk,
     list_keys: bool,
     how: Compare,
+    hints: Hints,
 ) -> Result<ChunkComparison> {
     let mut spent = Timings::default();
     let started = Instant::now();
-    let ((src, tgt), lists) = match how {
-        Compare::Known(sums) => (sums, None),
+    let (sums, lists) = match how {
+        Compare::Known(sums) => (Some(sums), None),
+        Compare::Listed(sums, src, tgt) => (Some(sums), Some((src, tgt))),
         Compare::Checksums => {
             let sums = checksums(source, target, plan, chunk).await?;
             spent.add(Phase::Checksum, started.elapsed());
-            (sums, None)
+            (Some(sums), None)
         }
-        Compare::RowByRow => {
-            let lists = row_lists(source, target, plan, chunk).await?;
-            spent.add(Phase::Narrow, started.elapsed());
-            ((summarize(&lists.0), summarize(&lists.1)), Some(lists))
-        }
+        Compare::Narrow => (None, None),
     };
-    let diff = if src == tgt {
-        None
-    } else if tgt.rows == 0 && !list_keys {
-        Some(ChunkWork::CopyAll { rows: src.rows })
-    } else if src.rows == 0 && !list_keys && matches!(chunk, Chunk::Range(_)) {
-        // A hash bucket is not a range SQLite can delete by, so buckets are always narrowed.
-        Some(ChunkWork::DeleteAll { rows: tgt.rows })
-    } else {
-        let started = Instant::now();
-        let (src_rows, tgt_rows) = match lists {
-            Some(lists) => lists,
-            None => row_lists(source, target, plan, chunk).await?,
-        };
-        let work = merge(src_rows, tgt_rows)?;
-        spent.add(Phase::Narrow, started.elapsed());
-        Some(work)
+    let whole_chunk = sums.and_then(|(src, tgt)| {
+        if src == tgt {
+            Some(None)
+        } else if tgt.rows == 0 && !list_keys {
+            Some(Some(ChunkWork::CopyAll { rows: src.rows }))
+        } else if src.rows == 0 && !list_keys && matches!(chunk, Chunk::Range(_)) {
+            // A hash bucket is not a range SQLite can delete by, so buckets are always narrowed.
+            Some(Some(ChunkWork::DeleteAll { rows: tgt.rows }))
+        } else {
+            None
+        }
+    });
+    let (source_sum, target_sum, diff) = match (whole_chunk, sums) {
+        (Some(work), Some((src, tgt))) => (src, tgt, work),
+        (_, sums) => {
+            let started = Instant::now();
+            let (src_rows, tgt_rows, totals) = match lists {
+                Some((src, tgt)) => (src, tgt, None),
+                None => {
+                    let rows = sums.map_or(hints.chunk_rows, |(s, t)| s.rows.max(t.rows));
+                    let start = Start {
+                        within: None,
+                        rows,
+                        differing_rate: hints.differing_rate,
+                        native: plan.source.native_rows && matches!(chunk, Chunk::Range(_)),
+                    };
+                    let Listed {
+                        source: src,
+                        target: tgt,
+                        totals,
+                    } = narrow(plan.source_on(source), plan.target_on(target), chunk, start)
+                        .await?;
+                    (src, tgt, totals)
+                }
+            };
+            spent.add(Phase::Narrow, started.elapsed());
+            // Without checksums, the first level summed the chunk, or nothing was narrowed
+            // and the lists are the whole chunk.
+            let (src, tgt) = sums
+                .or(totals)
+                .unwrap_or_else(|| (summarize(&src_rows), summarize(&tgt_rows)));
+            let work = merge(src_rows, tgt_rows)?;
+            let differs = match &work {
+                ChunkWork::Rows {
+                    only_in_source,
+                    only_in_target,
+                    changed,
+                } => {
+                    !(only_in_source.is_empty() && only_in_target.is_empty() && changed.is_empty())
+                }
+                _ => true,
+            };
+            (src, tgt, differs.then_some(work))
+        }
     };
     Ok(ChunkComparison {
-        source: src,
-        target: tgt,
+        source: source_sum,
+        target: target_sum,
         diff: diff.map(|work| ChunkDiff {
             chunk: chunk.clone(),
             work,
@@ -140,29 +189,6 @@ fn summarize(rows: &[(Key, u64)]) -> Checksum {
         rows: rows.len() as u64,
         sum: rows.iter().fold(0u64, |acc, (_, h)| acc.wrapping_add(*h)),
     }
-}
-
-/// Both sides' `(key, row hash)` lists of one chunk, read at the same time.
-async fn row_lists(
-    source: &Db,
-    target: &Db,
-    plan: &TablePlan,
-    chunk: &Chunk,
-) -> Result<(Vec<(Key, u64)>, Vec<(Key, u64)>)> {
-    tokio::try_join!(
-        async {
-            plan.source_on(source)
-                .row_hashes(chunk)
-                .await
-                .context("row hashes on the source")
-        },
-        async {
-            plan.target_on(target)
-                .row_hashes(chunk)
-                .await
-                .context("row hashes on the target")
-        },
-    )
 }
 
 /// The keys only in the source, only in the target, and changed.

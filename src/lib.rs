@@ -17,8 +17,8 @@
 //! | `engine/` | the `Dialect` and `Engine` traits, one folder per engine (`postgres/`, `mysql/`, `sqlite/`: connect, introspect, dialect, lock), `Db` (a pool or a transaction of any engine) and the engine-neutral SQL builders; PostgreSQL's fast paths as `Db::postgres` |
 //! | `prepare`, `schema`, `order` | introspect both sides and match them into a `TablePlan`; the order tables are written in (foreign keys) |
 //! | `side` | a side's rows: data rules applied, hashed in-process where the plan says so |
-//! | `plan` | the chunks of a table (key ranges, or hash buckets) |
-//! | `compare` | one chunk: checksums on both sides, narrowed to keys where they differ |
+//! | `plan` | the key-order model and the chunks of a table (key ranges, or hash buckets) |
+//! | `compare`, `narrow` | one chunk: checksums on both sides, narrowed level by level (one grouped query per side per level) to the keys that differ |
 //! | `apply`, `convert` | one chunk's writes in one target transaction; every value checked against its target column first |
 //! | `value` | the neutral value vocabulary, the canonical row encoding and its hashes (the promise: rows compare equal iff every column holds the same value) |
 //! | `rules` | data rules (anonymisation) |
@@ -36,6 +36,7 @@ mod config;
 mod convert;
 mod engine;
 mod init;
+mod narrow;
 mod order;
 mod plan;
 mod prepare;

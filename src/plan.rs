@@ -36,15 +36,22 @@ pub struct Layout {
     pub grouping: Option<Grouping>,
 }
 
-/// The chunks of one table: key ranges in key order, or hash buckets (see the module doc).
+/// The chunks of one table: key ranges in key order, or hash buckets (see the module doc). A
+/// table that is only copied (`copy_only`: an empty target, or `truncate`) is cut into the
+/// source's own key ranges whatever the target's order: nothing is compared, and the target is
+/// never asked for a range.
 pub async fn plan_chunks(
     source: &Db,
     target: &Db,
     src: &TableSide,
     tgt: &TableSide,
     chunk_size: u64,
+    copy_only: bool,
 ) -> Result<Layout> {
-    if keys_order_alike(source, target, src, tgt) {
+    let source_alone = copy_only
+        && !src.from_query
+        && (src.key.len() == 1 || source.dialect().ranges_over_row_values());
+    if source_alone || keys_order_alike(source, target, src, tgt) {
         let ranges = plan_ranges(source, target, src, tgt, chunk_size).await?;
         return Ok(Layout {
             chunks: ranges.into_iter().map(Chunk::Range).collect(),

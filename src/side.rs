@@ -4,9 +4,9 @@
 //! checksums, listings and copies alike) and are hashed in-process where the plan says so
 //! ([`TableSide::hash_in_process`], decided once when the table is planned).
 
-use crate::engine::{Checksum, Chunk, Db, Grouping, TableSide};
+use crate::engine::{Checksum, Chunk, Db, KeyGroups, TableSide};
 use crate::rules::TableRules;
-use crate::value::{row_hash, Key, TypeClass, Value};
+use crate::value::{key_bucket, row_hash, Key, TypeClass, Value};
 use anyhow::Result;
 use std::collections::HashMap;
 
@@ -36,7 +36,7 @@ impl Side<'_> {
         let classes = self.table.classes();
         let mut sum = Checksum { rows: 0, sum: 0 };
         self.db
-            .for_each_row(self.table, chunk, |row| {
+            .for_each_row(self.table, chunk, None, |row| {
                 let row = self.transform(row)?;
                 sum.rows += 1;
                 sum.sum = sum.sum.wrapping_add(row_hash(&classes, &row));
@@ -46,12 +46,20 @@ impl Side<'_> {
         Ok(sum)
     }
 
-    /// Row count and hash sum of every non-empty chunk of a grouping, in one pass over the
-    /// subset (rows hashed here are streamed, so memory stays bounded).
-    pub async fn grouped_checksums(&self, grouping: Grouping) -> Result<HashMap<u64, Checksum>> {
+    /// Row count and hash sum of every non-empty group of a chunk narrowed to `within` (when
+    /// given), the groups being the key hash modulo `by`, in one pass (rows hashed here are
+    /// streamed, so memory stays bounded). `native` asks for the engine's own key hash, which
+    /// only sides hashed in SQL have.
+    pub async fn grouped_checksums(
+        &self,
+        chunk: &Chunk,
+        within: Option<&KeyGroups>,
+        by: u64,
+        native: bool,
+    ) -> Result<HashMap<u64, Checksum>> {
         if let Some(sums) = self
             .db
-            .grouped_checksums_in_sql(self.table, grouping)
+            .grouped_checksums_in_sql(self.table, chunk, within, by, native)
             .await?
         {
             return Ok(sums);
@@ -60,10 +68,10 @@ impl Side<'_> {
         let key_classes: Vec<TypeClass> = self.table.key_columns().map(|c| c.class).collect();
         let mut sums: HashMap<u64, Checksum> = HashMap::new();
         self.db
-            .for_each_row(self.table, &Chunk::everything(), |row| {
+            .for_each_row(self.table, chunk, within, |row| {
                 let row = self.transform(row)?;
-                let chunk = grouping.chunk_of(&key_classes, &self.table.key_of(&row));
-                let entry = sums.entry(chunk).or_insert(Checksum { rows: 0, sum: 0 });
+                let group = key_bucket(&key_classes, &self.table.key_of(&row), by);
+                let entry = sums.entry(group).or_insert(Checksum { rows: 0, sum: 0 });
                 entry.rows += 1;
                 entry.sum = entry.sum.wrapping_add(row_hash(&classes, &row));
                 Ok(())
@@ -72,15 +80,19 @@ impl Side<'_> {
         Ok(sums)
     }
 
-    /// Every `(key, row hash)` pair of a chunk.
-    pub async fn row_hashes(&self, chunk: &Chunk) -> Result<Vec<(Key, u64)>> {
-        if let Some(pairs) = self.db.row_hashes_in_sql(self.table, chunk).await? {
+    /// Every `(key, row hash)` pair of a chunk, narrowed to some key groups when given.
+    pub async fn row_hashes(
+        &self,
+        chunk: &Chunk,
+        groups: Option<&KeyGroups>,
+    ) -> Result<Vec<(Key, u64)>> {
+        if let Some(pairs) = self.db.row_hashes_in_sql(self.table, chunk, groups).await? {
             return Ok(pairs);
         }
         let classes = self.table.classes();
         let mut pairs = Vec::new();
         self.db
-            .for_each_row(self.table, chunk, |row| {
+            .for_each_row(self.table, chunk, groups, |row| {
                 let row = self.transform(row)?;
                 pairs.push((self.table.key_of(&row), row_hash(&classes, &row)));
                 Ok(())
@@ -93,7 +105,7 @@ impl Side<'_> {
     pub async fn rows_in_chunk(&self, chunk: &Chunk) -> Result<Vec<Vec<Value>>> {
         let mut rows = Vec::new();
         self.db
-            .for_each_row(self.table, chunk, |row| {
+            .for_each_row(self.table, chunk, None, |row| {
                 rows.push(self.transform(row)?);
                 Ok(())
             })

@@ -84,8 +84,12 @@
 //!   5.0 s for the earlier, ambiguous `CONCAT_WS` of the bare values and 7.0 s for length
 //!   prefixes.
 //!
-//! The key's **hash bucket**, for tables chunked by key hash, is the first 4 bytes of MD5 over the
-//! key's canonical encoding, big-endian, modulo the number of buckets ([`key_bucket`]).
+//! The key's **hash**, for tables chunked by key hash and for narrowing a differing chunk, is the
+//! first 4 bytes of MD5 over the key's canonical encoding, big-endian, or a single integer key's
+//! low 32 bits ([`key_hash`]); its bucket is that hash modulo the number of buckets
+//! ([`key_bucket`]). Between two PostgreSQL databases declaring the key alike, narrowing within a
+//! key range uses `hash_record_extended` of the key's exact fields instead, a twentieth of the
+//! cost; it never decides a bucket, which must be computable in-process too.
 
 use md5::{Digest, Md5};
 use std::fmt;
@@ -593,13 +597,23 @@ pub fn hash_encoded(encoded: &str) -> u64 {
     u64::from_be_bytes(first)
 }
 
-/// The hash bucket of a key, for tables chunked by key hash: the first 4 bytes of MD5 over the
-/// key's canonical encoding, big-endian, modulo `buckets`. Computed in SQL on PostgreSQL and MySQL
-/// with the same definition.
-pub fn key_bucket(classes: &[TypeClass], key: &[Value], buckets: u64) -> u64 {
+/// The portable hash of a key, for chunking by hash buckets and narrowing differing chunks: a
+/// single integer key is its own hash (its low 32 bits: consecutive keys spread evenly over the
+/// groups, and no engine spends a digest on it); any other key the first 4 bytes of MD5 over its
+/// canonical encoding, big-endian. Computed in SQL on every engine with the same definition.
+pub fn key_hash(classes: &[TypeClass], key: &[Value]) -> u64 {
+    if let ([TypeClass::Int], [Value::Int(i)]) = (classes, key) {
+        return (*i as u64) & 0xffff_ffff;
+    }
     let digest = Md5::digest(encode_row(classes, key).as_bytes());
-    let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    u64::from(first) % buckets.max(1)
+    u64::from(u32::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3],
+    ]))
+}
+
+/// The hash bucket of a key among `buckets`: its [`key_hash`] modulo `buckets`.
+pub fn key_bucket(classes: &[TypeClass], key: &[Value], buckets: u64) -> u64 {
+    key_hash(classes, key) % buckets.max(1)
 }
 
 /// Reduces a server-side `SUM` of row hashes (an arbitrary-precision decimal, signed on

@@ -13,7 +13,7 @@ use super::mysql::{self, MySql};
 use super::postgres::{self, Postgres};
 use super::sqlite::Sqlite;
 use super::{
-    sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, Grouping, Param,
+    sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, KeyGroups, Param,
     SourceTable, Statement, TableInfo, TableLock, TableSide, Wire,
 };
 use crate::value::{key_bucket, sum_mod_2_64, Key, TypeClass, Value};
@@ -413,14 +413,20 @@ impl Db {
         }))
     }
 
-    /// Row count and hash sum of every non-empty chunk of a grouping in one grouped scan in
-    /// SQL; `None` where the side's rows are hashed in-process.
+    /// Row count and hash sum of every non-empty group of a chunk (see
+    /// [`sql::grouped_checksums`]) in one grouped scan in SQL; `None` where the side's rows are
+    /// hashed in-process.
     pub async fn grouped_checksums_in_sql(
         &self,
         side: &TableSide,
-        grouping: Grouping,
+        chunk: &Chunk,
+        within: Option<&KeyGroups>,
+        by: u64,
+        native: bool,
     ) -> Result<Option<HashMap<u64, Checksum>>> {
-        let Some((text, params)) = sql::grouped_checksums(self.kind, side, grouping) else {
+        let Some((text, params)) =
+            sql::grouped_checksums(self.kind, side, chunk, within, by, native)
+        else {
             return Ok(None);
         };
         let mut sums = HashMap::new();
@@ -441,19 +447,20 @@ impl Db {
         Ok(Some(sums))
     }
 
-    /// Every `(key, row hash)` pair of a chunk, hashed in SQL; `None` where the side's rows are
-    /// hashed in-process.
+    /// Every `(key, row hash)` pair of a chunk (narrowed to some key groups, when given), hashed
+    /// in SQL; `None` where the side's rows are hashed in-process.
     pub async fn row_hashes_in_sql(
         &self,
         side: &TableSide,
         chunk: &Chunk,
+        groups: Option<&KeyGroups>,
     ) -> Result<Option<Vec<(Key, u64)>>> {
         if let Some(pg) = self.postgres() {
-            if let Some(pairs) = pg.row_hashes_packed(side, chunk).await? {
+            if let Some(pairs) = pg.row_hashes_packed(side, chunk, groups).await? {
                 return Ok(Some(pairs));
             }
         }
-        let Some((text, params)) = sql::row_hashes(self.kind, side, chunk) else {
+        let Some((text, params)) = sql::row_hashes(self.kind, side, chunk, groups) else {
             return Ok(None);
         };
         let nkey = side.key.len();
@@ -469,12 +476,14 @@ impl Db {
             .map(Some)
     }
 
-    /// Streams every row of the chunk, as the table holds it, into `each`: memory stays bounded
-    /// however large the chunk.
+    /// Streams every row of the chunk (narrowed to some key groups, when given), as the table
+    /// holds it, into `each`: memory stays bounded however large the chunk. Groups are picked
+    /// out here, by the portable key hash.
     pub async fn for_each_row(
         &self,
         side: &TableSide,
         chunk: &Chunk,
+        groups: Option<&KeyGroups>,
         mut each: impl FnMut(Vec<Value>) -> Result<()>,
     ) -> Result<()> {
         use futures::TryStreamExt;
@@ -495,6 +504,12 @@ impl Db {
                 let row = row.values(&wires)?;
                 if let Some((index, of)) = bucket {
                     if key_bucket(&key_classes, &side.key_of(&row), of) != index {
+                        continue;
+                    }
+                }
+                if let Some(groups) = groups {
+                    let residue = key_bucket(&key_classes, &side.key_of(&row), groups.modulus);
+                    if !groups.residues.contains(&residue) {
                         continue;
                     }
                 }
@@ -666,8 +681,9 @@ impl PostgresExt<'_> {
         &self,
         side: &TableSide,
         chunk: &Chunk,
+        groups: Option<&KeyGroups>,
     ) -> Result<Option<Vec<(Key, u64)>>> {
-        let Some((text, params)) = sql::row_hashes_packed(self.db.kind, side, chunk) else {
+        let Some((text, params)) = sql::row_hashes_packed(self.db.kind, side, chunk, groups) else {
             return Ok(None);
         };
         let integer_key = sql::key_wires(self.db.kind, side) == [Wire::Int];

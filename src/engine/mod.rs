@@ -34,7 +34,7 @@ pub(crate) use url::redact_unparsed;
 pub use url::{DbUrl, EngineKind};
 
 pub use crate::value::Wire;
-use crate::value::{coerce, key_bucket, Key, TypeClass, Value};
+use crate::value::{coerce, Key, TypeClass, Value};
 use anyhow::Result;
 use std::time::Duration;
 
@@ -76,8 +76,17 @@ pub trait Dialect: Sync {
     /// `None` where the engine has none.
     fn native_row_hash_expr(&self, columns: &[Column]) -> Option<String>;
 
-    /// The key's bucket among `buckets` over these canonical key texts.
-    fn bucket_expr(&self, canonical_key: &[String], buckets: u64) -> Option<String>;
+    /// The key's portable hash over these canonical key texts: the first 4 bytes of MD5 over
+    /// the encoded key, a non-negative integer (see [`crate::value::key_hash`]); `None` where
+    /// keys are hashed in-process.
+    fn key_hash_expr(&self, canonical_key: &[String]) -> Option<String>;
+
+    /// A cheaper key hash for two databases of this engine that declare the key alike (both
+    /// sides of the table have [`TableSide::native_rows`]): any non-negative integer below
+    /// 2^32 that is a function of the key's exact value. `None` where the engine has none.
+    fn native_key_hash_expr(&self, _key: &[Column]) -> Option<String> {
+        None
+    }
 
     /// The exact sum of row hashes, as text.
     fn sum_expr(&self, hash: &str) -> String;
@@ -325,20 +334,22 @@ pub enum Chunk {
     Bucket { index: u64, of: u64 },
 }
 
+/// The rows of a chunk whose key hash modulo `modulus` is one of `residues`: the groups a
+/// differing chunk is narrowed to, level by level (see `crate::narrow`). Groups at a finer level
+/// take a multiple of the modulus, so that every group lies inside one group of the level above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGroups {
+    pub modulus: u64,
+    pub residues: Vec<u64>,
+    /// Hash keys with [`Dialect::native_key_hash_expr`] rather than the portable key hash.
+    pub native: bool,
+}
+
 /// How a table's chunks can all be checksummed in one grouped scan per side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grouping {
     /// Hash buckets `0..of`.
     Buckets { of: u64 },
-}
-
-impl Grouping {
-    /// The chunk a key falls into.
-    pub fn chunk_of(&self, key_classes: &[TypeClass], key: &[Value]) -> u64 {
-        match *self {
-            Grouping::Buckets { of } => key_bucket(key_classes, key, of),
-        }
-    }
 }
 
 impl Chunk {

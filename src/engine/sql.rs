@@ -3,8 +3,8 @@
 //! hashes, upserts). Every identifier is quoted and every value is bound; nothing from a row is
 //! ever spliced into SQL text.
 
-use super::{Chunk, Column, Dialect, EngineKind, Grouping, Param, Statement, TableSide, Wire};
-use crate::value::{Key, Value};
+use super::{Chunk, Column, Dialect, EngineKind, KeyGroups, Param, Statement, TableSide, Wire};
+use crate::value::{Key, TypeClass, Value};
 
 /// At most this many rows (or keys) go into one statement, well under every engine's limit on
 /// bound parameters (PostgreSQL and MySQL 65,535; SQLite 32,766).
@@ -145,10 +145,53 @@ pub fn buckets_in_sql(kind: EngineKind, side: &TableSide) -> bool {
     bucket_expr(kind, side, 1).is_some()
 }
 
+/// The key's hash in SQL (see [`crate::value::key_hash`]): a single integer key's low 32 bits on
+/// every engine; with `native`, the engine's cheaper hash where it has one; otherwise MD5 of
+/// the canonical key. `None` where the engine's keys are hashed in-process.
+fn key_hash_expr(kind: EngineKind, side: &TableSide, native: bool) -> Option<String> {
+    let dialect = kind.dialect();
+    let key: Vec<&Column> = side.key_columns().collect();
+    if let [column] = key.as_slice() {
+        if column.class == TypeClass::Int && select_expr(kind, column).1 == Wire::Int {
+            return Some(format!(
+                "({} & 4294967295)",
+                dialect.quote_ident(&column.name)
+            ));
+        }
+    }
+    if native && side.native_rows {
+        let columns: Vec<Column> = key.into_iter().cloned().collect();
+        if let Some(hash) = dialect.native_key_hash_expr(&columns) {
+            return Some(hash);
+        }
+    }
+    dialect.key_hash_expr(&canonical_fields(kind, side.key_columns())?)
+}
+
 /// The key's bucket in SQL, or `None` where the engine's buckets are picked in-process.
 fn bucket_expr(kind: EngineKind, side: &TableSide, of: u64) -> Option<String> {
-    kind.dialect()
-        .bucket_expr(&canonical_fields(kind, side.key_columns())?, of)
+    key_hash_expr(kind, side, false).map(|hash| format!("({hash} % {of})"))
+}
+
+/// The `WHERE` conditions of a chunk narrowed to some key groups; `None` where keys are hashed
+/// in-process.
+fn slice_condition(
+    binder: &mut Binder,
+    side: &TableSide,
+    chunk: &Chunk,
+    groups: Option<&KeyGroups>,
+) -> Option<String> {
+    let condition = chunk_condition(binder, side, chunk);
+    let Some(groups) = groups else {
+        return Some(condition);
+    };
+    let hash = key_hash_expr(binder.kind, side, groups.native)?;
+    let residues: Vec<String> = groups.residues.iter().map(u64::to_string).collect();
+    Some(format!(
+        "{condition} AND ({hash} % {}) IN ({})",
+        groups.modulus,
+        residues.join(", ")
+    ))
 }
 
 /// `WHERE` conditions selecting a chunk within the side's subset.
@@ -279,10 +322,15 @@ pub fn checksum(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Sta
     Some((text, b.values))
 }
 
-pub fn row_hashes(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Statement> {
+pub fn row_hashes(
+    kind: EngineKind,
+    side: &TableSide,
+    chunk: &Chunk,
+    groups: Option<&KeyGroups>,
+) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
     let mut b = Binder::new(kind);
-    let condition = chunk_condition(&mut b, side, chunk);
+    let condition = slice_condition(&mut b, side, chunk, groups)?;
     let text = format!(
         "SELECT {}, {hash} FROM {} WHERE {condition}",
         select_list(kind, side.key_columns()),
@@ -294,7 +342,12 @@ pub fn row_hashes(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<S
 /// [`row_hashes`] as two arrays in one row (keys, hashes), PostgreSQL's form (`array_agg`) for a
 /// single key column carried as an integer or as text (UUIDs, text, dates…). Decoding two arrays
 /// costs the client a fraction of decoding a row per key.
-pub fn row_hashes_packed(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<Statement> {
+pub fn row_hashes_packed(
+    kind: EngineKind,
+    side: &TableSide,
+    chunk: &Chunk,
+    groups: Option<&KeyGroups>,
+) -> Option<Statement> {
     let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
         // A query's key may be NULL, which only the row-per-key listing reports clearly.
         [key] if !side.from_query && matches!(select_expr(kind, key).1, Wire::Int | Wire::Text) => {
@@ -304,7 +357,7 @@ pub fn row_hashes_packed(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> O
     };
     let hash = row_hash_expr(kind, side)?;
     let mut b = Binder::new(kind);
-    let condition = chunk_condition(&mut b, side, chunk);
+    let condition = slice_condition(&mut b, side, chunk, groups)?;
     let text = format!(
         "SELECT COALESCE(array_agg({}), '{{}}'), COALESCE(array_agg({hash}), '{{}}') FROM {} WHERE {condition}",
         select_expr(kind, key).0,
@@ -345,24 +398,28 @@ pub fn delete_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statem
     )
 }
 
-/// Row count and hash sum of every chunk of a grouping in one scan: `(chunk, count, sum)` rows.
+/// Row count and hash sum of every group of a chunk (narrowed to `within`, when given), the
+/// groups being the key hash modulo `by`, in one scan: `(group, count, sum)` rows. With the whole
+/// subset as the chunk and no `within`, the groups are the hash buckets of a table chunked by key
+/// hash.
 pub fn grouped_checksums(
     kind: EngineKind,
     side: &TableSide,
-    grouping: Grouping,
+    chunk: &Chunk,
+    within: Option<&KeyGroups>,
+    by: u64,
+    native: bool,
 ) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
     let dialect = kind.dialect();
     let sum = dialect.sum_expr(&hash);
-    let chunk = match grouping {
-        Grouping::Buckets { of } => bucket_expr(kind, side, of)?,
-    };
-    // One signed 64-bit type for the chunk number on every engine.
-    let chunk = dialect.bigint(&chunk);
+    let group = format!("({} % {by})", key_hash_expr(kind, side, native)?);
+    // One signed 64-bit type for the group number on every engine.
+    let group = dialect.bigint(&group);
     let mut b = Binder::new(kind);
-    let condition = chunk_condition(&mut b, side, &Chunk::everything());
+    let condition = slice_condition(&mut b, side, chunk, within)?;
     let text = format!(
-        "SELECT {chunk}, COUNT(*), {sum} FROM {} WHERE {condition} GROUP BY 1",
+        "SELECT {group}, COUNT(*), {sum} FROM {} WHERE {condition} GROUP BY 1",
         side.table
     );
     Some((text, b.values))

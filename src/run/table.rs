@@ -1,6 +1,8 @@
 //! One table of a run: empty the subset first (`truncate`), plan the chunks, sum them in one
 //! grouped scan where the layout allows, then compare (and apply) every chunk as a task of its
-//! own under the run's semaphore, retrying chunks whose connection was lost.
+//! own under the run's semaphore, retrying chunks whose connection was lost. The differing hash
+//! buckets of a table are narrowed together first, in batches of bounded size (one grouped scan
+//! per side per level), and their chunks then only merge the lists and apply them.
 //!
 //! Chunks are spawned tasks, not futures polled by one task, so the CPU work inside them
 //! (in-process row hashing, data rules, fitting values to the target's columns) runs on every
@@ -11,13 +13,16 @@
 use super::policy::Policy;
 use super::shutdown::Stop;
 use crate::apply::{apply_chunk, planned_statements, planned_stats, ApplyStats, HeldDeletes};
-use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare};
-use crate::engine::{describe_statement, is_transient, Checksum, Chunk, Db, KeyRange};
+use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare, Hints};
+use crate::engine::{
+    describe_statement, is_transient, Checksum, Chunk, Db, Grouping, KeyGroups, KeyRange,
+};
+use crate::narrow::{narrow, Start};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, TableProgress, TableReport};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
-use crate::value::{compare_keys, key_to_string, Key};
+use crate::value::{compare_keys, key_bucket, key_to_string, Key, TypeClass};
 use anyhow::{anyhow, Context, Result};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +35,16 @@ use tokio::task::{JoinError, JoinSet};
 /// `RETRY_PAUSE`, twice that, four times that.
 const RETRIES: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// The differing buckets of a table are narrowed together in batches listing at most about this
+/// many rows per side, so that memory stays bounded however much differs.
+const BUCKET_BATCH_ROWS: u64 = 500_000;
+
+/// Both sides' checksums of every bucket of a table.
+type BucketSums = (HashMap<u64, Checksum>, HashMap<u64, Checksum>);
+
+/// Both sides' `(key, row hash)` lists of a chunk's differing groups.
+type RowLists = (Vec<(Key, u64)>, Vec<(Key, u64)>);
 
 /// Everything one table's run needs, owned or shared, so that its chunks can be tasks.
 pub(super) struct TableRun {
@@ -54,7 +69,10 @@ struct Shared {
     /// Every chunk is copied whole (`truncate`, or an empty target).
     copy_only: bool,
     /// The checksums of every chunk on both sides, when summed in one grouped scan each.
-    sums: Option<(HashMap<u64, Checksum>, HashMap<u64, Checksum>)>,
+    sums: Option<BucketSums>,
+    /// The lists of chunks narrowed before their task (differing hash buckets), by position;
+    /// removed once the chunk is done.
+    listed: Mutex<HashMap<usize, RowLists>>,
     density: Density,
     progress: TableProgress,
 }
@@ -86,8 +104,15 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
                     .is_empty(&plan.target)
                     .await
                     .context("looking for rows in the target")?);
-        let layout =
-            plan_chunks(source, target, &plan.source, &plan.target, plan.chunk_size).await?;
+        let layout = plan_chunks(
+            source,
+            target,
+            &plan.source,
+            &plan.target,
+            plan.chunk_size,
+            copy_only,
+        )
+        .await?;
         Ok::<_, anyhow::Error>((copy_only, layout))
     });
     let Some(planned) = planned.await else {
@@ -102,18 +127,18 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
     // Where the layout allows, every chunk is summed in one grouped scan per side rather than a
     // query per chunk.
     let sums = match layout.grouping {
-        Some(grouping) if !copy_only => {
+        Some(Grouping::Buckets { of }) if !copy_only => {
             let both = table.stop.unless_stopped(async {
                 tokio::try_join!(
                     async {
                         plan.source_on(source)
-                            .grouped_checksums(grouping)
+                            .grouped_checksums(&Chunk::everything(), None, of, false)
                             .await
                             .context("checksums on the source")
                     },
                     async {
                         plan.target_on(target)
-                            .grouped_checksums(grouping)
+                            .grouped_checksums(&Chunk::everything(), None, of, false)
                             .await
                             .context("checksums on the target")
                     },
@@ -131,32 +156,131 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
     let progress = table
         .reporter
         .table(&plan.name, report.chunks, policy.write);
+    let buckets = match layout.grouping {
+        Some(Grouping::Buckets { of }) if sums.is_some() => Some(of),
+        _ => None,
+    };
     let shared = Arc::new(Shared {
         run: table,
         copy_only,
         sums,
+        listed: Mutex::new(HashMap::new()),
         density: Density::default(),
         progress,
     });
-    let result = run_chunks(&shared, chunks, report).await;
+    let chunks: Vec<(usize, Chunk)> = chunks.into_iter().enumerate().collect();
+    let result = match buckets {
+        Some(of) => run_buckets(&shared, chunks, of, report).await,
+        None => run_chunks(&shared, chunks, report).await,
+    };
+    if result.is_ok() && report.chunks_compared < report.chunks {
+        report.interrupted = true;
+    }
     shared.progress.finish();
     // Listings in key order read better than completion order.
     report.differences.sort_by_key(|listing| listing.chunk);
     result
 }
 
+/// The chunks of a table of hash buckets: the equal ones are only counted; the differing ones
+/// are narrowed together, a batch of buckets at a time (each level one grouped scan per side),
+/// and then merged and applied as tasks.
+async fn run_buckets(
+    shared: &Arc<Shared>,
+    chunks: Vec<(usize, Chunk)>,
+    of: u64,
+    report: &mut TableReport,
+) -> Result<()> {
+    let run = &shared.run;
+    let plan = &run.plan;
+    let sums_of = |index: usize| shared.known_sums(index);
+    let (differing, equal): (Vec<_>, Vec<_>) = chunks.into_iter().partition(|(index, _)| {
+        let (src, tgt) = sums_of(*index);
+        src != tgt
+    });
+    run_chunks(shared, equal, report).await?;
+    let mut batches: Vec<Vec<(usize, Chunk)>> = Vec::new();
+    let mut batch_rows = 0;
+    for (index, chunk) in differing {
+        let (src, tgt) = sums_of(index);
+        let rows = src.rows.max(tgt.rows);
+        if batches.is_empty() || batch_rows + rows > BUCKET_BATCH_ROWS {
+            batches.push(Vec::new());
+            batch_rows = 0;
+        }
+        batch_rows += rows;
+        if let Some(batch) = batches.last_mut() {
+            batch.push((index, chunk));
+        }
+    }
+    let key_classes: Vec<TypeClass> = plan.source.key_columns().map(|c| c.class).collect();
+    for batch in batches {
+        let started = Instant::now();
+        let start = Start {
+            within: Some(KeyGroups {
+                modulus: of,
+                residues: batch.iter().map(|(index, _)| *index as u64).collect(),
+                native: false,
+            }),
+            rows: batch
+                .iter()
+                .map(|(index, _)| {
+                    let (src, tgt) = sums_of(*index);
+                    src.rows.max(tgt.rows)
+                })
+                .sum(),
+            differing_rate: shared.density.differing_rate(),
+            native: false,
+        };
+        let everything = Chunk::everything();
+        let narrowing = narrow(
+            plan.source_on(&run.source),
+            plan.target_on(&run.target),
+            &everything,
+            start,
+        );
+        let Some(listed) = run.stop.unless_stopped(narrowing).await else {
+            return Ok(());
+        };
+        let listed = listed.context("narrowing the differing buckets")?;
+        report.timings.add(Phase::Narrow, started.elapsed());
+        let mut by_bucket: HashMap<usize, RowLists> = batch
+            .iter()
+            .map(|(index, _)| (*index, (Vec::new(), Vec::new())))
+            .collect();
+        for (list, source_side) in [(listed.source, true), (listed.target, false)] {
+            for (key, hash) in list {
+                let bucket = key_bucket(&key_classes, &key, of) as usize;
+                if let Some((src, tgt)) = by_bucket.get_mut(&bucket) {
+                    if source_side { src } else { tgt }.push((key, hash));
+                }
+            }
+        }
+        shared
+            .listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(by_bucket);
+        run_chunks(shared, batch, report).await?;
+        if run.stop.requested().is_some() {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Spawns a task per chunk as permits free up, records each outcome as it comes, and after a
 /// stop or a failure spawns no more but waits for those in flight.
 async fn run_chunks(
     shared: &Arc<Shared>,
-    chunks: Vec<Chunk>,
+    chunks: Vec<(usize, Chunk)>,
     report: &mut TableReport,
 ) -> Result<()> {
     let stop = &shared.run.stop;
     let list_keys = shared.run.policy.list_keys;
     let mut tasks: JoinSet<Result<Option<Done>>> = JoinSet::new();
     let mut failure: Option<anyhow::Error> = None;
-    let mut pending = chunks.into_iter().enumerate();
+    let mut pending = chunks.into_iter();
     'spawning: while failure.is_none() && stop.requested().is_none() {
         let Some((index, chunk)) = pending.next() else {
             break;
@@ -196,9 +320,6 @@ async fn run_chunks(
             &shared.run.plan.name,
         );
     }
-    if failure.is_none() && (report.chunks_compared < report.chunks) {
-        report.interrupted = true;
-    }
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
@@ -227,6 +348,19 @@ fn take(
 }
 
 impl Shared {
+    /// Both sides' checksums of chunk `index` of a table summed in one grouped scan.
+    fn known_sums(&self, index: usize) -> (Checksum, Checksum) {
+        let empty = Checksum { rows: 0, sum: 0 };
+        let at = index as u64;
+        match &self.sums {
+            Some((src, tgt)) => (
+                src.get(&at).copied().unwrap_or(empty),
+                tgt.get(&at).copied().unwrap_or(empty),
+            ),
+            None => (empty, empty),
+        }
+    }
+
     /// One chunk, compared and (when writing) applied, tried again after a lost connection;
     /// `None` when a stop came while it waited to be tried again.
     async fn chunk(&self, index: usize, chunk: Chunk) -> Result<Option<Done>> {
@@ -261,8 +395,12 @@ impl Shared {
                 Err(e) => return Err(e),
             }
         };
+        self.listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&index);
         let differs = comparison.diff.is_some();
-        self.density.record(differs);
+        self.density.record(&comparison);
         self.progress.compared(differs);
         if run.policy.write && differs {
             self.progress.copied();
@@ -281,6 +419,19 @@ impl Shared {
     async fn attempt(&self, index: usize, chunk: &Chunk) -> Result<(ChunkComparison, ApplyStats)> {
         let run = &self.run;
         let (target, plan, policy) = (&*run.target, &*run.plan, run.policy);
+        let known = self.sums.as_ref().map(|_| self.known_sums(index));
+        if let (Some((src, tgt)), false) = (known, self.copy_only) {
+            if src == tgt {
+                // Summed equal with the rest of the table: nothing to read.
+                let comparison = ChunkComparison {
+                    source: src,
+                    target: tgt,
+                    diff: None,
+                    spent: Timings::default(),
+                };
+                return Ok((comparison, ApplyStats::default()));
+            }
+        }
         // Everything this chunk reads from the source comes from one snapshot, so the rows copied
         // are the rows compared; later source changes wait for the next run.
         let snapshot = run
@@ -292,20 +443,23 @@ impl Shared {
         let mut comparison = if self.copy_only {
             copy_without_comparing(chunk)
         } else {
-            let known = self.sums.as_ref().map(|(src, tgt)| {
-                let empty = Checksum { rows: 0, sum: 0 };
-                let at = index as u64;
-                (
-                    src.get(&at).copied().unwrap_or(empty),
-                    tgt.get(&at).copied().unwrap_or(empty),
-                )
-            });
-            let how = match known {
-                Some(sums) => Compare::Known(sums),
-                None if self.density.mostly_differing() => Compare::RowByRow,
-                None => Compare::Checksums,
+            let listed = self
+                .listed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&index)
+                .cloned();
+            let how = match (known, listed) {
+                (Some(sums), Some((src, tgt))) => Compare::Listed(sums, src, tgt),
+                (Some(sums), None) => Compare::Known(sums),
+                (None, _) if self.density.mostly_differing() => Compare::Narrow,
+                (None, _) => Compare::Checksums,
             };
-            compare_chunk(source, target, plan, chunk, policy.list_keys, how)
+            let hints = Hints {
+                chunk_rows: plan.chunk_size,
+                differing_rate: self.density.differing_rate(),
+            };
+            compare_chunk(source, target, plan, chunk, policy.list_keys, how, hints)
                 .await
                 .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
         };
@@ -343,29 +497,43 @@ impl Shared {
     }
 }
 
-/// How often chunks of the table have differed so far. When most do (changes spread over the
-/// whole table), checksumming a chunk before listing its rows only reads it twice: later chunks
-/// then go straight to the `(key, row hash)` lists, one pass per side.
+/// How often chunks, and rows, of the table have differed so far. When most chunks do (changes
+/// spread over the whole table), checksumming a chunk before narrowing it only reads it twice:
+/// later chunks then narrow straight away. The rate of differing rows sizes the first level of
+/// narrowing.
 #[derive(Default)]
 struct Density {
     compared: AtomicU64,
     differing: AtomicU64,
+    rows: AtomicU64,
+    rows_differing: AtomicU64,
 }
 
 impl Density {
     /// Chunks seen before the rate is trusted.
     const SAMPLE: u64 = 8;
 
-    fn record(&self, differs: bool) {
+    fn record(&self, comparison: &ChunkComparison) {
         self.compared.fetch_add(1, Ordering::Relaxed);
-        if differs {
+        let rows = comparison.source.rows.max(comparison.target.rows);
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        if let Some(diff) = &comparison.diff {
             self.differing.fetch_add(1, Ordering::Relaxed);
+            let found = planned_stats(diff);
+            let differing = (found.inserted + found.updated + found.deleted).min(rows);
+            self.rows_differing.fetch_add(differing, Ordering::Relaxed);
         }
     }
 
     fn mostly_differing(&self) -> bool {
         let compared = self.compared.load(Ordering::Relaxed);
         compared >= Self::SAMPLE && self.differing.load(Ordering::Relaxed) * 2 > compared
+    }
+
+    /// The share of compared rows that differed, once any rows were compared.
+    fn differing_rate(&self) -> Option<f64> {
+        let rows = self.rows.load(Ordering::Relaxed);
+        (rows > 0).then(|| self.rows_differing.load(Ordering::Relaxed) as f64 / rows as f64)
     }
 }
 

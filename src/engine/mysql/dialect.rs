@@ -42,8 +42,8 @@ impl Dialect for MySql {
         Some(native_row_hash_expr(columns))
     }
 
-    fn bucket_expr(&self, canonical_key: &[String], buckets: u64) -> Option<String> {
-        Some(bucket_expr(canonical_key, buckets))
+    fn key_hash_expr(&self, canonical_key: &[String]) -> Option<String> {
+        Some(key_hash_expr(canonical_key))
     }
 
     fn sum_expr(&self, hash: &str) -> String {
@@ -245,10 +245,10 @@ fn native_row_hash_expr(columns: &[Column]) -> String {
     )
 }
 
-/// The key's bucket: the first 8 hex digits of MD5 over the encoded key, modulo `buckets`.
-fn bucket_expr(canonical_key: &[String], buckets: u64) -> String {
+/// The key's portable hash: the first 8 hex digits of MD5 over the encoded key.
+fn key_hash_expr(canonical_key: &[String]) -> String {
     format!(
-        "(CAST(CONV(SUBSTRING(MD5({}), 1, 8), 16, 10) AS UNSIGNED) % {buckets})",
+        "CAST(CONV(SUBSTRING(MD5({}), 1, 8), 16, 10) AS UNSIGNED)",
         encoded_row(canonical_key)
     )
 }

@@ -42,7 +42,7 @@ impl Dialect for Sqlite {
         None
     }
 
-    fn bucket_expr(&self, _canonical_key: &[String], _buckets: u64) -> Option<String> {
+    fn key_hash_expr(&self, _canonical_key: &[String]) -> Option<String> {
         None
     }
 
