@@ -5,6 +5,8 @@
 //! cargo run --release --example bench -- --engine postgres --rows 2000000
 //! cargo run --release --example bench -- --engine mysql --rows 500000 --scenarios A,B
 //! cargo run --release --example bench -- --engine postgres --sizes 500000,2000000
+//! cargo run --release --example bench -- --engine postgres --key uuid --scenarios B
+//! cargo run --release --example bench -- --engine mysql --link-mbit 100 --link-rtt-ms 20
 //! ```
 //!
 //! The workload is the reference one of `shared/bench` (`make_*.sql`, `mutate_*.sql`), embedded
@@ -14,20 +16,60 @@
 //! end. It drives the servers with their own command-line clients (`psql`, `pg_dump`; `mariadb`,
 //! `mysqldump`), which must be on `PATH`.
 //!
+//! **Key** (`--key bigint|uuid|text`, default bigint). With `uuid` or `text` the same rows get
+//! a new first column `pk` = `md5(id)` as the primary key, and the integer `id` stays as an
+//! ordinary `bigint NOT NULL` column without an index (9 columns). `uuid` is PostgreSQL `uuid`
+//! (`md5(id::text)::uuid`) and on MariaDB `CHAR(36) CHARACTER SET ascii COLLATE ascii_bin`
+//! holding the same lowercase hyphenated text (not MariaDB's `UUID` type, which orders
+//! differently); `text` is the 32 hex digits as PostgreSQL `text` (the database's default
+//! collation) or MariaDB `VARCHAR(32)` (the table's default collation, utf8mb4). The edits still
+//! choose their rows by the integer `id`, so they change the same rows, and a new row's key is
+//! the md5 of its new id. dbdelta finds the key by introspection (the job file names only the
+//! table); the peers are told the key column.
+//!
 //! Scenarios (each starts from a target equal to the source):
 //!
 //! - **A** identical tables.
 //! - **B** about 1% spread changes: the reference `mutate_*.sql` on the source (every 200th row
 //!   updated, every 500th deleted, 0.1% new keys).
-//! - **C** 0.1% clustered at the newest keys: the highest 0.1% of keys updated on the source and
-//!   0.1% new keys appended above them.
+//! - **C** 0.1% clustered at the newest keys: the highest 0.1% of integer ids updated on the
+//!   source and 0.1% new ids appended above them. With `--key uuid|text` these newest rows are
+//!   chosen by `id` as well, so their md5 keys are spread over the whole key space: C is then a
+//!   spread edit of 0.2% and has no goal of its own.
 //! - **D** first load: the target table emptied.
 //!
 //! In each scenario the bench times, in this order: `dbdelta diff` (compare only, A–C), the peers
-//! `reladiff` and `pt-table-sync --print` if installed (compare only, A–C), `dbdelta sync`, then a
-//! full copy of the table (`pg_dump | psql` or `mysqldump | mariadb`, into a dropped target table)
-//! and a one-side hash scan of the source (one query summing an MD5-derived hash of every row).
-//! After the sync, `dbdelta diff` must exit 0 and both sides must have the same row count.
+//! if installed (A–C), `dbdelta sync`, then a full copy of the table (`pg_dump | psql` or
+//! `mysqldump | mariadb`, into a dropped target table) and a one-side hash scan of the source
+//! (one query summing an MD5-derived hash of every row). After the sync, `dbdelta diff` must exit
+//! 0 and both sides must have the same row count.
+//!
+//! **Peers**, on the same work: `reladiff SRC events DST events -k KEY -c COL …` with every
+//! non-key column (URLs as `postgresql://`, which reladiff needs), compare only; on MariaDB
+//! `pt-table-sync --print --verbose` (compare only) and, in scenario B, `pt-table-sync --execute
+//! --verbose` into its own copy of the target: the database `dbdelta_bench_pt`, cloned from the
+//! unsynced target before the timed steps (not timed), checked against the source afterwards
+//! (`CHECKSUM TABLE` and row counts) and dropped. A peer's time is reported only if its output
+//! shows that it found the rows that differ by construction: reladiff's `-`/`+` lines must name
+//! exactly that many distinct keys, pt-table-sync's `--verbose` summary (deletes + replaces +
+//! inserts + updates) must add up to it; otherwise the line says why it failed.
+//!
+//! **Thin link** (`--link-mbit N`, `--link-rtt-ms M`; either turns it on). An in-process TCP
+//! proxy on 127.0.0.1 (a tokio runtime on background threads) forwards to the source server; each
+//! chunk it reads (up to 32 KiB) is delivered rtt/2 after it was read, in order per direction,
+//! and each direction is paced to N Mbit/s shared by all connections (a chunk is written when
+//! the link would have finished sending it; without `--link-mbit` there is no rate limit). The
+//! source connection of every timed command goes through it: dbdelta's job file names the
+//! proxy's port, `pg_dump -d URL` and `mysqldump --protocol=TCP --port` use it, so do reladiff,
+//! pt-table-sync's source DSN and the hash scan's client. Targets (and the untimed check after a
+//! sync, and the bench's own administration) are reached directly. The proxy counts the bytes it
+//! forwards from the source server to the clients, reset before each timed command: the column
+//! "bytes from source (link)", with a row "dbdelta sync bytes ÷ full copy bytes". Without the
+//! link nothing goes through a proxy and the column says `n/a`: an unthrottled proxy would add
+//! its own CPU to every byte of a full copy on the same cores and skew the time ratios;
+//! `--link-rtt-ms 0` alone routes through the proxy without delay or rate limit, to count bytes.
+//! The link models latency and bandwidth only (no TCP handshake delay, no loss); protocol and
+//! TLS overhead are part of the bytes counted.
 //!
 //! Every timed command is a child process: wall time is from its start to its exit, and peak RSS
 //! is the largest resident set of the client processes only (from `/usr/bin/time -f %M` where
@@ -44,20 +86,39 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use url::Url;
 
 const SRC_DB: &str = "dbdelta_bench_src";
 const DST_DB: &str = "dbdelta_bench_dst";
+/// MariaDB scenario B: pt-table-sync --execute's own copy of the target.
+const PT_DB: &str = "dbdelta_bench_pt";
 const GNU_TIME: &str = "/usr/bin/time";
 const RSS_POLL: Duration = Duration::from_millis(20);
 
-/// The goals of the benchmark issue: dbdelta's time divided by a baseline's, at most this.
+/// The goals of the benchmark issue: dbdelta's time divided by a baseline's, at most this
+/// (unless said otherwise).
 const GOAL_A_VS_SCAN: f64 = 1.5;
 const GOAL_B_VS_COPY: f64 = 1.0;
 const GOAL_B_WRITTEN_VS_DIFFERING: f64 = 1.1;
 const GOAL_C_VS_COPY: f64 = 0.3;
 const GOAL_D_VS_COPY: f64 = 1.2;
+/// `--key uuid|text`, scenario B: sync ÷ full copy.
+const GOAL_B_MD5_KEY_VS_COPY: f64 = 1.0;
+/// Thin link, bigint key, scenario B: sync ÷ full copy through the same link, and the bytes
+/// the source sent for the sync ÷ those it sent for the full copy.
+const GOAL_LINK_B_VS_COPY: f64 = 0.25;
+const GOAL_LINK_B_BYTES_VS_COPY: f64 = 0.05;
+/// Peers' time divided by dbdelta sync's, at least this (scenario B): MariaDB's
+/// `pt-table-sync --execute`, and reladiff (compare only) with the bigint key.
+const GOAL_B_PT_EXECUTE_VS_SYNC: f64 = 4.0;
+const GOAL_B_RELADIFF_VS_SYNC: f64 = 8.0;
 
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark dbdelta against a full copy and a one-side hash scan, in one run")]
@@ -93,6 +154,45 @@ struct Options {
     /// The dbdelta binary to measure (default: build target/release/dbdelta with cargo).
     #[arg(long)]
     dbdelta: Option<PathBuf>,
+    /// The primary key of `events`: the integer `id`, or `md5(id)` as a UUID or as text (the
+    /// integer stays as an ordinary column `id`).
+    #[arg(long, value_enum, default_value = "bigint")]
+    key: KeyKind,
+    /// Route the source connection of every timed command through a throttling proxy limited to
+    /// this many Mbit/s in each direction (turns the link on; default: no rate limit).
+    #[arg(long, value_parser = positive_f64)]
+    link_mbit: Option<f64>,
+    /// The link's round-trip time in milliseconds, half of it added in each direction (turns the
+    /// link on; default 0).
+    #[arg(long, value_parser = non_negative_f64)]
+    link_rtt_ms: Option<f64>,
+}
+
+impl Options {
+    /// The thin link, when `--link-mbit` or `--link-rtt-ms` is given.
+    fn link(&self) -> Option<LinkSpec> {
+        if self.link_mbit.is_none() && self.link_rtt_ms.is_none() {
+            return None;
+        }
+        Some(LinkSpec {
+            mbit: self.link_mbit,
+            rtt: Duration::from_secs_f64(self.link_rtt_ms.unwrap_or(0.0) / 1000.0),
+        })
+    }
+}
+
+fn positive_f64(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("expected a positive number, got {text:?}")),
+    }
+}
+
+fn non_negative_f64(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("expected a number ≥ 0, got {text:?}")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -101,6 +201,29 @@ enum Engine {
     Postgres,
     #[value(name = "mysql", alias = "mariadb")]
     MySql,
+}
+
+/// The primary key of the workload table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum KeyKind {
+    /// `id bigint PRIMARY KEY`, as in `shared/bench`.
+    Bigint,
+    /// `pk` = `md5(id)` as a UUID: PostgreSQL `uuid`, MariaDB `CHAR(36)` ASCII binary, lowercase
+    /// hyphenated (not MariaDB's `UUID` type, which orders differently).
+    Uuid,
+    /// `pk` = `md5(id)` as 32 hex digits: PostgreSQL `text` (the database's default
+    /// collation), MariaDB `VARCHAR(32)` (the table's default collation).
+    Text,
+}
+
+impl KeyKind {
+    fn name(self) -> &'static str {
+        match self {
+            KeyKind::Bigint => "bigint",
+            KeyKind::Uuid => "uuid",
+            KeyKind::Text => "text",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -128,12 +251,10 @@ impl Scenario {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The workload, per engine (from shared/bench/make_*.sql and mutate_*.sql).
+// The workload, per engine and key (from shared/bench/make_*.sql and mutate_*.sql).
 
-const PG_CREATE: &str = "DROP TABLE IF EXISTS events;
-CREATE TABLE events (
-  id bigint PRIMARY KEY,
-  user_id integer NOT NULL,
+/// The columns after `id` in make_pg.sql.
+const PG_COLUMNS: &str = "  user_id integer NOT NULL,
   kind text NOT NULL,
   amount numeric(12,2),
   score double precision,
@@ -142,7 +263,7 @@ CREATE TABLE events (
   flag boolean
 );";
 
-/// One row of make_pg.sql as a function of its integer key `g`.
+/// One row of make_pg.sql (from `id` on) as a function of its integer id `g`.
 const PG_ROW: &str =
     "g, ((g::bigint*7919) % 100000)::int, (ARRAY['click','view','buy','share'])[1 + g % 4],
        ((g % 100000)::numeric / 100)::numeric(12,2),
@@ -151,10 +272,8 @@ const PG_ROW: &str =
        timestamptz '2024-01-01 00:00:00+00' + (g || ' seconds')::interval,
        CASE WHEN g % 3 = 0 THEN NULL ELSE g % 2 = 0 END";
 
-const MY_CREATE: &str = "DROP TABLE IF EXISTS events;
-CREATE TABLE events (
-  id bigint PRIMARY KEY,
-  user_id integer NOT NULL,
+/// The columns after `id` in make_my.sql.
+const MY_COLUMNS: &str = "  user_id integer NOT NULL,
   kind varchar(16) NOT NULL,
   amount decimal(12,2),
   score double,
@@ -163,7 +282,7 @@ CREATE TABLE events (
   flag boolean
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;";
 
-/// One row of make_my.sql as a function of its key `seq`.
+/// One row of make_my.sql (from `id` on) as a function of its integer id `seq`.
 const MY_ROW: &str = "seq, (seq*7919) % 100000, ELT(1 + seq % 4, 'click','view','buy','share'),
        (seq % 100000) / 100,
        IF(seq % 13 = 0, NULL, (seq % 1000) / 7.0),
@@ -171,22 +290,176 @@ const MY_ROW: &str = "seq, (seq*7919) % 100000, ELT(1 + seq % 4, 'click','view',
        TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND,
        IF(seq % 3 = 0, NULL, seq % 2 = 0)";
 
-/// mutate_pg.sql, each statement printing how many rows it changed.
-const PG_SPREAD_EDIT: &str = "
-WITH c AS (UPDATE events SET amount = amount + 1 WHERE id % 200 = 7 RETURNING 1) SELECT count(*) FROM c;
-WITH c AS (DELETE FROM events WHERE id % 500 = 11 RETURNING 1) SELECT count(*) FROM c;
-WITH c AS (INSERT INTO events SELECT id + 100000000, user_id, kind, amount, score, payload, created_at, flag
-           FROM events WHERE id % 1000 = 3 RETURNING 1) SELECT count(*) FROM c;";
+/// The columns after `id`, on both engines.
+const OTHER_COLUMNS: [&str; 7] = [
+    "user_id",
+    "kind",
+    "amount",
+    "score",
+    "payload",
+    "created_at",
+    "flag",
+];
 
-/// mutate_my.sql, each statement printing how many rows it changed.
-const MY_SPREAD_EDIT: &str = "
-UPDATE events SET amount = amount + 1 WHERE id % 200 = 7; SELECT ROW_COUNT();
-DELETE FROM events WHERE id % 500 = 11; SELECT ROW_COUNT();
-INSERT INTO events SELECT id + 100000000, user_id, kind, amount, score, payload, created_at, flag
-  FROM events WHERE id % 1000 = 3; SELECT ROW_COUNT();";
+/// The column of `--key uuid|text` (the integer `id` stays as an ordinary column).
+const MD5_KEY: &str = "pk";
 
-/// A column list for the MariaDB hash scan (CONCAT_WS skips NULLs; good enough for a baseline).
-const MY_COLUMNS: &str = "id, user_id, kind, amount, score, payload, created_at, flag";
+/// The table `events` of one engine with one kind of key, and the SQL that makes and edits it.
+/// The integer `id` of shared/bench is always there; with `--key uuid|text` it is an ordinary
+/// column after the key `pk` = `md5(id)`, and the edits select their rows by `id` as before.
+#[derive(Clone, Copy, Debug)]
+struct Workload {
+    engine: Engine,
+    key: KeyKind,
+}
+
+impl Workload {
+    fn key_column(self) -> &'static str {
+        match self.key {
+            KeyKind::Bigint => "id",
+            KeyKind::Uuid | KeyKind::Text => MD5_KEY,
+        }
+    }
+
+    /// Every column but the key, in table order (what a peer is told to compare).
+    fn compared_columns(self) -> Vec<&'static str> {
+        let id = (self.key != KeyKind::Bigint).then_some("id");
+        id.into_iter().chain(OTHER_COLUMNS).collect()
+    }
+
+    /// Every column, in table order.
+    fn columns(self) -> Vec<&'static str> {
+        let mut columns = vec![self.key_column()];
+        columns.extend(self.compared_columns());
+        columns
+    }
+
+    /// The key of the row whose integer id is the SQL expression `id`, followed by a comma;
+    /// empty where the integer is the key.
+    fn key_prefix(self, id: &str) -> String {
+        let key = match (self.engine, self.key) {
+            (_, KeyKind::Bigint) => return String::new(),
+            (Engine::Postgres, KeyKind::Uuid) => format!("md5(({id})::text)::uuid"),
+            (Engine::Postgres, KeyKind::Text) => format!("md5(({id})::text)"),
+            // The lowercase hyphenated form of PostgreSQL's md5(…)::uuid.
+            (Engine::MySql, KeyKind::Uuid) => {
+                format!(
+                    "INSERT(INSERT(INSERT(INSERT(MD5({id}),21,0,'-'),17,0,'-'),13,0,'-'),9,0,'-')"
+                )
+            }
+            (Engine::MySql, KeyKind::Text) => format!("MD5({id})"),
+        };
+        format!("{key}, ")
+    }
+
+    fn create_sql(self) -> String {
+        let key = match (self.engine, self.key) {
+            (_, KeyKind::Bigint) => "  id bigint PRIMARY KEY,\n".to_string(),
+            (engine, key) => {
+                let declaration = match (engine, key) {
+                    (Engine::Postgres, KeyKind::Uuid) => "uuid",
+                    // The database's default collation.
+                    (Engine::Postgres, _) => "text",
+                    (Engine::MySql, KeyKind::Uuid) => {
+                        "CHAR(36) CHARACTER SET ascii COLLATE ascii_bin"
+                    }
+                    // The table's default collation.
+                    (Engine::MySql, _) => "VARCHAR(32)",
+                };
+                format!("  {MD5_KEY} {declaration} PRIMARY KEY,\n  id bigint NOT NULL,\n")
+            }
+        };
+        let rest = match self.engine {
+            Engine::Postgres => PG_COLUMNS,
+            Engine::MySql => MY_COLUMNS,
+        };
+        format!("DROP TABLE IF EXISTS events;\nCREATE TABLE events (\n{key}{rest}")
+    }
+
+    /// One full row as a function of its integer id (`g` on PostgreSQL, `seq` on MariaDB).
+    fn row_sql(self) -> String {
+        match self.engine {
+            Engine::Postgres => format!("{}{PG_ROW}", self.key_prefix("g")),
+            Engine::MySql => format!("{}{MY_ROW}", self.key_prefix("seq")),
+        }
+    }
+
+    /// Creates `events` with integer ids 1..=rows.
+    fn make_sql(self, rows: u64) -> String {
+        let (create, row) = (self.create_sql(), self.row_sql());
+        match self.engine {
+            Engine::Postgres => format!(
+                "{create}\nINSERT INTO events SELECT {row} FROM generate_series(1, {rows}) g;"
+            ),
+            Engine::MySql => {
+                format!("{create}\nINSERT INTO events SELECT {row} FROM seq_1_to_{rows};")
+            }
+        }
+    }
+
+    /// mutate_*.sql (rows chosen by the integer id), each statement printing how many rows it
+    /// changed.
+    fn spread_edit_sql(self) -> String {
+        let insert = format!(
+            "INSERT INTO events SELECT {}id + 100000000, user_id, kind, amount, score, payload, \
+             created_at, flag FROM events WHERE id % 1000 = 3",
+            self.key_prefix("id + 100000000")
+        );
+        match self.engine {
+            Engine::Postgres => format!(
+                "WITH c AS (UPDATE events SET amount = amount + 1 WHERE id % 200 = 7 RETURNING 1) \
+                   SELECT count(*) FROM c;
+                 WITH c AS (DELETE FROM events WHERE id % 500 = 11 RETURNING 1) \
+                   SELECT count(*) FROM c;
+                 WITH c AS ({insert} RETURNING 1) SELECT count(*) FROM c;"
+            ),
+            Engine::MySql => format!(
+                "UPDATE events SET amount = amount + 1 WHERE id % 200 = 7; SELECT ROW_COUNT();
+                 DELETE FROM events WHERE id % 500 = 11; SELECT ROW_COUNT();
+                 {insert}; SELECT ROW_COUNT();"
+            ),
+        }
+    }
+
+    /// Updates the `count` rows of highest integer id and appends `count` new ids above them
+    /// (with an md5 key these rows are spread over the key space); prints the number of rows
+    /// changed per statement.
+    fn clustered_edit_sql(self, count: u64) -> String {
+        let offset = count - 1;
+        let row = self.row_sql();
+        match self.engine {
+            Engine::Postgres => format!(
+                "WITH c AS (UPDATE events SET amount = amount + 1 WHERE id >= \
+                   (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET {offset}) RETURNING 1) \
+                 SELECT count(*) FROM c;
+                 WITH c AS (INSERT INTO events SELECT {row} FROM \
+                   (SELECT (m + i)::int AS g FROM generate_series(1, {count}) i, \
+                    (SELECT max(id) AS m FROM events) x) s RETURNING 1) \
+                 SELECT count(*) FROM c;"
+            ),
+            Engine::MySql => format!(
+                "SET @edge = (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET {offset});
+                 UPDATE events SET amount = amount + 1 WHERE id >= @edge; SELECT ROW_COUNT();
+                 SET @top = (SELECT MAX(id) FROM events);
+                 INSERT INTO events SELECT {row} FROM \
+                   (SELECT @top + seq AS seq FROM seq_1_to_{count}) s; SELECT ROW_COUNT();"
+            ),
+        }
+    }
+
+    /// The one-side hash scan (on MariaDB CONCAT_WS skips NULLs; good enough for a baseline).
+    fn hash_scan_sql(self) -> String {
+        match self.engine {
+            Engine::Postgres => {
+                "SELECT sum(('x'||substr(md5(t::text),1,16))::bit(64)::bigint) FROM events t".into()
+            }
+            Engine::MySql => format!(
+                "SELECT SUM(CONV(SUBSTRING(MD5(CONCAT_WS('|', {})),1,16),16,10)) FROM events",
+                self.columns().join(", ")
+            ),
+        }
+    }
+}
 
 impl Engine {
     fn default_url(self) -> String {
@@ -207,66 +480,12 @@ impl Engine {
         }
     }
 
-    /// Creates `events` with keys 1..=rows.
-    fn make_sql(self, rows: u64) -> String {
-        match self {
-            Engine::Postgres => format!(
-                "{PG_CREATE}\nINSERT INTO events SELECT {PG_ROW} FROM generate_series(1, {rows}) g;"
-            ),
-            Engine::MySql => {
-                format!("{MY_CREATE}\nINSERT INTO events SELECT {MY_ROW} FROM seq_1_to_{rows};")
-            }
-        }
-    }
-
-    fn spread_edit_sql(self) -> &'static str {
-        match self {
-            Engine::Postgres => PG_SPREAD_EDIT,
-            Engine::MySql => MY_SPREAD_EDIT,
-        }
-    }
-
-    /// Updates the `count` highest keys and appends `count` new keys above them; prints the
-    /// number of rows changed per statement.
-    fn clustered_edit_sql(self, count: u64) -> String {
-        let offset = count - 1;
-        match self {
-            Engine::Postgres => format!(
-                "WITH c AS (UPDATE events SET amount = amount + 1 WHERE id >= \
-                   (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET {offset}) RETURNING 1) \
-                 SELECT count(*) FROM c;
-                 WITH c AS (INSERT INTO events SELECT {PG_ROW} FROM \
-                   (SELECT (m + i)::int AS g FROM generate_series(1, {count}) i, \
-                    (SELECT max(id) AS m FROM events) x) s RETURNING 1) \
-                 SELECT count(*) FROM c;"
-            ),
-            Engine::MySql => format!(
-                "SET @edge = (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET {offset});
-                 UPDATE events SET amount = amount + 1 WHERE id >= @edge; SELECT ROW_COUNT();
-                 SET @top = (SELECT MAX(id) FROM events);
-                 INSERT INTO events SELECT {MY_ROW} FROM \
-                   (SELECT @top + seq AS seq FROM seq_1_to_{count}) s; SELECT ROW_COUNT();"
-            ),
-        }
-    }
-
     /// Vacuum and statistics, so that neither side pays for the previous step's leftovers
     /// (PostgreSQL hint bits and dead rows) inside a timed command.
     fn settle_sql(self) -> &'static str {
         match self {
             Engine::Postgres => "VACUUM (ANALYZE) events;",
             Engine::MySql => "ANALYZE TABLE events;",
-        }
-    }
-
-    fn hash_scan_sql(self) -> String {
-        match self {
-            Engine::Postgres => {
-                "SELECT sum(('x'||substr(md5(t::text),1,16))::bit(64)::bigint) FROM events t".into()
-            }
-            Engine::MySql => format!(
-                "SELECT SUM(CONV(SUBSTRING(MD5(CONCAT_WS('|', {MY_COLUMNS})),1,16),16,10)) FROM events"
-            ),
         }
     }
 
@@ -534,6 +753,8 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
 struct Server {
     engine: Engine,
     url: Url,
+    /// The port of the thin link's proxy in front of this server, when the link is on.
+    link_port: Option<u16>,
 }
 
 /// Server-side counters of one database (PostgreSQL's `pg_stat_database`).
@@ -547,14 +768,54 @@ impl Server {
     fn new(engine: Engine, url: Option<String>) -> Result<Server> {
         let text = url.unwrap_or_else(|| engine.default_url());
         let url = Url::parse(&text).with_context(|| format!("invalid server URL {text}"))?;
-        Ok(Server { engine, url })
+        Ok(Server {
+            engine,
+            url,
+            link_port: None,
+        })
     }
 
-    /// The URL of database `db` on this server (for dbdelta, psql and peers).
-    fn db_url(&self, db: &str) -> String {
+    /// The server's host and port, as the URL gives them.
+    fn address(&self) -> (String, u16) {
+        let default = match self.engine {
+            Engine::Postgres => 5432,
+            Engine::MySql => 3306,
+        };
+        (
+            self.url.host_str().unwrap_or("127.0.0.1").to_string(),
+            self.url.port().unwrap_or(default),
+        )
+    }
+
+    /// Host and port to connect to: through the link's proxy when `via_link` and the link is
+    /// on, otherwise the server itself.
+    fn endpoint(&self, via_link: bool) -> (String, u16) {
+        match self.link_port {
+            Some(port) if via_link => ("127.0.0.1".into(), port),
+            _ => self.address(),
+        }
+    }
+
+    fn url_at(&self, db: &str, via_link: bool) -> Url {
         let mut url = self.url.clone();
         url.set_path(&format!("/{db}"));
-        url.to_string()
+        if via_link && self.link_port.is_some() {
+            let (host, port) = self.endpoint(true);
+            // Both only fail for URLs that cannot have a host, which a server URL has.
+            let _ = url.set_host(Some(&host));
+            let _ = url.set_port(Some(port));
+        }
+        url
+    }
+
+    /// The URL of database `db` on this server, direct (for administration and the target).
+    fn db_url(&self, db: &str) -> String {
+        self.url_at(db, false).to_string()
+    }
+
+    /// The URL of the source database as timed commands reach it: through the link if on.
+    fn source_url(&self) -> String {
+        self.url_at(SRC_DB, true).to_string()
     }
 
     /// The database named in the server URL, used for administration.
@@ -563,11 +824,12 @@ impl Server {
     }
 
     /// `mysql`-style connection options: host, port, user (the password goes in MYSQL_PWD).
-    fn mysql_options(&self) -> Vec<String> {
+    fn mysql_options(&self, via_link: bool) -> Vec<String> {
+        let (host, port) = self.endpoint(via_link);
         vec![
             "--protocol=TCP".into(),
-            format!("--host={}", self.url.host_str().unwrap_or("127.0.0.1")),
-            format!("--port={}", self.url.port().unwrap_or(3306)),
+            format!("--host={host}"),
+            format!("--port={port}"),
             format!("--user={}", percent_decode(self.url.username())),
         ]
     }
@@ -581,14 +843,23 @@ impl Server {
 
     /// The SQL client in batch mode: values only, one row a line, stop at the first error.
     fn client(&self, db: &str) -> Tool {
+        self.client_at(db, false)
+    }
+
+    /// The SQL client on the source as timed commands reach it (through the link if on).
+    fn source_client(&self) -> Tool {
+        self.client_at(SRC_DB, true)
+    }
+
+    fn client_at(&self, db: &str, via_link: bool) -> Tool {
         match self.engine {
             Engine::Postgres => Tool::new("psql")
                 .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
-                .arg(self.db_url(db))
+                .arg(self.url_at(db, via_link).to_string())
                 .env("PGOPTIONS", "--client-min-messages=warning"),
             Engine::MySql => self.with_password(
                 Tool::new("mariadb")
-                    .args(self.mysql_options())
+                    .args(self.mysql_options(via_link))
                     .args(["--batch", "--skip-column-names"])
                     .arg(db),
             ),
@@ -636,11 +907,35 @@ impl Server {
     }
 
     fn recreate_databases(&self) -> Result<()> {
+        self.drop_database(PT_DB)?;
         for db in [SRC_DB, DST_DB] {
             self.drop_database(db)?;
             self.sql(&self.admin_db(), &format!("CREATE DATABASE {db}"))?;
         }
         Ok(())
+    }
+
+    /// MariaDB: database `to` with a copy of `events` of database `from` (not timed).
+    fn clone_table(&self, from: &str, to: &str) -> Result<()> {
+        self.drop_database(to)?;
+        self.sql(
+            &self.admin_db(),
+            &format!(
+                "CREATE DATABASE {to};
+                 CREATE TABLE {to}.events LIKE {from}.events;
+                 INSERT INTO {to}.events SELECT * FROM {from}.events;"
+            ),
+        )?;
+        self.settle(to)
+    }
+
+    /// MariaDB: `CHECKSUM TABLE` of `events` in `db` (over the rows' contents, any order).
+    fn checksum(&self, db: &str) -> Result<String> {
+        let out = self.scalar(db, "CHECKSUM TABLE events")?;
+        out.split_whitespace()
+            .last()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("no checksum of {db}.events"))
     }
 
     fn drop_database(&self, db: &str) -> Result<()> {
@@ -651,25 +946,30 @@ impl Server {
         self.sql(&self.admin_db(), &text).map(drop)
     }
 
-    /// `pg_dump | psql` or `mysqldump | mariadb` of table `events` from source to target.
+    /// `pg_dump | psql` or `mysqldump | mariadb` of table `events` from source (through the
+    /// link if on) to target.
     fn full_copy(&self) -> [Tool; 2] {
         match self.engine {
             Engine::Postgres => [
                 Tool::new("pg_dump")
                     .args(["--no-owner", "--no-privileges", "--table=events", "-d"])
-                    .arg(self.db_url(SRC_DB)),
+                    .arg(self.source_url()),
                 Tool::new("psql")
                     .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
                     .arg(self.db_url(DST_DB)),
             ],
             Engine::MySql => [
-                self.with_password(Tool::new("mysqldump").args(self.mysql_options()).args([
+                self.with_password(Tool::new("mysqldump").args(self.mysql_options(true)).args([
                     "--single-transaction",
                     "--quick",
                     SRC_DB,
                     "events",
                 ])),
-                self.with_password(Tool::new("mariadb").args(self.mysql_options()).arg(DST_DB)),
+                self.with_password(
+                    Tool::new("mariadb")
+                        .args(self.mysql_options(false))
+                        .arg(DST_DB),
+                ),
             ],
         }
     }
@@ -722,12 +1022,210 @@ struct DropDatabasesAtEnd<'a>(&'a Server);
 
 impl Drop for DropDatabasesAtEnd<'_> {
     fn drop(&mut self) {
-        for db in [SRC_DB, DST_DB] {
+        for db in [SRC_DB, DST_DB, PT_DB] {
             if let Err(e) = self.0.drop_database(db) {
                 eprintln!("warning: could not drop database {db}: {e:#}");
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The thin link: a throttling TCP proxy in front of the source server.
+
+/// What `--link-mbit` and `--link-rtt-ms` ask for.
+#[derive(Clone, Copy, Debug)]
+struct LinkSpec {
+    /// Bandwidth of each direction in Mbit/s (`None`: not limited).
+    mbit: Option<f64>,
+    /// Round-trip time; each direction adds half of it.
+    rtt: Duration,
+}
+
+impl LinkSpec {
+    fn describe(&self) -> String {
+        let rate = self
+            .mbit
+            .map_or("no rate limit".into(), |m| format!("{m} Mbit/s each way"));
+        format!("{rate}, RTT {} ms", self.rtt.as_secs_f64() * 1000.0)
+    }
+}
+
+/// The most one read takes from a socket; the unit of delay and pacing.
+const LINK_CHUNK: usize = 32 * 1024;
+/// Chunks queued per direction of a connection before the proxy stops reading (then TCP's
+/// own flow control holds the sender back): at most 4 MiB in flight each way.
+const LINK_QUEUE: usize = 128;
+
+/// A TCP proxy on 127.0.0.1 that forwards to the source server, delays every chunk by rtt/2
+/// and paces each direction to the rate, shared by all connections (one link, many streams).
+/// It runs on its own tokio runtime, whose worker threads do the forwarding in the background.
+struct Link {
+    spec: LinkSpec,
+    port: u16,
+    shared: Arc<LinkShared>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+struct LinkShared {
+    one_way: Duration,
+    /// Per direction (to the source, from the source): the pacer, if the rate is limited.
+    pacers: [Option<Pacer>; 2],
+    /// Bytes forwarded from the source server to its clients, and the other way.
+    from_source: AtomicU64,
+    to_source: AtomicU64,
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    ToSource = 0,
+    FromSource = 1,
+}
+
+/// Paces one direction of the link: each chunk is sent when the previous ones have had the time
+/// to cross at the link's rate (serialization delay), whichever connection they belong to.
+struct Pacer {
+    bytes_per_second: f64,
+    next_free: Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    /// Reserves the link for `bytes`; returns when their last bit has crossed.
+    fn reserve(&self, bytes: usize) -> tokio::time::Instant {
+        let mut next = self.next_free.lock().unwrap_or_else(|e| e.into_inner());
+        let start = (*next).max(tokio::time::Instant::now());
+        *next = start + Duration::from_secs_f64(bytes as f64 / self.bytes_per_second);
+        *next
+    }
+}
+
+impl Link {
+    /// Starts the proxy in front of `upstream` (host, port) and returns once it listens.
+    fn start(spec: LinkSpec, upstream: (String, u16)) -> Result<Link> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("bench-link")
+            .enable_all()
+            .build()
+            .context("cannot start the link's runtime")?;
+        let listener = runtime
+            .block_on(TcpListener::bind(("127.0.0.1", 0)))
+            .context("cannot listen on 127.0.0.1 for the link")?;
+        let port = listener.local_addr()?.port();
+        let pacer = || {
+            spec.mbit.map(|mbit| Pacer {
+                bytes_per_second: mbit * 1e6 / 8.0,
+                next_free: Mutex::new(tokio::time::Instant::now()),
+            })
+        };
+        let shared = Arc::new(LinkShared {
+            one_way: spec.rtt / 2,
+            pacers: [pacer(), pacer()],
+            from_source: AtomicU64::new(0),
+            to_source: AtomicU64::new(0),
+        });
+        let accepting = shared.clone();
+        runtime.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((client, _)) => {
+                        tokio::spawn(link_connection(client, upstream.clone(), accepting.clone()));
+                    }
+                    Err(e) => {
+                        eprintln!("link: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        Ok(Link {
+            spec,
+            port,
+            shared,
+            _runtime: runtime,
+        })
+    }
+
+    /// Zeroes the byte counters (before each timed command).
+    fn reset(&self) {
+        self.shared.from_source.store(0, Ordering::SeqCst);
+        self.shared.to_source.store(0, Ordering::SeqCst);
+    }
+
+    /// Bytes forwarded from the source server since the last reset.
+    fn bytes_from_source(&self) -> u64 {
+        self.shared.from_source.load(Ordering::SeqCst)
+    }
+}
+
+/// One client connection: connects to the server and forwards both ways until both close.
+async fn link_connection(client: TcpStream, upstream: (String, u16), shared: Arc<LinkShared>) {
+    let server = match TcpStream::connect((upstream.0.as_str(), upstream.1)).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("link: cannot connect to {}:{}: {e}", upstream.0, upstream.1);
+            return;
+        }
+    };
+    // Small messages (queries, protocol handshakes) must not wait for Nagle.
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    tokio::join!(
+        link_forward(
+            client_read,
+            server_write,
+            Direction::ToSource,
+            shared.clone()
+        ),
+        link_forward(server_read, client_write, Direction::FromSource, shared),
+    );
+}
+
+/// One direction of a connection: a reader that stamps each chunk with its delivery time
+/// (read time + rtt/2) into a queue, and a writer that takes them in order, waits for that time
+/// and for the pacer, then writes.
+async fn link_forward(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    direction: Direction,
+    shared: Arc<LinkShared>,
+) {
+    let (sender, mut queue) = mpsc::channel::<(tokio::time::Instant, Vec<u8>)>(LINK_QUEUE);
+    let one_way = shared.one_way;
+    let reader = async move {
+        let mut buffer = vec![0u8; LINK_CHUNK];
+        loop {
+            let n = match from.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let due = tokio::time::Instant::now() + one_way;
+            if sender.send((due, buffer[..n].to_vec())).await.is_err() {
+                break;
+            }
+        }
+        // Dropping the sender ends the writer once the queue is empty.
+    };
+    let writer = async move {
+        while let Some((due, bytes)) = queue.recv().await {
+            tokio::time::sleep_until(due).await;
+            if let Some(pacer) = &shared.pacers[direction as usize] {
+                tokio::time::sleep_until(pacer.reserve(bytes.len())).await;
+            }
+            if to.write_all(&bytes).await.is_err() {
+                break;
+            }
+            let counter = match direction {
+                Direction::ToSource => &shared.to_source,
+                Direction::FromSource => &shared.from_source,
+            };
+            counter.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reader, writer);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -811,39 +1309,57 @@ fn locate_dbdelta(given: Option<PathBuf>) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Writes the job file and builds dbdelta command lines.
+/// Writes the job files and builds dbdelta command lines.
 struct Dbdelta {
     binary: PathBuf,
+    /// Source through the link if on (the timed runs).
     job: PathBuf,
+    /// Source direct (the check after a sync, which is not timed).
+    direct_job: PathBuf,
     jobs: Option<u64>,
     chunk_size: Option<u64>,
 }
 
 impl Dbdelta {
     fn new(binary: PathBuf, dir: &Path, server: &Server, options: &Options) -> Result<Dbdelta> {
-        let quoted = |db| toml::Value::String(server.db_url(db)).to_string();
-        let text = format!(
-            "# written by examples/bench.rs\n[source]\nurl = {}\n\n[target]\nurl = {}\n\n\
-             [[tables]]\nname = \"events\"\n",
-            quoted(SRC_DB),
-            quoted(DST_DB)
-        );
-        let job = dir.join("bench.toml");
-        std::fs::write(&job, text).with_context(|| format!("cannot write {}", job.display()))?;
+        let write = |name: &str, source: String| -> Result<PathBuf> {
+            let quoted = |url: String| toml::Value::String(url).to_string();
+            let text = format!(
+                "# written by examples/bench.rs\n[source]\nurl = {}\n\n[target]\nurl = {}\n\n\
+                 [[tables]]\nname = \"events\"\n",
+                quoted(source),
+                quoted(server.db_url(DST_DB))
+            );
+            let job = dir.join(name);
+            std::fs::write(&job, text)
+                .with_context(|| format!("cannot write {}", job.display()))?;
+            Ok(job)
+        };
         Ok(Dbdelta {
             binary,
-            job,
+            job: write("bench.toml", server.source_url())?,
+            direct_job: write("direct.toml", server.db_url(SRC_DB))?,
             jobs: options.jobs,
             chunk_size: options.chunk_size,
         })
     }
 
-    /// `dbdelta sync|diff -c JOB -q [--json] [--jobs N] [--chunk-size N]`.
+    /// `dbdelta sync|diff -c JOB -q [--json] [--jobs N] [--chunk-size N]`, the source through
+    /// the link if on.
     fn tool(&self, command: &str, json: bool) -> Tool {
+        self.tool_with(&self.job, command, json)
+    }
+
+    /// The same, the source reached directly.
+    fn direct_tool(&self, command: &str, json: bool) -> Tool {
+        self.tool_with(&self.direct_job, command, json)
+    }
+
+    fn tool_with(&self, job: &Path, command: &str, json: bool) -> Tool {
         let mut tool = Tool::new(self.binary.to_string_lossy())
             .arg(command)
             .arg("-c")
-            .arg(self.job.to_string_lossy())
+            .arg(job.to_string_lossy())
             .arg("-q");
         if json {
             tool = tool.arg("--json");
@@ -861,8 +1377,18 @@ impl Dbdelta {
 // ---------------------------------------------------------------------------------------------
 // Scenarios.
 
+/// What a line of a scenario's table measured (the goals look lines up by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Line {
+    DbdeltaDiff,
+    Reladiff,
+    PtPrint,
+    PtExecute,
+}
+
 /// One line of a scenario's table.
 struct Measurement {
+    line: Line,
     label: String,
     result: std::result::Result<Figures, String>,
 }
@@ -875,12 +1401,14 @@ struct Figures {
     rows_written: u64,
     source: Option<DbCounters>,
     target: Option<DbCounters>,
+    /// Bytes the source server sent through the link during the command (`None`: link off).
+    source_bytes: Option<u64>,
 }
 
 struct ScenarioResult {
     /// The 1-minute load average when the timed steps began and ended.
     load: (String, String),
-    engine: Engine,
+    workload: Workload,
     scenario: Scenario,
     rows: u64,
     /// Rows that differ by construction (what the edit changed), before the sync.
@@ -893,8 +1421,19 @@ struct ScenarioResult {
     lines: Vec<Measurement>,
 }
 
+impl ScenarioResult {
+    fn line(&self, line: Line) -> Option<&Figures> {
+        self.lines
+            .iter()
+            .find(|m| m.line == line)
+            .and_then(|m| m.result.as_ref().ok())
+    }
+}
+
 struct Bench<'a> {
     server: &'a Server,
+    workload: Workload,
+    link: Option<Link>,
     dbdelta: Dbdelta,
     reladiff: Option<PathBuf>,
     pt_table_sync: Option<PathBuf>,
@@ -903,9 +1442,12 @@ struct Bench<'a> {
 impl Bench<'_> {
     /// Fresh databases with the same `rows` rows on both sides.
     fn setup(&self, rows: u64) -> Result<()> {
-        eprintln!("setting up {rows} rows on both sides …");
+        eprintln!(
+            "setting up {rows} rows ({} key) on both sides …",
+            self.workload.key.name()
+        );
         self.server.recreate_databases()?;
-        let make = self.server.engine.make_sql(rows);
+        let make = self.workload.make_sql(rows);
         for db in [SRC_DB, DST_DB] {
             self.server.sql(db, &make)?;
             self.server.settle(db)?;
@@ -915,13 +1457,14 @@ impl Bench<'_> {
 
     /// Turns the equal pair into the scenario's starting point; returns the rows that differ.
     fn prepare(&self, scenario: Scenario, rows: u64) -> Result<u64> {
-        let engine = self.server.engine;
         let differing = match scenario {
             Scenario::A => 0,
-            Scenario::B => self.server.changed_rows(SRC_DB, engine.spread_edit_sql())?,
+            Scenario::B => self
+                .server
+                .changed_rows(SRC_DB, &self.workload.spread_edit_sql())?,
             Scenario::C => {
                 let count = (rows / 1000).max(1);
-                let sql = engine.clustered_edit_sql(count);
+                let sql = self.workload.clustered_edit_sql(count);
                 self.server.changed_rows(SRC_DB, &sql)?
             }
             Scenario::D => {
@@ -935,10 +1478,22 @@ impl Bench<'_> {
         Ok(differing)
     }
 
-    /// Runs `stages` and collects the figures, with server counters where available.
+    /// pt-table-sync --execute runs in MariaDB scenario B, on its own copy of the target.
+    fn pt_executes(&self, scenario: Scenario) -> bool {
+        scenario == Scenario::B
+            && self.workload.engine == Engine::MySql
+            && self.pt_table_sync.is_some()
+    }
+
+    /// Runs `stages` and collects the figures, with server counters where available and the
+    /// bytes that came from the source through the link.
     fn timed(&self, stages: &[Tool], accepted: &[i32]) -> Result<(Figures, Timed)> {
         let before = (self.server.counters(SRC_DB)?, self.server.counters(DST_DB)?);
+        if let Some(link) = &self.link {
+            link.reset();
+        }
         let timed = measure(stages)?;
+        let source_bytes = self.link.as_ref().map(Link::bytes_from_source);
         // Backends report their counters when they exit, just after the client does.
         if before.0.is_some() {
             std::thread::sleep(Duration::from_millis(500));
@@ -957,6 +1512,7 @@ impl Bench<'_> {
             rows_written: 0,
             source: delta(before.0, after.0),
             target: delta(before.1, after.1),
+            source_bytes,
         };
         Ok((figures, timed))
     }
@@ -965,6 +1521,10 @@ impl Bench<'_> {
         eprintln!("scenario {} …", scenario.title());
         let differing = self.prepare(scenario, rows)?;
         let source_rows = self.server.rows(SRC_DB)?;
+        if self.pt_executes(scenario) {
+            // pt-table-sync --execute's own copy of the unsynced target (not timed).
+            self.server.clone_table(DST_DB, PT_DB)?;
+        }
         let load_before = load_average();
         let mut lines = Vec::new();
 
@@ -973,10 +1533,11 @@ impl Bench<'_> {
                 .timed(&[self.dbdelta.tool("diff", true)], &[0, 1])
                 .context("dbdelta diff (compare only)")?;
             lines.push(Measurement {
+                line: Line::DbdeltaDiff,
                 label: "dbdelta diff (compare only)".into(),
                 result: Ok(diff.0),
             });
-            lines.extend(self.peers());
+            lines.extend(self.peers(scenario, differing));
         }
 
         let (mut sync, timed) = self
@@ -993,20 +1554,20 @@ impl Bench<'_> {
         full_copy.rows_written = source_rows;
         self.server.settle(DST_DB)?;
 
-        let one_query = match self.server.engine {
+        let one_query = match self.workload.engine {
             Engine::Postgres => "-c",
             Engine::MySql => "-e",
         };
         let scan = self
             .server
-            .client(SRC_DB)
+            .source_client()
             .arg(one_query)
-            .arg(self.server.engine.hash_scan_sql());
+            .arg(self.workload.hash_scan_sql());
         let (hash_scan, _) = self.timed(&[scan], &[0]).context("hash scan")?;
 
         Ok(ScenarioResult {
             load: (load_before, load_average()),
-            engine: self.server.engine,
+            workload: self.workload,
             scenario,
             rows: source_rows,
             differing,
@@ -1019,10 +1580,10 @@ impl Bench<'_> {
         })
     }
 
-    /// After a sync: `dbdelta diff` exits 0 and both sides count the same rows.
+    /// After a sync: `dbdelta diff` (source direct) exits 0 and both sides count the same rows.
     fn verify(&self) -> std::result::Result<(), String> {
         let check = || -> Result<()> {
-            let timed = measure(&[self.dbdelta.tool("diff", false)])?;
+            let timed = measure(&[self.dbdelta.direct_tool("diff", false)])?;
             ensure!(
                 timed.code() == Some(0),
                 "dbdelta diff after sync exited with {:?}: {}",
@@ -1039,61 +1600,237 @@ impl Bench<'_> {
         check().map_err(|e| format!("{e:#}"))
     }
 
-    /// The peers, compare only, or why they did not run.
-    fn peers(&self) -> Vec<Measurement> {
-        let engine = self.server.engine;
-        let reladiff = match &self.reladiff {
-            None => Err("not installed".to_string()),
-            Some(path) => {
-                let tool = Tool::new(path.to_string_lossy())
-                    .arg(self.server.db_url(SRC_DB))
-                    .arg("events")
-                    .arg(self.server.db_url(DST_DB))
-                    .arg("events")
-                    .args(["-k", "id"]);
-                self.timed(&[tool], &[0, 1])
-                    .map(|(f, _)| f)
-                    .map_err(|e| format!("failed: {e:#}"))
-            }
-        };
-        let mut peers = vec![Measurement {
-            label: "reladiff (compare only)".into(),
-            result: reladiff,
-        }];
-        if engine != Engine::MySql {
+    /// The peers on the same work (compare only, and on MariaDB in scenario B pt-table-sync
+    /// --execute too), or why they did not run. A peer's figures are reported only if its
+    /// output shows that it found the `differing` rows.
+    fn peers(&self, scenario: Scenario, differing: u64) -> Vec<Measurement> {
+        let mut peers = vec![self.reladiff(differing)];
+        if self.workload.engine != Engine::MySql {
             return peers;
         }
-        let pt = match &self.pt_table_sync {
-            None => Err("not installed".to_string()),
-            Some(path) => {
-                let dsn = |db: &str| {
-                    let url = &self.server.url;
-                    let mut dsn = format!(
-                        "h={},P={},u={},D={db},t=events",
-                        url.host_str().unwrap_or("127.0.0.1"),
-                        url.port().unwrap_or(3306),
-                        percent_decode(url.username())
-                    );
-                    if let Some(p) = url.password() {
-                        dsn.push_str(&format!(",p={}", percent_decode(p)));
-                    }
-                    dsn
-                };
-                let tool = Tool::new(path.to_string_lossy())
-                    .arg("--print")
-                    .arg(dsn(SRC_DB))
-                    .arg(dsn(DST_DB));
-                self.timed(&[tool], &[0, 1, 2])
-                    .map(|(f, _)| f)
-                    .map_err(|e| format!("failed: {e:#}"))
-            }
-        };
-        peers.push(Measurement {
-            label: "pt-table-sync --print (compare only)".into(),
-            result: pt,
-        });
+        peers.push(self.pt_table_sync(false, differing));
+        if self.pt_executes(scenario) {
+            peers.push(self.pt_table_sync(true, differing));
+        }
         peers
     }
+
+    /// `reladiff SRC events DST events -k KEY -c COL …` (every non-key column compared).
+    fn reladiff(&self, differing: u64) -> Measurement {
+        let label = "reladiff (compare only)".to_string();
+        let Some(path) = &self.reladiff else {
+            return Measurement {
+                line: Line::Reladiff,
+                label,
+                result: Err("not installed".into()),
+            };
+        };
+        let mut tool = Tool::new(path.to_string_lossy())
+            // reladiff prints through `rich`, which wraps long lines at the terminal width.
+            .env("COLUMNS", "100000")
+            .arg(reladiff_url(&self.server.source_url()))
+            .arg("events")
+            .arg(reladiff_url(&self.server.db_url(DST_DB)))
+            .arg("events")
+            .args(["-k", self.workload.key_column()]);
+        for column in self.workload.compared_columns() {
+            tool = tool.args(["-c", column]);
+        }
+        let result = self
+            .timed(&[tool], &[0, 1])
+            .map_err(|e| format!("failed: {e:#}"))
+            .and_then(|(figures, timed)| {
+                let found = reladiff_found(&timed.stdout);
+                if found.keys == differing {
+                    Ok((figures, found))
+                } else {
+                    Err(format!(
+                        "failed the check: its output names {} differing keys ({} '-' and {} '+' \
+                         lines), {differing} rows differ by construction",
+                        found.keys, found.minus, found.plus
+                    ))
+                }
+            });
+        match result {
+            Ok((figures, found)) => Measurement {
+                line: Line::Reladiff,
+                label: format!(
+                    "{label}: found {} keys ({} '-', {} '+' lines)",
+                    found.keys, found.minus, found.plus
+                ),
+                result: Ok(figures),
+            },
+            Err(why) => Measurement {
+                line: Line::Reladiff,
+                label,
+                result: Err(why),
+            },
+        }
+    }
+
+    /// `pt-table-sync --print|--execute --verbose SRC DST`: print compares the source with the
+    /// target; execute syncs pt-table-sync's own copy of the target and is then checked
+    /// against the source (`CHECKSUM TABLE`, row counts).
+    fn pt_table_sync(&self, execute: bool, differing: u64) -> Measurement {
+        let (line, label) = if execute {
+            (
+                Line::PtExecute,
+                "pt-table-sync --execute (into its own copy of the target)",
+            )
+        } else {
+            (Line::PtPrint, "pt-table-sync --print (compare only)")
+        };
+        let Some(path) = &self.pt_table_sync else {
+            return Measurement {
+                line,
+                label: label.into(),
+                result: Err("not installed".into()),
+            };
+        };
+        let dsn = |db: &str, via_link: bool| {
+            let (host, port) = self.server.endpoint(via_link);
+            let url = &self.server.url;
+            let mut dsn = format!(
+                "h={host},P={port},u={},D={db},t=events",
+                percent_decode(url.username())
+            );
+            if let Some(p) = url.password() {
+                dsn.push_str(&format!(",p={}", percent_decode(p)));
+            }
+            dsn
+        };
+        let target = if execute { PT_DB } else { DST_DB };
+        let tool = Tool::new(path.to_string_lossy())
+            .arg(if execute { "--execute" } else { "--print" })
+            .arg("--verbose")
+            .arg(dsn(SRC_DB, true))
+            .arg(dsn(target, false));
+        // Exit 0: no differences; 2: differences found (and, with --execute, applied).
+        let result = self
+            .timed(&[tool], &[0, 2])
+            .map_err(|e| format!("failed: {e:#}"))
+            .and_then(|(mut figures, timed)| {
+                let found = pt_found(&timed.stdout).ok_or_else(|| {
+                    format!(
+                        "failed the check: no summary line in its output: {}",
+                        tail(&timed.stdout, 300)
+                    )
+                })?;
+                if found.total() != differing {
+                    return Err(format!(
+                        "failed the check: it changed {} rows ({found}), {differing} rows \
+                         differ by construction",
+                        found.total()
+                    ));
+                }
+                if execute {
+                    self.pt_copy_equals_source()
+                        .map_err(|e| format!("failed the check after --execute: {e:#}"))?;
+                    figures.rows_written = found.total();
+                }
+                Ok((figures, found))
+            });
+        if execute {
+            if let Err(e) = self.server.drop_database(PT_DB) {
+                eprintln!("warning: could not drop database {PT_DB}: {e:#}");
+            }
+        }
+        match result {
+            Ok((figures, found)) => Measurement {
+                line,
+                label: format!("{label}: {found}"),
+                result: Ok(figures),
+            },
+            Err(why) => Measurement {
+                line,
+                label: label.into(),
+                result: Err(why),
+            },
+        }
+    }
+
+    /// pt-table-sync --execute's copy has the source's rows.
+    fn pt_copy_equals_source(&self) -> Result<()> {
+        let (src, pt) = (self.server.rows(SRC_DB)?, self.server.rows(PT_DB)?);
+        ensure!(src == pt, "row counts differ: source {src}, copy {pt}");
+        let (src, pt) = (self.server.checksum(SRC_DB)?, self.server.checksum(PT_DB)?);
+        ensure!(src == pt, "CHECKSUM TABLE differs: source {src}, copy {pt}");
+        Ok(())
+    }
+}
+
+/// reladiff wants `postgresql://`, not `postgres://`.
+fn reladiff_url(url: &str) -> String {
+    match url.strip_prefix("postgres://") {
+        Some(rest) => format!("postgresql://{rest}"),
+        None => url.to_string(),
+    }
+}
+
+/// What reladiff's default output lists: `- key, …` for a row as the source (first table) has
+/// it, `+ key, …` as the target has it; a changed row has both.
+struct ReladiffFound {
+    keys: u64,
+    minus: u64,
+    plus: u64,
+}
+
+fn reladiff_found(stdout: &str) -> ReladiffFound {
+    let mut keys = std::collections::HashSet::new();
+    let (mut minus, mut plus) = (0, 0);
+    for line in stdout.lines() {
+        let (sign, rest) = match (line.strip_prefix("- "), line.strip_prefix("+ ")) {
+            (Some(rest), _) => (&mut minus, rest),
+            (_, Some(rest)) => (&mut plus, rest),
+            _ => continue,
+        };
+        *sign += 1;
+        // The key column comes first; no key of the workload contains ", ".
+        keys.insert(rest.split(", ").next().unwrap_or(rest).trim().to_string());
+    }
+    ReladiffFound {
+        keys: keys.len() as u64,
+        minus,
+        plus,
+    }
+}
+
+/// The counts of pt-table-sync's `--verbose` summary line
+/// (`#  DELETE REPLACE INSERT UPDATE ALGORITHM START END EXIT DATABASE.TABLE`).
+struct PtFound {
+    delete: u64,
+    replace: u64,
+    insert: u64,
+    update: u64,
+}
+
+impl PtFound {
+    fn total(&self) -> u64 {
+        self.delete + self.replace + self.insert + self.update
+    }
+}
+
+impl std::fmt::Display for PtFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} deletes, {} replaces, {} inserts, {} updates",
+            self.delete, self.replace, self.insert, self.update
+        )
+    }
+}
+
+fn pt_found(stdout: &str) -> Option<PtFound> {
+    stdout.lines().find_map(|line| {
+        let fields: Vec<&str> = line.strip_prefix('#')?.split_whitespace().collect();
+        let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        Some(PtFound {
+            delete: number(0)?,
+            replace: number(1)?,
+            insert: number(2)?,
+            update: number(3)?,
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1105,6 +1842,11 @@ fn ratio(a: f64, b: f64) -> f64 {
     } else {
         f64::NAN
     }
+}
+
+/// Bytes from the source of `a` ÷ those of `b`, where the link counted them.
+fn bytes_ratio(a: &Figures, b: &Figures) -> Option<f64> {
+    Some(ratio(a.source_bytes? as f64, b.source_bytes? as f64))
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -1165,6 +1907,7 @@ fn print_scenario(result: &ScenarioResult) {
         "rows written",
         "src rows read (server)",
         "dst rows written (server)",
+        "bytes from source (link)",
         "dbdelta sync ÷ this",
     ]);
     let mut lines: Vec<(String, std::result::Result<Figures, String>)> =
@@ -1175,7 +1918,7 @@ fn print_scenario(result: &ScenarioResult) {
             .iter()
             .map(|m| (m.label.clone(), m.result.clone())),
     );
-    let copy_label = match result.engine {
+    let copy_label = match result.workload.engine {
         Engine::Postgres => "full copy (pg_dump into psql)",
         Engine::MySql => "full copy (mysqldump into mariadb)",
     };
@@ -1190,6 +1933,7 @@ fn print_scenario(result: &ScenarioResult) {
                 f.rows_written.to_string(),
                 counter(f.source, |c| c.rows_read),
                 counter(f.target, |c| c.rows_written),
+                f.source_bytes.map_or("n/a".into(), |b| b.to_string()),
                 format!("{:.2}", ratio(result.sync.seconds, f.seconds)),
             ]),
             Err(why) => table.add_row(vec![
@@ -1200,8 +1944,21 @@ fn print_scenario(result: &ScenarioResult) {
                 "".into(),
                 "".into(),
                 "".into(),
+                "".into(),
             ]),
         };
+    }
+    if let Some(bytes) = bytes_ratio(&result.sync, &result.full_copy) {
+        table.add_row(vec![
+            "dbdelta sync bytes ÷ full copy bytes".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            format!("{bytes:.4}"),
+            "".into(),
+        ]);
     }
     align_numbers(&mut table, 1);
     println!("{table}\n");
@@ -1210,36 +1967,106 @@ fn print_scenario(result: &ScenarioResult) {
 /// One goal of the issue, checked against a scenario's figures.
 struct Goal {
     scenario: Scenario,
-    what: &'static str,
-    value: f64,
+    what: String,
+    /// `None`: not measured (a peer not installed or failed).
+    value: Option<f64>,
     limit: f64,
+    /// The value must be at least the limit (otherwise at most).
+    at_least: bool,
 }
 
 fn goals(result: &ScenarioResult) -> Vec<Goal> {
     let sync = result.sync.seconds;
     let copy = result.full_copy.seconds;
-    let goal = |what, value, limit| Goal {
+    let key = result.workload.key;
+    let goal = |what: &str, value: Option<f64>, limit: f64| Goal {
         scenario: result.scenario,
-        what,
+        what: what.to_string(),
         value,
         limit,
+        at_least: false,
+    };
+    let at_least = |what: &str, value: Option<f64>, limit: f64| Goal {
+        at_least: true,
+        ..goal(what, value, limit)
     };
     match result.scenario {
         Scenario::A => vec![goal(
             "sync ÷ one-side scan",
-            ratio(sync, result.hash_scan.seconds),
+            Some(ratio(sync, result.hash_scan.seconds)),
             GOAL_A_VS_SCAN,
         )],
-        Scenario::B => vec![
-            goal("sync ÷ full copy", ratio(sync, copy), GOAL_B_VS_COPY),
-            goal(
-                "rows written ÷ differing rows",
-                ratio(result.sync.rows_written as f64, result.differing as f64),
-                GOAL_B_WRITTEN_VS_DIFFERING,
-            ),
-        ],
-        Scenario::C => vec![goal("sync ÷ full copy", ratio(sync, copy), GOAL_C_VS_COPY)],
-        Scenario::D => vec![goal("sync ÷ full copy", ratio(sync, copy), GOAL_D_VS_COPY)],
+        Scenario::B => {
+            let mut goals = vec![
+                match key {
+                    KeyKind::Bigint => {
+                        goal("sync ÷ full copy", Some(ratio(sync, copy)), GOAL_B_VS_COPY)
+                    }
+                    KeyKind::Uuid | KeyKind::Text => goal(
+                        &format!("sync ÷ full copy ({} key)", key.name()),
+                        Some(ratio(sync, copy)),
+                        GOAL_B_MD5_KEY_VS_COPY,
+                    ),
+                },
+                goal(
+                    "rows written ÷ differing rows",
+                    Some(ratio(
+                        result.sync.rows_written as f64,
+                        result.differing as f64,
+                    )),
+                    GOAL_B_WRITTEN_VS_DIFFERING,
+                ),
+            ];
+            let link = result.sync.source_bytes.is_some();
+            if key == KeyKind::Bigint && link {
+                goals.push(goal(
+                    "sync ÷ full copy, both through the thin link",
+                    Some(ratio(sync, copy)),
+                    GOAL_LINK_B_VS_COPY,
+                ));
+                goals.push(goal(
+                    "sync bytes from source ÷ full copy's (thin link)",
+                    bytes_ratio(&result.sync, &result.full_copy),
+                    GOAL_LINK_B_BYTES_VS_COPY,
+                ));
+            }
+            if key == KeyKind::Bigint {
+                goals.push(at_least(
+                    "reladiff (compare only) ÷ sync",
+                    result.line(Line::Reladiff).map(|f| ratio(f.seconds, sync)),
+                    GOAL_B_RELADIFF_VS_SYNC,
+                ));
+            }
+            if result.workload.engine == Engine::MySql {
+                goals.push(at_least(
+                    "pt-table-sync --execute ÷ sync",
+                    result.line(Line::PtExecute).map(|f| ratio(f.seconds, sync)),
+                    GOAL_B_PT_EXECUTE_VS_SYNC,
+                ));
+            }
+            goals
+        }
+        // With an md5 key the newest rows are spread over the key space: no clustered goal.
+        Scenario::C if key != KeyKind::Bigint => Vec::new(),
+        Scenario::C => vec![goal(
+            "sync ÷ full copy",
+            Some(ratio(sync, copy)),
+            GOAL_C_VS_COPY,
+        )],
+        Scenario::D => vec![goal(
+            "sync ÷ full copy",
+            Some(ratio(sync, copy)),
+            GOAL_D_VS_COPY,
+        )],
+    }
+}
+
+/// A limit with the decimals it needs (1.5, 0.25, 0.05).
+fn limit_text(limit: f64) -> String {
+    let text = format!("{limit:.2}");
+    match text.strip_suffix('0') {
+        Some(short) if !short.ends_with('.') => short.to_string(),
+        _ => text,
     }
 }
 
@@ -1247,12 +2074,21 @@ fn print_goals(rows: u64, results: &[ScenarioResult]) {
     println!("### Goals at {rows} rows\n");
     let mut table = markdown_table(&["scenario", "goal", "measured", "limit", "met?"]);
     for g in results.iter().flat_map(goals) {
+        let met = match g.value {
+            None => "not measured",
+            Some(v) if (g.at_least && v >= g.limit) || (!g.at_least && v <= g.limit) => "met",
+            Some(_) => "missed",
+        };
         table.add_row(vec![
             format!("{:?}", g.scenario),
-            g.what.to_string(),
-            format!("{:.2}", g.value),
-            format!("≤ {:.1}", g.limit),
-            if g.value <= g.limit { "met" } else { "missed" }.to_string(),
+            g.what,
+            g.value.map_or("n/a".into(), |v| format!("{v:.2}")),
+            format!(
+                "{} {}",
+                if g.at_least { "≥" } else { "≤" },
+                limit_text(g.limit)
+            ),
+            met.to_string(),
         ]);
     }
     align_numbers(&mut table, 2);
@@ -1270,6 +2106,7 @@ fn print_scaling(results: &[ScenarioResult]) {
         "sync ÷ copy",
         "sync s per 1M rows",
         "rows written ÷ differing",
+        "sync ÷ copy bytes from source",
     ]);
     for r in results {
         table.add_row(vec![
@@ -1284,6 +2121,7 @@ fn print_scaling(results: &[ScenarioResult]) {
                 "{:.2}",
                 ratio(r.sync.rows_written as f64, r.differing as f64)
             ),
+            bytes_ratio(&r.sync, &r.full_copy).map_or("n/a".into(), |b| format!("{b:.4}")),
         ]);
     }
     align_numbers(&mut table, 0);
@@ -1352,6 +2190,28 @@ fn print_header(server: &Server, options: &Options) -> Result<()> {
         }
     );
     println!(
+        "- table: `events`, key {}",
+        match options.key {
+            KeyKind::Bigint => "`id bigint`".to_string(),
+            key => format!(
+                "`{MD5_KEY}` = md5(id) as {} (the integer `id` an ordinary column)",
+                key.name()
+            ),
+        }
+    );
+    println!(
+        "- thin link: {}",
+        match options.link() {
+            Some(spec) => format!(
+                "{} (proxy on 127.0.0.1:{}); the source connection of every timed command \
+                 goes through it, the target is reached directly",
+                spec.describe(),
+                server.link_port.unwrap_or(0)
+            ),
+            None => "off (bytes from source: n/a)".into(),
+        }
+    );
+    println!(
         "- src rows read / dst rows written (server): pg_stat_database tup_returned and \
          tup_inserted+tup_updated+tup_deleted deltas (rows, not bytes; n/a on MariaDB)\n"
     );
@@ -1373,7 +2233,7 @@ fn main() -> Result<()> {
         "the bench measures nothing useful in a debug build: \
          cargo run --release --example bench -- …"
     );
-    let server = Server::new(options.engine, options.url.clone())?;
+    let mut server = Server::new(options.engine, options.url.clone())?;
     for client in options.engine.clients() {
         ensure!(
             find_in_path(client).is_some(),
@@ -1387,8 +2247,26 @@ fn main() -> Result<()> {
     std::fs::copy(&built, &binary)
         .with_context(|| format!("cannot copy {} to {}", built.display(), binary.display()))?;
     eprintln!("measuring a copy of {}", built.display());
+    let link = match options.link() {
+        Some(spec) => {
+            let link = Link::start(spec, server.address())?;
+            server.link_port = Some(link.port);
+            eprintln!(
+                "thin link: {} on 127.0.0.1:{}",
+                link.spec.describe(),
+                link.port
+            );
+            Some(link)
+        }
+        None => None,
+    };
     let bench = Bench {
         server: &server,
+        workload: Workload {
+            engine: options.engine,
+            key: options.key,
+        },
+        link,
         dbdelta: Dbdelta::new(binary, dir.path(), &server, &options)?,
         reladiff: find_in_path("reladiff"),
         pt_table_sync: find_in_path("pt-table-sync"),
