@@ -118,7 +118,6 @@ pub async fn compare_chunk(
                         within: None,
                         rows,
                         differing_rate: hints.differing_rate,
-                        native: plan.source.native_rows && matches!(chunk, Chunk::Range(_)),
                     };
                     let Listed {
                         source: src,

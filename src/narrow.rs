@@ -44,6 +44,17 @@ pub struct Listed {
     pub totals: Option<(Checksum, Checksum)>,
 }
 
+/// The groups a chunk was narrowed to.
+pub struct Narrowed {
+    /// The groups left (none: the sides are equal), or `None` when no level was worth taking
+    /// and the whole chunk is to be listed.
+    pub within: Option<KeyGroups>,
+    /// The rows of each group left, on the larger side.
+    pub rows: HashMap<u64, u64>,
+    /// See [`Listed::totals`].
+    pub totals: Option<(Checksum, Checksum)>,
+}
+
 /// Where narrowing starts and what it knows.
 pub struct Start {
     /// The groups of the chunk in question (`None`: all of it).
@@ -52,24 +63,62 @@ pub struct Start {
     pub rows: u64,
     /// The share of rows found differing so far in this table, if any were compared.
     pub differing_rate: Option<f64>,
-    /// Use the engine's own key hash (key ranges between alike declarations only: buckets must
-    /// be computable in-process).
-    pub native: bool,
 }
 
-/// Narrows one chunk (or, for a table of hash buckets, the differing buckets together) to the
-/// row lists of its differing groups.
+/// Narrows one chunk to its differing groups and lists their rows on both sides.
 pub async fn narrow(
     source: Side<'_>,
     target: Side<'_>,
     chunk: &Chunk,
     start: Start,
 ) -> Result<Listed> {
+    let narrowed = narrow_groups(source, target, chunk, start).await?;
+    let (source_rows, target_rows) = match &narrowed.within {
+        Some(groups) if groups.residues.is_empty() => (Vec::new(), Vec::new()),
+        within => list(source, target, chunk, within.as_ref()).await?,
+    };
+    Ok(Listed {
+        source: source_rows,
+        target: target_rows,
+        totals: narrowed.totals,
+    })
+}
+
+/// Both sides' `(key, row hash)` lists of a chunk's groups, read at the same time.
+pub async fn list(
+    source: Side<'_>,
+    target: Side<'_>,
+    chunk: &Chunk,
+    within: Option<&KeyGroups>,
+) -> Result<(Vec<(Key, u64)>, Vec<(Key, u64)>)> {
+    tokio::try_join!(
+        async {
+            source
+                .row_hashes(chunk, within)
+                .await
+                .context("row hashes on the source")
+        },
+        async {
+            target
+                .row_hashes(chunk, within)
+                .await
+                .context("row hashes on the target")
+        },
+    )
+}
+
+/// Narrows one chunk (or, for a table of hash buckets, the differing buckets together) level by
+/// level to its differing groups, without listing rows.
+pub async fn narrow_groups(
+    source: Side<'_>,
+    target: Side<'_>,
+    chunk: &Chunk,
+    start: Start,
+) -> Result<Narrowed> {
     let Start {
         mut within,
         rows,
         differing_rate,
-        native,
     } = start;
     let mut rows = rows as f64;
     let mut modulus = within.as_ref().map_or(1, |g| g.modulus);
@@ -80,18 +129,19 @@ pub async fn narrow(
         .map_or(rows / 1000.0, |rate| rate * rows)
         .max(1.0);
     let mut totals = None;
+    let mut group_rows = HashMap::new();
     while let Some(fan) = fan_out(rows, differing, groups, modulus) {
         let by = modulus * fan;
         let (src, tgt) = tokio::try_join!(
             async {
                 source
-                    .grouped_checksums(chunk, within.as_ref(), by, native)
+                    .grouped_checksums(chunk, within.as_ref(), by)
                     .await
                     .context("group checksums on the source")
             },
             async {
                 target
-                    .grouped_checksums(chunk, within.as_ref(), by, native)
+                    .grouped_checksums(chunk, within.as_ref(), by)
                     .await
                     .context("group checksums on the target")
             },
@@ -101,55 +151,28 @@ pub async fn narrow(
         }
         let empty = Checksum { rows: 0, sum: 0 };
         let residues: BTreeSet<u64> = src.keys().chain(tgt.keys()).copied().collect();
-        let differing_groups: Vec<u64> = residues
+        group_rows = residues
             .into_iter()
-            .filter(|r| src.get(r).unwrap_or(&empty) != tgt.get(r).unwrap_or(&empty))
+            .filter_map(|r| {
+                let (s, t) = (src.get(&r).unwrap_or(&empty), tgt.get(&r).unwrap_or(&empty));
+                (s != t).then_some((r, s.rows.max(t.rows)))
+            })
             .collect();
         let split = groups * fan as f64;
-        rows = differing_groups
-            .iter()
-            .map(|r| {
-                let s = src.get(r).map_or(0, |c| c.rows);
-                let t = tgt.get(r).map_or(0, |c| c.rows);
-                s.max(t) as f64
-            })
-            .sum();
-        differing = estimate_differing(differing_groups.len() as f64, split, rows);
-        groups = differing_groups.len() as f64;
+        rows = group_rows.values().sum::<u64>() as f64;
+        differing = estimate_differing(group_rows.len() as f64, split, rows);
+        groups = group_rows.len() as f64;
         modulus = by;
-        within = Some(KeyGroups {
-            modulus,
-            residues: differing_groups,
-            native,
-        });
-        if groups == 0.0 {
+        let mut residues: Vec<u64> = group_rows.keys().copied().collect();
+        residues.sort_unstable();
+        within = Some(KeyGroups { modulus, residues });
+        if group_rows.is_empty() {
             break;
         }
     }
-    if within.as_ref().is_some_and(|g| g.residues.is_empty()) {
-        return Ok(Listed {
-            source: Vec::new(),
-            target: Vec::new(),
-            totals,
-        });
-    }
-    let (source_rows, target_rows) = tokio::try_join!(
-        async {
-            source
-                .row_hashes(chunk, within.as_ref())
-                .await
-                .context("row hashes on the source")
-        },
-        async {
-            target
-                .row_hashes(chunk, within.as_ref())
-                .await
-                .context("row hashes on the target")
-        },
-    )?;
-    Ok(Listed {
-        source: source_rows,
-        target: target_rows,
+    Ok(Narrowed {
+        within,
+        rows: group_rows,
         totals,
     })
 }

@@ -48,18 +48,16 @@ impl Side<'_> {
 
     /// Row count and hash sum of every non-empty group of a chunk narrowed to `within` (when
     /// given), the groups being the key hash modulo `by`, in one pass (rows hashed here are
-    /// streamed, so memory stays bounded). `native` asks for the engine's own key hash, which
-    /// only sides hashed in SQL have.
+    /// streamed, so memory stays bounded).
     pub async fn grouped_checksums(
         &self,
         chunk: &Chunk,
         within: Option<&KeyGroups>,
         by: u64,
-        native: bool,
     ) -> Result<HashMap<u64, Checksum>> {
         if let Some(sums) = self
             .db
-            .grouped_checksums_in_sql(self.table, chunk, within, by, native)
+            .grouped_checksums_in_sql(self.table, chunk, within, by)
             .await?
         {
             return Ok(sums);
@@ -99,6 +97,29 @@ impl Side<'_> {
             })
             .await?;
         Ok(pairs)
+    }
+
+    /// Every `(bucket, key, row hash)` of these key groups of the subset, with the row's bucket
+    /// among `buckets`.
+    pub async fn bucketed_row_hashes(
+        &self,
+        groups: &KeyGroups,
+        buckets: u64,
+    ) -> Result<Vec<(u64, Key, u64)>> {
+        if let Some(rows) = self
+            .db
+            .bucketed_row_hashes_in_sql(self.table, groups, buckets)
+            .await?
+        {
+            return Ok(rows);
+        }
+        let key_classes: Vec<TypeClass> = self.table.key_columns().map(|c| c.class).collect();
+        Ok(self
+            .row_hashes(&Chunk::everything(), Some(groups))
+            .await?
+            .into_iter()
+            .map(|(key, hash)| (key_bucket(&key_classes, &key, buckets), key, hash))
+            .collect())
     }
 
     /// Every row of the chunk, columns in the side's order, as the target gets them.

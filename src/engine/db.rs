@@ -422,10 +422,8 @@ impl Db {
         chunk: &Chunk,
         within: Option<&KeyGroups>,
         by: u64,
-        native: bool,
     ) -> Result<Option<HashMap<u64, Checksum>>> {
-        let Some((text, params)) =
-            sql::grouped_checksums(self.kind, side, chunk, within, by, native)
+        let Some((text, params)) = sql::grouped_checksums(self.kind, side, chunk, within, by)
         else {
             return Ok(None);
         };
@@ -470,6 +468,35 @@ impl Db {
         rows.into_iter()
             .map(|mut r| match r.pop() {
                 Some(Value::Int(h)) if r.len() == nkey => Ok((r, h as u64)),
+                other => bail!("unexpected row hash {other:?}"),
+            })
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
+    /// The `(bucket, key, row hash)` of every row in these key groups of the subset, with its
+    /// bucket among `buckets`, hashed in SQL; `None` where the side's rows are hashed
+    /// in-process.
+    pub async fn bucketed_row_hashes_in_sql(
+        &self,
+        side: &TableSide,
+        groups: &KeyGroups,
+        buckets: u64,
+    ) -> Result<Option<Vec<(u64, Key, u64)>>> {
+        let Some((text, params)) = sql::bucketed_row_hashes(self.kind, side, groups, buckets)
+        else {
+            return Ok(None);
+        };
+        let nkey = side.key.len();
+        let mut wires = vec![Wire::Int];
+        wires.extend(sql::key_wires(self.kind, side));
+        wires.push(Wire::Hash);
+        let rows = self.fetch(&text, &params, &wires).await?;
+        rows.into_iter()
+            .map(|mut r| match (r.pop(), r.first()) {
+                (Some(Value::Int(h)), Some(&Value::Int(bucket))) if r.len() == nkey + 1 => {
+                    Ok((bucket as u64, r.split_off(1), h as u64))
+                }
                 other => bail!("unexpected row hash {other:?}"),
             })
             .collect::<Result<_>>()
@@ -702,6 +729,33 @@ impl PostgresExt<'_> {
                 .map(|(k, h)| (vec![k], h as u64))
                 .collect(),
         ))
+    }
+
+    /// Whether the table's rows lie scattered in key order: the planner's statistics
+    /// (`pg_stats.correlation` of the first key column, after `ANALYZE`) say that physical and
+    /// key order are nearly unrelated (|correlation| < 0.5), as with random UUIDs or hashed text.
+    /// A key range then touches a page per row, and the whole table is read faster by one
+    /// sequential scan per narrowing level. `false` without statistics, and for tables the
+    /// statistics put below `min_rows`.
+    pub async fn scattered_key(&self, side: &TableSide, min_rows: u64) -> Result<bool> {
+        let Some(first) = side.key_columns().next() else {
+            return Ok(false);
+        };
+        let correlation: Option<f32> = on_postgres!(self.db, p => {
+            sqlx::query_scalar(
+                "SELECT s.correlation FROM pg_stats s \
+                 JOIN pg_class c ON c.relname = s.tablename \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname \
+                 WHERE c.oid = to_regclass($1) AND s.attname = $2 AND c.reltuples >= $3",
+            )
+            .bind(side.table.as_str())
+            .bind(first.name.as_str())
+            .bind(min_rows as f32)
+            .fetch_optional(p)
+            .await?
+            .flatten()
+        });
+        Ok(correlation.is_some_and(|c| c.abs() < 0.5))
     }
 
     /// Runs `deletes`, then appends `rows` with `COPY … FROM STDIN`, in one transaction.

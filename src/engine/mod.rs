@@ -82,8 +82,9 @@ pub trait Dialect: Sync {
     fn key_hash_expr(&self, canonical_key: &[String]) -> Option<String>;
 
     /// A cheaper key hash for two databases of this engine that declare the key alike (both
-    /// sides of the table have [`TableSide::native_rows`]): any non-negative integer below
-    /// 2^32 that is a function of the key's exact value. `None` where the engine has none.
+    /// sides of the table have [`TableSide::native_rows`], and hash in SQL): any non-negative
+    /// integer below 2^32 that is a function of the key's exact value. It replaces the portable
+    /// hash in every bucket and group of such a table. `None` where the engine has none.
     fn native_key_hash_expr(&self, _key: &[Column]) -> Option<String> {
         None
     }
@@ -341,8 +342,6 @@ pub enum Chunk {
 pub struct KeyGroups {
     pub modulus: u64,
     pub residues: Vec<u64>,
-    /// Hash keys with [`Dialect::native_key_hash_expr`] rather than the portable key hash.
-    pub native: bool,
 }
 
 /// How a table's chunks can all be checksummed in one grouped scan per side.

@@ -146,9 +146,10 @@ pub fn buckets_in_sql(kind: EngineKind, side: &TableSide) -> bool {
 }
 
 /// The key's hash in SQL (see [`crate::value::key_hash`]): a single integer key's low 32 bits on
-/// every engine; with `native`, the engine's cheaper hash where it has one; otherwise MD5 of
-/// the canonical key. `None` where the engine's keys are hashed in-process.
-fn key_hash_expr(kind: EngineKind, side: &TableSide, native: bool) -> Option<String> {
+/// every engine; between alike declarations ([`TableSide::native_rows`]) the engine's cheaper
+/// hash where it has one; otherwise MD5 of the canonical key. `None` where the engine's keys are
+/// hashed in-process.
+fn key_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
     let dialect = kind.dialect();
     let key: Vec<&Column> = side.key_columns().collect();
     if let [column] = key.as_slice() {
@@ -159,7 +160,7 @@ fn key_hash_expr(kind: EngineKind, side: &TableSide, native: bool) -> Option<Str
             ));
         }
     }
-    if native && side.native_rows {
+    if side.native_rows {
         let columns: Vec<Column> = key.into_iter().cloned().collect();
         if let Some(hash) = dialect.native_key_hash_expr(&columns) {
             return Some(hash);
@@ -170,7 +171,7 @@ fn key_hash_expr(kind: EngineKind, side: &TableSide, native: bool) -> Option<Str
 
 /// The key's bucket in SQL, or `None` where the engine's buckets are picked in-process.
 fn bucket_expr(kind: EngineKind, side: &TableSide, of: u64) -> Option<String> {
-    key_hash_expr(kind, side, false).map(|hash| format!("({hash} % {of})"))
+    key_hash_expr(kind, side).map(|hash| format!("({hash} % {of})"))
 }
 
 /// The `WHERE` conditions of a chunk narrowed to some key groups; `None` where keys are hashed
@@ -185,7 +186,7 @@ fn slice_condition(
     let Some(groups) = groups else {
         return Some(condition);
     };
-    let hash = key_hash_expr(binder.kind, side, groups.native)?;
+    let hash = key_hash_expr(binder.kind, side)?;
     let residues: Vec<String> = groups.residues.iter().map(u64::to_string).collect();
     Some(format!(
         "{condition} AND ({hash} % {}) IN ({})",
@@ -339,6 +340,25 @@ pub fn row_hashes(
     Some((text, b.values))
 }
 
+/// [`row_hashes`] with each row's hash bucket among `buckets` first: `(bucket, key…, hash)`.
+pub fn bucketed_row_hashes(
+    kind: EngineKind,
+    side: &TableSide,
+    groups: &KeyGroups,
+    buckets: u64,
+) -> Option<Statement> {
+    let hash = row_hash_expr(kind, side)?;
+    let bucket = kind.dialect().bigint(&bucket_expr(kind, side, buckets)?);
+    let mut b = Binder::new(kind);
+    let condition = slice_condition(&mut b, side, &Chunk::everything(), Some(groups))?;
+    let text = format!(
+        "SELECT {bucket}, {}, {hash} FROM {} WHERE {condition}",
+        select_list(kind, side.key_columns()),
+        side.table
+    );
+    Some((text, b.values))
+}
+
 /// [`row_hashes`] as two arrays in one row (keys, hashes), PostgreSQL's form (`array_agg`) for a
 /// single key column carried as an integer or as text (UUIDs, text, dates…). Decoding two arrays
 /// costs the client a fraction of decoding a row per key.
@@ -408,12 +428,11 @@ pub fn grouped_checksums(
     chunk: &Chunk,
     within: Option<&KeyGroups>,
     by: u64,
-    native: bool,
 ) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
     let dialect = kind.dialect();
     let sum = dialect.sum_expr(&hash);
-    let group = format!("({} % {by})", key_hash_expr(kind, side, native)?);
+    let group = format!("({} % {by})", key_hash_expr(kind, side)?);
     // One signed 64-bit type for the group number on every engine.
     let group = dialect.bigint(&group);
     let mut b = Binder::new(kind);

@@ -17,12 +17,12 @@ use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compa
 use crate::engine::{
     describe_statement, is_transient, Checksum, Chunk, Db, Grouping, KeyGroups, KeyRange,
 };
-use crate::narrow::{narrow, Start};
+use crate::narrow::{narrow_groups, Start};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, TableProgress, TableReport};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
-use crate::value::{compare_keys, key_bucket, key_to_string, Key, TypeClass};
+use crate::value::{compare_keys, key_to_string, Key};
 use anyhow::{anyhow, Context, Result};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,12 +36,15 @@ use tokio::task::{JoinError, JoinSet};
 const RETRIES: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
-/// The differing buckets of a table are narrowed together in batches listing at most about this
-/// many rows per side, so that memory stays bounded however much differs.
-const BUCKET_BATCH_ROWS: u64 = 500_000;
+/// The differing groups of a table's hash buckets are listed in passes of at most about this many
+/// rows per side, so that memory stays bounded however much differs.
+const LIST_PASS_ROWS: u64 = 500_000;
 
 /// Both sides' checksums of every bucket of a table.
 type BucketSums = (HashMap<u64, Checksum>, HashMap<u64, Checksum>);
+
+/// A chunk and its position in the table's layout.
+type Positioned = (usize, Chunk);
 
 /// Both sides' `(key, row hash)` lists of a chunk's differing groups.
 type RowLists = (Vec<(Key, u64)>, Vec<(Key, u64)>);
@@ -132,13 +135,13 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
                 tokio::try_join!(
                     async {
                         plan.source_on(source)
-                            .grouped_checksums(&Chunk::everything(), None, of, false)
+                            .grouped_checksums(&Chunk::everything(), None, of)
                             .await
                             .context("checksums on the source")
                     },
                     async {
                         plan.target_on(target)
-                            .grouped_checksums(&Chunk::everything(), None, of, false)
+                            .grouped_checksums(&Chunk::everything(), None, of)
                             .await
                             .context("checksums on the target")
                     },
@@ -183,8 +186,9 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
 }
 
 /// The chunks of a table of hash buckets: the equal ones are only counted; the differing ones
-/// are narrowed together, a batch of buckets at a time (each level one grouped scan per side),
-/// and then merged and applied as tasks.
+/// are narrowed together (each level one grouped scan per side), their differing groups listed in
+/// passes of whole buckets holding at most about [`LIST_PASS_ROWS`] rows, and each pass's buckets
+/// then merged and applied as tasks.
 async fn run_buckets(
     shared: &Arc<Shared>,
     chunks: Vec<(usize, Chunk)>,
@@ -193,67 +197,112 @@ async fn run_buckets(
 ) -> Result<()> {
     let run = &shared.run;
     let plan = &run.plan;
-    let sums_of = |index: usize| shared.known_sums(index);
+    let bucket_rows = |index: usize| {
+        let (src, tgt) = shared.known_sums(index);
+        src.rows.max(tgt.rows)
+    };
     let (differing, equal): (Vec<_>, Vec<_>) = chunks.into_iter().partition(|(index, _)| {
-        let (src, tgt) = sums_of(*index);
+        let (src, tgt) = shared.known_sums(*index);
         src != tgt
     });
     run_chunks(shared, equal, report).await?;
-    let mut batches: Vec<Vec<(usize, Chunk)>> = Vec::new();
-    let mut batch_rows = 0;
+    if differing.is_empty() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let start = Start {
+        within: Some(KeyGroups {
+            modulus: of,
+            residues: differing.iter().map(|(index, _)| *index as u64).collect(),
+        }),
+        rows: differing.iter().map(|(index, _)| bucket_rows(*index)).sum(),
+        differing_rate: shared.density.differing_rate(),
+    };
+    let (source, target) = (plan.source_on(&run.source), plan.target_on(&run.target));
+    let everything = Chunk::everything();
+    let narrowing = narrow_groups(source, target, &everything, start);
+    let Some(narrowed) = run.stop.unless_stopped(narrowing).await else {
+        return Ok(());
+    };
+    let narrowed = narrowed.context("narrowing the differing buckets")?;
+    report.timings.add(Phase::Narrow, started.elapsed());
+    let leaves = narrowed.within.unwrap_or(KeyGroups {
+        modulus: of,
+        residues: Vec::new(),
+    });
+    // The differing groups under each differing bucket (a group's bucket is its residue modulo
+    // the bucket count: moduli nest), and the rows they hold.
+    let mut under: HashMap<u64, (Vec<u64>, u64)> = differing
+        .iter()
+        .map(|(index, _)| (*index as u64, (Vec::new(), 0)))
+        .collect();
+    for residue in &leaves.residues {
+        let rows = narrowed
+            .rows
+            .get(residue)
+            .copied()
+            .unwrap_or_else(|| bucket_rows(*residue as usize));
+        let entry = under.entry(residue % of).or_default();
+        entry.0.push(*residue);
+        entry.1 += rows;
+    }
+    // Each pass: its buckets, and the differing groups under them.
+    let mut passes: Vec<(Vec<Positioned>, Vec<u64>)> = Vec::new();
+    let mut pass_rows = 0;
     for (index, chunk) in differing {
-        let (src, tgt) = sums_of(index);
-        let rows = src.rows.max(tgt.rows);
-        if batches.is_empty() || batch_rows + rows > BUCKET_BATCH_ROWS {
-            batches.push(Vec::new());
-            batch_rows = 0;
+        let (residues, rows) = under.remove(&(index as u64)).unwrap_or_default();
+        if passes.is_empty() || (pass_rows + rows > LIST_PASS_ROWS && pass_rows > 0) {
+            passes.push((Vec::new(), Vec::new()));
+            pass_rows = 0;
         }
-        batch_rows += rows;
-        if let Some(batch) = batches.last_mut() {
-            batch.push((index, chunk));
+        pass_rows += rows;
+        if let Some((chunks, groups)) = passes.last_mut() {
+            chunks.push((index, chunk));
+            groups.extend(residues);
         }
     }
-    let key_classes: Vec<TypeClass> = plan.source.key_columns().map(|c| c.class).collect();
-    for batch in batches {
+    for (chunks, residues) in passes {
         let started = Instant::now();
-        let start = Start {
-            within: Some(KeyGroups {
-                modulus: of,
-                residues: batch.iter().map(|(index, _)| *index as u64).collect(),
-                native: false,
-            }),
-            rows: batch
-                .iter()
-                .map(|(index, _)| {
-                    let (src, tgt) = sums_of(*index);
-                    src.rows.max(tgt.rows)
-                })
-                .sum(),
-            differing_rate: shared.density.differing_rate(),
-            native: false,
+        let groups = KeyGroups {
+            modulus: leaves.modulus,
+            residues,
         };
-        let everything = Chunk::everything();
-        let narrowing = narrow(
-            plan.source_on(&run.source),
-            plan.target_on(&run.target),
-            &everything,
-            start,
-        );
-        let Some(listed) = run.stop.unless_stopped(narrowing).await else {
+        let listing = async {
+            if groups.residues.is_empty() {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            tokio::try_join!(
+                async {
+                    source
+                        .bucketed_row_hashes(&groups, of)
+                        .await
+                        .context("row hashes on the source")
+                },
+                async {
+                    target
+                        .bucketed_row_hashes(&groups, of)
+                        .await
+                        .context("row hashes on the target")
+                },
+            )
+        };
+        let Some(lists) = run.stop.unless_stopped(listing).await else {
             return Ok(());
         };
-        let listed = listed.context("narrowing the differing buckets")?;
+        let (source_rows, target_rows) = lists?;
         report.timings.add(Phase::Narrow, started.elapsed());
-        let mut by_bucket: HashMap<usize, RowLists> = batch
+        let mut by_bucket: HashMap<usize, RowLists> = chunks
             .iter()
             .map(|(index, _)| (*index, (Vec::new(), Vec::new())))
             .collect();
-        for (list, source_side) in [(listed.source, true), (listed.target, false)] {
-            for (key, hash) in list {
-                let bucket = key_bucket(&key_classes, &key, of) as usize;
-                if let Some((src, tgt)) = by_bucket.get_mut(&bucket) {
-                    if source_side { src } else { tgt }.push((key, hash));
-                }
+        for (bucket, key, hash) in source_rows {
+            if let Some((src, _)) = by_bucket.get_mut(&(bucket as usize)) {
+                src.push((key, hash));
+            }
+        }
+        for (bucket, key, hash) in target_rows {
+            if let Some((_, tgt)) = by_bucket.get_mut(&(bucket as usize)) {
+                tgt.push((key, hash));
             }
         }
         shared
@@ -261,7 +310,7 @@ async fn run_buckets(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend(by_bucket);
-        run_chunks(shared, batch, report).await?;
+        run_chunks(shared, chunks, report).await?;
         if run.stop.requested().is_some() {
             break;
         }

@@ -195,7 +195,6 @@ fn canonical_expr(column: &Column, quoted: &str) -> String {
     }
 }
 
-/// The row hash as a signed bigint: the first 16 hex digits of MD5 over the encoded row.
 /// Whether a collation as introspection names it (`name/provider/locale…`, the database default
 /// as `default/provider/locale…`) compares text by its bytes: `C`, `POSIX` and `ucs_basic`, or a
 /// database default of the libc `C`/`POSIX` locale.
@@ -208,6 +207,7 @@ fn byte_order_collation(collation: &str) -> bool {
     )
 }
 
+/// The row hash as a signed bigint: the first 16 hex digits of MD5 over the encoded row.
 fn row_hash_expr(canonical: &[String]) -> String {
     format!(
         "('x' || substr(md5({}), 1, 16))::bit(64)::int8",
