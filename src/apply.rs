@@ -122,9 +122,10 @@ pub async fn apply_chunk(
 ) -> Result<ApplyStats> {
     // Identical PostgreSQL tables: a whole chunk's bytes go straight from one COPY into the
     // other. Row by row where the pipe does not apply.
-    if let (ChunkWork::CopyAll { .. }, true, Some(from), Some(to)) = (
+    if let (ChunkWork::CopyAll { .. }, true, true, Some(from), Some(to)) = (
         &diff.work,
         plan.source.native_rows,
+        may_append(plan, &diff.chunk),
         source.postgres(),
         target.postgres(),
     ) {
@@ -288,10 +289,19 @@ async fn prepare<'a>(
     Ok(ChunkWrites {
         delete_chunk,
         delete_keys,
-        fresh: matches!(diff.work, ChunkWork::CopyAll { .. }),
+        fresh: matches!(diff.work, ChunkWork::CopyAll { .. }) && may_append(plan, &diff.chunk),
         rows,
         stats,
     })
+}
+
+/// Whether the rows of a chunk whose target side is empty may be appended (`COPY`) rather than
+/// upserted. Not where the target's key equality is coarse and the chunk is a hash bucket: a
+/// row the target takes for the same key (`key7` for `Key7`) may sit in another bucket, and only
+/// an upsert finds it. Key ranges are only used where both sides compare keys alike (see
+/// `crate::plan`), so such a row is in the same range, which is then not empty.
+fn may_append(plan: &TablePlan, chunk: &Chunk) -> bool {
+    !(plan.target.coarse_key && matches!(chunk, Chunk::Bucket { .. }))
 }
 
 /// The encoded size of row data, as [`ApplyStats`] defines it.

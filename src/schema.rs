@@ -1,12 +1,14 @@
 //! Matching a table's two definitions into a [`TablePlan`]: which columns are compared and
-//! copied, which key identifies a row, and why a pair of tables cannot be synced.
+//! copied, which key identifies a row, how each side tells keys apart (a coarse target key
+//! equality is written carefully, and checked against the source's keys: `crate::collisions`),
+//! and why a pair of tables cannot be synced.
 //!
 //! The rules follow pgsync: columns are matched by name; a column present on one side only is a
 //! warning, except a target column that is NOT NULL without a default, which would make every
 //! insert fail and is refused up front. Generated target columns are never written.
 
 use crate::config::{Mode, TableJob};
-use crate::engine::{Column, Db, EngineKind, TableInfo, TableSide};
+use crate::engine::{Column, Db, EngineKind, KeyEquality, TableInfo, TableSide};
 use crate::rules::{compile, DataRules, TableRules};
 use crate::side::Side;
 use crate::value::TypeClass;
@@ -25,6 +27,10 @@ pub struct TablePlan {
     /// The data rules the source's rows pass through (see [`crate::rules`]).
     pub rules: Option<TableRules>,
     pub chunk_size: u64,
+    /// The target's key equality is coarse and the source's may be finer, so the source may
+    /// hold keys the target takes for one: a sync checks for such a pair before it writes
+    /// anything (see [`crate::collisions`]).
+    pub keys_may_collide: bool,
     /// Differences between the two definitions that do not stop the sync.
     pub warnings: Vec<String>,
 }
@@ -133,6 +139,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
         &target_columns,
         rules.is_some(),
     );
+    let equality = KeyEqualities::decide(&defs, &source_columns, &target_columns, &key);
     Ok(TablePlan {
         name: job.name.clone(),
         target_name: job.target_name.clone(),
@@ -145,6 +152,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             from_query: job.query.is_some(),
             hash_in_process: hashing.source_in_process,
             native_rows: hashing.native_rows,
+            coarse_key: equality.source_coarse,
         },
         target: TableSide {
             table: defs.target_table,
@@ -154,9 +162,11 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             from_query: false,
             hash_in_process: hashing.target_in_process,
             native_rows: hashing.native_rows,
+            coarse_key: equality.target_coarse,
         },
         rules,
         chunk_size: job.chunk_size,
+        keys_may_collide: equality.may_collide,
         warnings,
     })
 }
@@ -310,6 +320,44 @@ fn choose_key(
         }
     }
     Ok(key)
+}
+
+/// How the two sides tell keys apart, decided once per table from each key column's
+/// [`Dialect::key_equality`](crate::engine::Dialect::key_equality).
+struct KeyEqualities {
+    source_coarse: bool,
+    target_coarse: bool,
+    /// Some key column is coarse on the target without being known to compare alike on the
+    /// source. Only two databases of one engine declaring the column alike, with the same
+    /// collation, are known to: a source holding `'a'` and `'A'` under a case-insensitive
+    /// collation is impossible there. Anything else is checked ([`crate::collisions`]).
+    may_collide: bool,
+}
+
+impl KeyEqualities {
+    fn decide(
+        defs: &Definitions<'_>,
+        source_columns: &[Column],
+        target_columns: &[Column],
+        key: &[usize],
+    ) -> KeyEqualities {
+        let coarse =
+            |kind: EngineKind, c: &Column| kind.dialect().key_equality(c) == KeyEquality::Coarse;
+        let same_equality = |s: &Column, t: &Column| {
+            defs.source_kind == defs.target_kind
+                && s.decl_type == t.decl_type
+                && s.collation == t.collation
+        };
+        let pairs = || {
+            key.iter()
+                .map(|&i| (&source_columns[i], &target_columns[i]))
+        };
+        KeyEqualities {
+            source_coarse: pairs().any(|(s, _)| coarse(defs.source_kind, s)),
+            target_coarse: pairs().any(|(_, t)| coarse(defs.target_kind, t)),
+            may_collide: pairs().any(|(s, t)| coarse(defs.target_kind, t) && !same_equality(s, t)),
+        }
+    }
 }
 
 /// How each side's rows are hashed, decided once per table (see [`crate::value`]).
@@ -497,6 +545,48 @@ mod tests {
         assert_eq!(usable_key(&t), None);
         let floats = info(vec![column("f", TypeClass::Float, false, false)], &["f"]);
         assert_eq!(usable_key(&floats), None);
+    }
+
+    #[test]
+    fn key_collisions_are_checked_only_where_the_target_may_merge_source_keys() {
+        let text = |decl: &str, collation: &str| Column {
+            decl_type: decl.into(),
+            collation: Some(collation.into()),
+            ..column("code", TypeClass::Text, false, false)
+        };
+        let decide = |source_kind, source: Column, target_kind, target: Column| {
+            let (s, t) = (info(vec![source], &["code"]), info(vec![target], &["code"]));
+            let defs = Definitions {
+                source_kind,
+                source: &s,
+                source_table: "t".into(),
+                target_kind,
+                target: &t,
+                target_table: "t".into(),
+                rules: &DataRules::default(),
+            };
+            let e = KeyEqualities::decide(&defs, &s.columns, &t.columns, &[0]);
+            (e.target_coarse, e.may_collide)
+        };
+        let pg = text("text", "default/c/C.UTF-8/C.UTF-8///");
+        let ci = text(
+            "varchar(9) COLLATE utf8mb4_general_ci",
+            "utf8mb4_general_ci",
+        );
+        let nopad = text("varchar(9) COLLATE utf8mb4_nopad_bin", "utf8mb4_nopad_bin");
+        use EngineKind::{MySql, Postgres};
+        assert_eq!(
+            decide(Postgres, pg.clone(), MySql, ci.clone()),
+            (true, true)
+        );
+        assert_eq!(
+            decide(Postgres, pg.clone(), MySql, nopad.clone()),
+            (false, false)
+        );
+        // One engine, one declaration and collation: the source cannot hold 'a' and 'A'.
+        assert_eq!(decide(MySql, ci.clone(), MySql, ci.clone()), (true, false));
+        assert_eq!(decide(MySql, nopad, MySql, ci.clone()), (true, true));
+        assert_eq!(decide(MySql, ci, Postgres, pg), (false, false));
     }
 
     #[test]

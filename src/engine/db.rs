@@ -266,6 +266,18 @@ impl Db {
         Ok(self.with_session(session))
     }
 
+    /// This database through one read-write transaction on one connection, for work that
+    /// needs a single session (a temporary table): rolled back when the returned `Db` is
+    /// dropped, unless [`Db::finish`] commits it.
+    pub async fn session(&self) -> Result<Db> {
+        let session = match &self.pool {
+            Pool::Postgres(p) => Session::Postgres(p.begin().await?),
+            Pool::MySql(p) => Session::MySql(p.begin().await?),
+            Pool::Sqlite(p) => Session::Sqlite(p.begin().await?),
+        };
+        Ok(self.with_session(session))
+    }
+
     fn with_session(&self, session: Session) -> Db {
         Db {
             kind: self.kind,
@@ -355,7 +367,12 @@ impl Db {
     }
 
     /// Runs a query and decodes every row into values.
-    async fn fetch(&self, sql: &str, params: &[Param], wires: &[Wire]) -> Result<Vec<Vec<Value>>> {
+    pub(super) async fn fetch(
+        &self,
+        sql: &str,
+        params: &[Param],
+        wires: &[Wire],
+    ) -> Result<Vec<Vec<Value>>> {
         let rows: Vec<Vec<Value>> = on_pool!(self, p => {
             let rows = bind_values!(sqlx::query(sql), params).fetch_all(p).await?;
             rows.iter().map(|r| r.values(wires)).collect::<Result<_>>()?
@@ -546,6 +563,35 @@ impl Db {
         Ok(())
     }
 
+    /// Streams every row of the side's subset (the whole table without one), as the table
+    /// holds it, into `each` in batches of at most `batch` rows: memory stays bounded however
+    /// large the table, and `each` may wait on another database meanwhile.
+    pub async fn for_each_batch(
+        &self,
+        side: &TableSide,
+        batch: usize,
+        mut each: impl AsyncFnMut(Vec<Vec<Value>>) -> Result<()>,
+    ) -> Result<()> {
+        use futures::TryStreamExt;
+        let (text, params) = sql::rows_in_chunk(self.kind, side, &Chunk::everything());
+        let wires = sql::column_wires(self.kind, side);
+        let batch = batch.max(1);
+        let mut rows = Vec::with_capacity(batch);
+        on_pool!(self, p => {
+            let mut stream = bind_values!(sqlx::query(&text), &params).fetch(p);
+            while let Some(row) = stream.try_next().await? {
+                rows.push(row.values(&wires)?);
+                if rows.len() == batch {
+                    each(std::mem::replace(&mut rows, Vec::with_capacity(batch))).await?;
+                }
+            }
+        });
+        if !rows.is_empty() {
+            each(rows).await?;
+        }
+        Ok(())
+    }
+
     /// Rows in the side's subset (the whole table without one).
     pub async fn count(&self, side: &TableSide) -> Result<u64> {
         let (text, params) = sql::count(self.kind, side);
@@ -650,7 +696,7 @@ impl Db {
         if let Some(chunk) = delete_chunk {
             statements.push(sql::delete_chunk(self.kind, side, chunk));
         }
-        for batch in delete_keys.chunks(sql::batch_rows(side.key.len())) {
+        for batch in delete_keys.chunks(sql::delete_batch(side)) {
             statements.push(sql::delete_keys(self.kind, side, batch));
         }
         for batch in upsert_rows.chunks(sql::batch_rows(side.columns.len())) {

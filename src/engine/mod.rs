@@ -12,6 +12,8 @@
 //! [`Db`] (`db.rs`) is a connected database of any engine: it dispatches to the [`Engine`]
 //! implementations and runs the statements that `sql.rs` builds, engine-neutrally, from a
 //! [`Dialect`]. PostgreSQL's fast paths are an explicit extension ([`Db::postgres`]).
+//! [`KeyTable`] (`key_table.rs`) holds keys in a temporary table declared like a table's key, so
+//! that the database's own key equality can be asked which of them it takes for one.
 //!
 //! # Adding an engine
 //! 1. Add a variant to [`EngineKind`] (and its URL scheme in `url.rs`); the compiler then points
@@ -22,6 +24,7 @@
 //! 4. Run the cross-engine and differential tests with the new engine in their engine lists.
 
 mod db;
+mod key_table;
 pub mod mysql;
 pub mod postgres;
 mod sql;
@@ -30,6 +33,7 @@ pub mod types;
 mod url;
 
 pub use db::Db;
+pub use key_table::KeyTable;
 pub(crate) use url::redact_unparsed;
 pub use url::{DbUrl, EngineKind};
 
@@ -118,6 +122,34 @@ pub trait Dialect: Sync {
     fn key_order(&self, _column: &Column) -> KeyOrder {
         KeyOrder::Unordered
     }
+
+    /// How a key column of this declaration tells two keys apart: [`KeyEquality::Coarse`] where
+    /// its type or collation takes some different values for one key (case- or
+    /// accent-insensitive collations, trailing spaces ignored, `citext`), so that a target may
+    /// find a row by a key spelled differently from the source's (see `crate::collisions`).
+    fn key_equality(&self, column: &Column) -> KeyEquality;
+
+    /// `expr` (a key column of this declaration, or a value bound for one) as an expression
+    /// that compares exactly, value for value (for text: code point for code point), for key
+    /// columns whose [`Dialect::key_equality`] is coarse. Not usable through the key's index, so
+    /// only ever added to a condition that is.
+    fn exact_key_expr(&self, expr: &str) -> String;
+
+    /// `CREATE TEMPORARY TABLE name` with these `columns` of `table` declared exactly as they
+    /// are there (type, character set, collation), so that the temporary table compares values
+    /// by the table's own equality, and a 64-bit integer column `ordinal` (see
+    /// `crate::collisions`).
+    fn create_temporary_table(
+        &self,
+        name: &str,
+        table: &str,
+        columns: &[Column],
+        ordinal: &str,
+    ) -> String;
+
+    /// Drops the temporary table `name` if it exists, and never a table of the database that
+    /// happens to have the same name.
+    fn drop_temporary_table(&self, name: &str) -> String;
 
     /// Whether composite keys of columns with a [`Dialect::key_order`] compare as row values
     /// `(a, b) >= (x, y)` through the key's index, so that their chunks can be key ranges too.
@@ -242,6 +274,14 @@ pub struct Column {
     pub collation: Option<String>,
 }
 
+impl Column {
+    /// The collation's name: the first part of [`Column::collation`] (PostgreSQL's database
+    /// default is `default`).
+    pub fn collation_name(&self) -> Option<&str> {
+        self.collation.as_deref()?.split('/').next()
+    }
+}
+
 /// How a key column orders its values, as far as chunking by key ranges cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyOrder {
@@ -258,6 +298,16 @@ pub enum KeyOrder {
     Engine,
     /// No order that range conditions can use exactly.
     Unordered,
+}
+
+/// How a key column decides that two values are one key, as far as writing by key cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEquality {
+    /// Two values are one key only when they are the same value (text: the same code points).
+    Exact,
+    /// Some different values are one key: `'a'` and `'A'` under a case-insensitive collation,
+    /// `'a'` and `'a '` under a `PAD SPACE` one, `'e'` and `'é'` under an accent-insensitive one.
+    Coarse,
 }
 
 /// A table as one side describes it.
@@ -301,11 +351,25 @@ pub struct TableSide {
     /// over each value's own exact text instead of the canonical expressions (the native row
     /// hashes of [`crate::value`]), and PostgreSQL chunks are piped `COPY` to `COPY`.
     pub native_rows: bool,
+    /// Some key column compares keys more coarsely than by value ([`KeyEquality::Coarse`]).
+    /// On a target, deletes by key then also compare the key exactly, and upserts write the key
+    /// columns too: a row found by a key of another spelling (`key7` for the source's `Key7`)
+    /// takes the source's spelling, and no delete of `key7` can remove it afterwards.
+    pub coarse_key: bool,
 }
 
 impl TableSide {
     pub fn key_columns(&self) -> impl Iterator<Item = &Column> {
         self.key.iter().map(|&i| &self.columns[i])
+    }
+
+    /// This side reading only its key columns.
+    pub fn keys_only(&self) -> TableSide {
+        TableSide {
+            columns: self.key_columns().cloned().collect(),
+            key: (0..self.key.len()).collect(),
+            ..self.clone()
+        }
     }
 
     /// The key of a row of this side.
@@ -429,6 +493,129 @@ pub fn describe_statement((text, params): &Statement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(decl: &str, collation: Option<&str>) -> Column {
+        Column {
+            name: "code".into(),
+            decl_type: decl.into(),
+            cast_type: decl.into(),
+            class: TypeClass::Text,
+            nullable: false,
+            has_default: false,
+            generated: false,
+            collation: collation.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn key_equality_is_exact_only_where_every_value_is_its_own_key() {
+        use KeyEquality::{Coarse, Exact};
+        let cases = [
+            (
+                EngineKind::MySql,
+                text(
+                    "varchar(9) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
+                    Some("utf8mb4_general_ci"),
+                ),
+                Coarse,
+            ),
+            // Binary, but PAD SPACE: 'a' = 'a '.
+            (
+                EngineKind::MySql,
+                text(
+                    "varchar(9) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                    Some("utf8mb4_bin"),
+                ),
+                Coarse,
+            ),
+            (
+                EngineKind::MySql,
+                text(
+                    "varchar(9) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin",
+                    Some("utf8mb4_nopad_bin"),
+                ),
+                Exact,
+            ),
+            // CHAR drops trailing spaces whatever the collation.
+            (
+                EngineKind::MySql,
+                text(
+                    "char(9) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin",
+                    Some("utf8mb4_nopad_bin"),
+                ),
+                Coarse,
+            ),
+            (
+                EngineKind::Postgres,
+                text("text", Some("default/c/C.UTF-8/C.UTF-8///")),
+                Exact,
+            ),
+            (
+                EngineKind::Postgres,
+                text(
+                    "character varying(9)",
+                    Some("en_US/c/en_US.utf8//2.36/deterministic"),
+                ),
+                Exact,
+            ),
+            (
+                EngineKind::Postgres,
+                text("text", Some("ci/i/und-u-ks-level2//153/nondeterministic")),
+                Coarse,
+            ),
+            (
+                EngineKind::Postgres,
+                text("citext", Some("default/c/C.UTF-8/C.UTF-8///")),
+                Coarse,
+            ),
+            (
+                EngineKind::Postgres,
+                text("character(3)", Some("default/c/C.UTF-8/C.UTF-8///")),
+                Coarse,
+            ),
+            (EngineKind::Sqlite, text("TEXT", None), Exact),
+            (EngineKind::Sqlite, text("TEXT", Some("BINARY")), Exact),
+            (EngineKind::Sqlite, text("TEXT", Some("nocase")), Coarse),
+            (EngineKind::Sqlite, text("TEXT", Some("RTRIM")), Coarse),
+        ];
+        for (kind, column, expected) in cases {
+            assert_eq!(
+                kind.dialect().key_equality(&column),
+                expected,
+                "{kind} {column:?}"
+            );
+        }
+        let mut number = text("bigint", None);
+        number.class = TypeClass::Int;
+        for kind in [EngineKind::Postgres, EngineKind::MySql, EngineKind::Sqlite] {
+            assert_eq!(kind.dialect().key_equality(&number), Exact);
+        }
+    }
+
+    #[test]
+    fn created_text_keys_tell_every_key_apart() {
+        let source = text("text", None);
+        let mysql = EngineKind::MySql
+            .dialect()
+            .declare(EngineKind::Postgres, &source, true);
+        assert_eq!(
+            mysql,
+            "varchar(768) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+        );
+        let postgres = EngineKind::Postgres
+            .dialect()
+            .declare(EngineKind::MySql, &source, true);
+        assert_eq!(postgres, "text COLLATE \"C\"");
+        let sqlite = EngineKind::Sqlite
+            .dialect()
+            .declare(EngineKind::MySql, &source, true);
+        assert_eq!(sqlite, "TEXT");
+        // Other columns keep the target's default collation.
+        let other = EngineKind::MySql
+            .dialect()
+            .declare(EngineKind::Postgres, &source, false);
+        assert_eq!(other, "longtext");
+    }
 
     #[test]
     fn deadlocks_and_lost_connections_are_tried_again_but_not_mistakes() {

@@ -3,7 +3,9 @@
 //! hashes, upserts). Every identifier is quoted and every value is bound; nothing from a row is
 //! ever spliced into SQL text.
 
-use super::{Chunk, Column, Dialect, EngineKind, KeyGroups, Param, Statement, TableSide, Wire};
+use super::{
+    Chunk, Column, Dialect, EngineKind, KeyEquality, KeyGroups, Param, Statement, TableSide, Wire,
+};
 use crate::value::{Key, TypeClass, Value};
 
 /// At most this many rows (or keys) go into one statement, well under every engine's limit on
@@ -233,6 +235,53 @@ fn keys_condition(binder: &mut Binder, side: &TableSide, keys: &[Key]) -> String
     } else {
         format!("{key} IN ({})", items.join(", "))
     }
+}
+
+/// `WHERE` condition matching these keys and no other: [`keys_condition`], through the key's
+/// index, and where the side's key equality is coarse ([`TableSide::coarse_key`]) also each
+/// key value for value, so that `key7` never matches a row the run has just rewritten as
+/// `Key7`. Every key is bound twice then.
+fn exact_keys_condition(binder: &mut Binder, side: &TableSide, keys: &[Key]) -> String {
+    let by_index = keys_condition(binder, side, keys);
+    if !side.coarse_key {
+        return by_index;
+    }
+    let dialect = binder.kind.dialect();
+    let exact = |column: &Column, expr: String| match dialect.key_equality(column) {
+        KeyEquality::Coarse => dialect.exact_key_expr(&expr),
+        KeyEquality::Exact => expr,
+    };
+    let key = tuple(
+        side.key_columns()
+            .map(|c| exact(c, dialect.quote_ident(&c.name)))
+            .collect(),
+    );
+    let items: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let values: Vec<String> = side
+                .key_columns()
+                .zip(k)
+                .map(|(c, v)| {
+                    let placeholder = binder.bind(c, v.clone());
+                    exact(c, placeholder)
+                })
+                .collect();
+            tuple(values)
+        })
+        .collect();
+    let exactly = if side.key.len() > 1 {
+        dialect.row_values_in(&key, &items)
+    } else {
+        format!("{key} IN ({})", items.join(", "))
+    };
+    format!("{by_index} AND {exactly}")
+}
+
+/// Keys per `DELETE` by key: bound twice where they are also compared exactly.
+pub fn delete_batch(side: &TableSide) -> usize {
+    let per_key = if side.coarse_key { 2 } else { 1 };
+    batch_rows(side.key.len() * per_key)
 }
 
 /// Every `step`-th key strictly between `after` and `before`, in one ordered pass: the keys that
@@ -488,15 +537,15 @@ pub fn count(kind: EngineKind, side: &TableSide) -> Statement {
 
 pub fn delete_keys(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Statement {
     let mut b = Binder::new(kind);
-    let condition = keys_condition(&mut b, side, keys);
+    let condition = exact_keys_condition(&mut b, side, keys);
     (
         format!("DELETE FROM {} WHERE {condition}", side.table),
         b.values,
     )
 }
 
-/// One multi-row INSERT that updates rows whose key already exists.
-pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statement {
+/// One multi-row INSERT of these rows (values in the side's column order).
+pub fn insert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statement {
     let mut b = Binder::new(kind);
     let columns: Vec<String> = side
         .columns
@@ -515,23 +564,95 @@ pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statem
             format!("({})", params.join(", "))
         })
         .collect();
+    let text = format!(
+        "INSERT INTO {} ({}) VALUES {}",
+        side.table,
+        columns.join(", "),
+        tuples.join(", ")
+    );
+    (text, b.values)
+}
+
+/// One multi-row INSERT that updates rows whose key already exists: their other columns, and
+/// where the key equality is coarse ([`TableSide::coarse_key`]) their key columns too, so that
+/// a row found by a key of another spelling takes the source's.
+pub fn upsert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statement {
+    let (text, params) = insert(kind, side, rows);
     let keys: Vec<String> = side
         .key_columns()
         .map(|c| quote_ident(kind, &c.name))
         .collect();
-    let others: Vec<String> = side
+    let updated: Vec<String> = side
         .columns
         .iter()
         .enumerate()
-        .filter(|(i, _)| !side.key.contains(i))
+        .filter(|(i, _)| side.coarse_key || !side.key.contains(i))
         .map(|(_, c)| quote_ident(kind, &c.name))
         .collect();
-    let conflict = kind.dialect().upsert_clause(&keys, &others);
+    let conflict = kind.dialect().upsert_clause(&keys, &updated);
+    (format!("{text} {conflict}"), params)
+}
+
+/// `CREATE TEMPORARY TABLE` (and, first, `DROP` of a leftover of the same name) of a key table
+/// (see `key_table.rs`): `key` declared as in the side's table, and an ordinal column.
+pub fn create_key_table(
+    kind: EngineKind,
+    side: &TableSide,
+    name: &str,
+    ordinal: &str,
+) -> [Statement; 2] {
+    let dialect = kind.dialect();
+    let (name, ordinal) = (dialect.quote_ident(name), dialect.quote_ident(ordinal));
+    let key: Vec<Column> = side.key_columns().cloned().collect();
+    [
+        (dialect.drop_temporary_table(&name), Vec::new()),
+        (
+            dialect.create_temporary_table(&name, &side.table, &key, &ordinal),
+            Vec::new(),
+        ),
+    ]
+}
+
+/// The smallest ordinal of the first rows, in the order they were added, that the key table's
+/// key equality takes for one key, if there are any.
+pub fn first_collision(kind: EngineKind, table: &TableSide, ordinal: &str) -> String {
+    format!(
+        "SELECT MIN({}) FROM {} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY 1 LIMIT 1",
+        quote_ident(kind, ordinal),
+        table.table,
+        order_by(kind, table, false)
+    )
+}
+
+/// The key of the key table's row with this ordinal.
+pub fn key_at(kind: EngineKind, table: &TableSide, ordinal: &Column, n: i64) -> Statement {
+    let mut b = Binder::new(kind);
     let text = format!(
-        "INSERT INTO {} ({}) VALUES {} {conflict}",
-        side.table,
-        columns.join(", "),
-        tuples.join(", ")
+        "SELECT {} FROM {} WHERE {} = {}",
+        select_list(kind, table.key_columns()),
+        table.table,
+        quote_ident(kind, &ordinal.name),
+        b.bind(ordinal, Value::Int(n))
+    );
+    (text, b.values)
+}
+
+/// The first two keys, in the order they were added, that the key table takes for `key`: the
+/// comparison is the table's own (its columns' collations), not the bound values'.
+pub fn first_two_equal(
+    kind: EngineKind,
+    table: &TableSide,
+    ordinal: &Column,
+    key: &Key,
+) -> Statement {
+    let mut b = Binder::new(kind);
+    let text = format!(
+        "SELECT {} FROM {} WHERE {} = {} ORDER BY {} LIMIT 2",
+        select_list(kind, table.key_columns()),
+        table.table,
+        key_tuple(kind, table),
+        b.bind_key(table, key),
+        quote_ident(kind, &ordinal.name)
     );
     (text, b.values)
 }
@@ -560,6 +681,7 @@ mod tests {
             from_query: false,
             hash_in_process: false,
             native_rows: false,
+            coarse_key: false,
         }
     }
 
@@ -623,6 +745,42 @@ mod tests {
         assert!(
             hash.contains("MD5(CONCAT_WS(',', QUOTE(`a`), QUOTE(`b`), QUOTE(`v`)))"),
             "{hash}"
+        );
+    }
+
+    #[test]
+    fn a_coarse_key_is_deleted_exactly_and_upserted_with_its_spelling() {
+        let mut s = side(EngineKind::MySql, vec![0]);
+        s.columns[0].class = TypeClass::Text;
+        s.columns[0].decl_type = "varchar(9)".into();
+        s.columns[0].collation = Some("utf8mb4_general_ci".into());
+        s.coarse_key = true;
+        let keys = vec![vec![Value::Text("key7".into())]];
+        let (text, params) = delete_keys(EngineKind::MySql, &s, &keys);
+        assert_eq!(
+            text,
+            "DELETE FROM `s`.`t` WHERE `a` IN (?) AND CAST(CONVERT(`a` USING utf8mb4) AS BINARY) \
+             IN (CAST(CONVERT(? USING utf8mb4) AS BINARY))"
+        );
+        assert_eq!(params.len(), 2);
+        let rows = vec![vec![Value::Text("Key7".into()), Value::Int(2), Value::Null]];
+        let (text, _) = upsert(EngineKind::MySql, &s, &rows);
+        assert!(
+            text.ends_with(
+                "ON DUPLICATE KEY UPDATE `a` = VALUES(`a`), `b` = VALUES(`b`), `v` = VALUES(`v`)"
+            ),
+            "{text}"
+        );
+        // A composite key pairs each key's columns in the exact comparison too.
+        let mut s = side(EngineKind::Sqlite, vec![0, 1]);
+        s.columns[1].class = TypeClass::Text;
+        s.columns[1].collation = Some("NOCASE".into());
+        s.coarse_key = true;
+        let keys = vec![vec![Value::Int(1), Value::Text("a".into())]];
+        let (text, _) = delete_keys(EngineKind::Sqlite, &s, &keys);
+        assert!(
+            text.ends_with("AND (\"a\", \"b\" COLLATE BINARY) IN (VALUES (?, ? COLLATE BINARY))"),
+            "{text}"
         );
     }
 

@@ -1,5 +1,7 @@
-//! `dbdelta check`: connect to both sides and plan every table, comparing nothing.
+//! `dbdelta check`: connect to both sides and plan every table, comparing nothing (but for the
+//! source's keys, checked against a coarser target key equality as `sync` would).
 
+use crate::collisions::refuse_colliding_keys;
 use crate::config::Job;
 use crate::engine::Db;
 use crate::prepare::prepare_table;
@@ -17,7 +19,13 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     let mut result = Ok(());
     let mut planned = Vec::new();
     for table in &job.tables {
-        match prepare_table(&source, &target, table, &job.data_rules, false).await {
+        let prepared = match prepare_table(&source, &target, table, &job.data_rules, false).await {
+            Ok(plan) => refuse_colliding_keys(&source, &target, &plan)
+                .await
+                .map(|()| plan),
+            Err(e) => Err(e),
+        };
+        match prepared {
             Ok(plan) => {
                 let key: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
                 say(&format!(

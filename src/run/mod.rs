@@ -35,6 +35,7 @@ pub use policy::{Command, Policy};
 pub use shutdown::{stop_on_signals, Stop};
 
 use crate::apply::HeldDeletes;
+use crate::collisions::refuse_colliding_keys;
 use crate::config::{Integrity, Job};
 use crate::engine::Db;
 use crate::order::{write_order, WriteOrder};
@@ -204,8 +205,9 @@ async fn run_connected(
     })
 }
 
-/// Every table prepared (introspected, matched, created where missing) before anything is
-/// written, with the time it took, and its warnings told; `None` when a stop came first.
+/// Every table prepared (introspected, matched, created where missing, its source keys checked
+/// against a coarser target key equality) before anything is written, with the time it took,
+/// and its warnings told; `None` when a stop came first.
 /// Preparing may create a missing table, so it is not cut short, only not begun.
 async fn plan_tables(
     job: &Job,
@@ -222,6 +224,9 @@ async fn plan_tables(
         }
         let t0 = Instant::now();
         let plan = prepare_table(source, target, table, &job.data_rules, run_policy.write).await?;
+        if run_policy.refuse_key_collisions {
+            refuse_colliding_keys(source, target, &plan).await?;
+        }
         let mut timings = Timings::default();
         timings.add(Phase::Introspect, t0.elapsed());
         plans.push((Arc::new(plan), timings));

@@ -45,6 +45,10 @@ pub struct Policy {
     /// table locks, creates missing tables (`create_missing`), orders tables by their foreign
     /// keys, may open the `--defer-constraints` transaction and advances sequences.
     pub write: bool,
+    /// A table whose target takes two of the source's keys for one (a coarser collation) is
+    /// refused before anything is written (see `crate::collisions`): for `--dry-run` too, so
+    /// that it fails where the real run would. `diff` lists such keys as they are.
+    pub refuse_key_collisions: bool,
     /// Compare each chunk's two sides; without, every chunk is copied whole (`truncate`).
     pub compare: bool,
     /// Rows only in the source are inserted.
@@ -85,6 +89,7 @@ impl Policy {
             Command::Sync => Policy {
                 guard_target: true,
                 write: true,
+                refuse_key_collisions: true,
                 compare,
                 insert,
                 update,
@@ -100,6 +105,7 @@ impl Policy {
             Command::DryRun => Policy {
                 guard_target: true,
                 write: false,
+                refuse_key_collisions: true,
                 compare: true,
                 insert,
                 update,
@@ -113,6 +119,7 @@ impl Policy {
             Command::Diff => Policy {
                 guard_target: false,
                 write: false,
+                refuse_key_collisions: false,
                 compare: true,
                 insert: false,
                 update: false,
@@ -135,8 +142,8 @@ impl Policy {
         }
     }
 
-    /// The fields that do not depend on the mode (`guard_target`, `write`, `list_keys`,
-    /// `print_statements`, `differences_fail`),
+    /// The fields that do not depend on the mode (`guard_target`, `write`,
+    /// `refuse_key_collisions`, `list_keys`, `print_statements`, `differences_fail`),
     /// for decisions made once per run, before any table's mode is known.
     pub fn run(command: Command) -> Policy {
         Policy::of(command, Mode::default())
@@ -155,6 +162,7 @@ mod tests {
     fn every_command_and_mode_has_its_policy() {
         let row = |guard_target,
                    write,
+                   refuse_key_collisions,
                    compare,
                    insert,
                    update,
@@ -166,6 +174,7 @@ mod tests {
                    differences_fail| Policy {
             guard_target,
             write,
+            refuse_key_collisions,
             compare,
             insert,
             update,
@@ -180,19 +189,19 @@ mod tests {
         use Command::{Diff, DryRun, Sync};
         #[rustfmt::skip]
         let expected = [
-            //                        guard write compare insert update delete truncate list hold print fail
-            ((Sync, Mode::Sync),       row(t, t, t, t, t, t, f, f, t, f, f)),
-            ((Sync, Mode::Upsert),     row(t, t, t, t, t, f, f, f, f, f, f)),
-            ((Sync, Mode::InsertOnly), row(t, t, t, t, f, f, f, f, f, f, f)),
-            ((Sync, Mode::Truncate),   row(t, t, f, t, t, f, t, f, f, f, f)),
-            ((DryRun, Mode::Sync),       row(t, f, t, t, t, t, f, t, f, t, f)),
-            ((DryRun, Mode::Upsert),     row(t, f, t, t, t, f, f, t, f, t, f)),
-            ((DryRun, Mode::InsertOnly), row(t, f, t, t, f, f, f, t, f, t, f)),
-            ((DryRun, Mode::Truncate),   row(t, f, t, t, t, f, f, t, f, t, f)),
-            ((Diff, Mode::Sync),       row(f, f, t, f, f, f, f, t, f, f, t)),
-            ((Diff, Mode::Upsert),     row(f, f, t, f, f, f, f, t, f, f, t)),
-            ((Diff, Mode::InsertOnly), row(f, f, t, f, f, f, f, t, f, f, t)),
-            ((Diff, Mode::Truncate),   row(f, f, t, f, f, f, f, t, f, f, t)),
+            //                        guard write keys compare insert update delete truncate list hold print fail
+            ((Sync, Mode::Sync),       row(t, t, t, t, t, t, t, f, f, t, f, f)),
+            ((Sync, Mode::Upsert),     row(t, t, t, t, t, t, f, f, f, f, f, f)),
+            ((Sync, Mode::InsertOnly), row(t, t, t, t, t, f, f, f, f, f, f, f)),
+            ((Sync, Mode::Truncate),   row(t, t, t, f, t, t, f, t, f, f, f, f)),
+            ((DryRun, Mode::Sync),       row(t, f, t, t, t, t, t, f, t, f, t, f)),
+            ((DryRun, Mode::Upsert),     row(t, f, t, t, t, t, f, f, t, f, t, f)),
+            ((DryRun, Mode::InsertOnly), row(t, f, t, t, t, f, f, f, t, f, t, f)),
+            ((DryRun, Mode::Truncate),   row(t, f, t, t, t, t, f, f, t, f, t, f)),
+            ((Diff, Mode::Sync),       row(f, f, f, t, f, f, f, f, t, f, f, t)),
+            ((Diff, Mode::Upsert),     row(f, f, f, t, f, f, f, f, t, f, f, t)),
+            ((Diff, Mode::InsertOnly), row(f, f, f, t, f, f, f, f, t, f, f, t)),
+            ((Diff, Mode::Truncate),   row(f, f, f, t, f, f, f, f, t, f, f, t)),
         ];
         let mut seen = 0;
         for command in Command::ALL {
@@ -216,6 +225,7 @@ mod tests {
                 let table = Policy::of(command, mode);
                 assert_eq!(table.guard_target, run.guard_target);
                 assert_eq!(table.write, run.write, "{command:?} {mode:?}");
+                assert_eq!(table.refuse_key_collisions, run.refuse_key_collisions);
                 assert_eq!(table.list_keys, run.list_keys, "{command:?} {mode:?}");
                 assert_eq!(table.differences_fail, run.differences_fail);
                 assert_eq!(table.print_statements, run.print_statements);

@@ -16,6 +16,7 @@ mod foreign_keys;
 mod identifiers;
 mod init;
 mod interrupt;
+mod key_equality;
 mod locking;
 mod reconnect;
 mod reporting;

@@ -3,7 +3,7 @@
 //! what MySQL cannot store (non-finite floats, timestamps outside its ranges).
 
 use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
-use super::super::{Column, Dialect, EngineKind, KeyOrder, Wire};
+use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::MySql;
 use crate::value::{canonical_text, TypeClass, Value};
 use anyhow::{bail, Result};
@@ -84,10 +84,15 @@ impl Dialect for MySql {
             TypeClass::Timestamp | TypeClass::TimestampTz => "datetime(6)".into(),
             TypeClass::Uuid => "char(36)".into(),
             TypeClass::Json => "json".into(),
+            // A key compares by code points, without padding, so that the target tells apart
+            // every key the source does (`'a'`, `'A'`, `'a '`): see `key_equality`.
+            TypeClass::Text | TypeClass::Other if is_key => format!(
+                "varchar({}) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin",
+                // MySQL indexes no unbounded text: the longest indexable varchar.
+                length_limit(&decl).unwrap_or(768)
+            ),
             TypeClass::Text | TypeClass::Other => match length_limit(&decl) {
                 Some(n) => format!("varchar({n})"),
-                // MySQL indexes no unbounded text: a key gets the longest indexable varchar.
-                None if is_key => "varchar(768)".into(),
                 None => "longtext".into(),
             },
         }
@@ -118,6 +123,53 @@ impl Dialect for MySql {
             TypeClass::Text | TypeClass::TimestampTz | TypeClass::Uuid => KeyOrder::Engine,
             _ => KeyOrder::Unordered,
         }
+    }
+
+    /// Text is exact only under a binary collation without padding (`utf8mb4_nopad_bin` and
+    /// the other `_nopad_bin` ones, MySQL's `utf8mb4_0900_bin`): every other collation is
+    /// `PAD SPACE` (`'a'` = `'a '`, `utf8mb4_bin` too), and most also ignore case or accents.
+    /// `CHAR(n)` drops trailing spaces whatever its collation; ENUM, SET and the types dbdelta
+    /// does not know have their own equality.
+    fn key_equality(&self, column: &Column) -> KeyEquality {
+        let exact_collation = column
+            .collation
+            .as_deref()
+            .is_some_and(|c| c.ends_with("_nopad_bin") || c == "utf8mb4_0900_bin");
+        let fixed_width = column.decl_type.to_ascii_lowercase().starts_with("char(");
+        match column.class {
+            TypeClass::Text if exact_collation && !fixed_width => KeyEquality::Exact,
+            TypeClass::Text | TypeClass::Other => KeyEquality::Coarse,
+            _ => KeyEquality::Exact,
+        }
+    }
+
+    /// The value's UTF-8 bytes: binary strings compare every byte, trailing spaces included.
+    fn exact_key_expr(&self, expr: &str) -> String {
+        format!("CAST(CONVERT({expr} USING utf8mb4) AS BINARY)")
+    }
+
+    /// Declared as the introspected declaration says, character set and collation included.
+    fn create_temporary_table(
+        &self,
+        name: &str,
+        _table: &str,
+        columns: &[Column],
+        ordinal: &str,
+    ) -> String {
+        let columns: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} {}", self.quote_ident(&c.name), c.decl_type))
+            .collect();
+        format!(
+            "CREATE TEMPORARY TABLE {name} ({}, {ordinal} bigint)",
+            columns.join(", ")
+        )
+    }
+
+    /// A rolled-back transaction keeps MySQL's temporary tables: they are dropped by name
+    /// (`TEMPORARY` drops no other table).
+    fn drop_temporary_table(&self, name: &str) -> String {
+        format!("DROP TEMPORARY TABLE IF EXISTS {name}")
     }
 
     fn fraction_digits(&self, decl: &str) -> Option<usize> {

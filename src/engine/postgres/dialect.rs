@@ -2,7 +2,7 @@
 //! the server with `md5`, the native row hash, `ON CONFLICT` upserts, declarations.
 
 use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
-use super::super::{Column, Dialect, EngineKind, KeyOrder, Wire};
+use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::Postgres;
 use crate::value::{TypeClass, Value};
 use anyhow::{bail, Result};
@@ -72,7 +72,7 @@ impl Dialect for Postgres {
         on_conflict_clause(keys, others)
     }
 
-    fn declare(&self, source: EngineKind, column: &Column, _is_key: bool) -> String {
+    fn declare(&self, source: EngineKind, column: &Column, is_key: bool) -> String {
         if source == EngineKind::Postgres {
             return column.decl_type.clone();
         }
@@ -97,10 +97,19 @@ impl Dialect for Postgres {
             TypeClass::TimestampTz => "timestamptz".into(),
             TypeClass::Uuid => "uuid".into(),
             TypeClass::Json => "jsonb".into(),
-            TypeClass::Text | TypeClass::Other => match length_limit(&decl) {
-                Some(n) => format!("varchar({n})"),
-                None => "text".into(),
-            },
+            TypeClass::Text | TypeClass::Other => {
+                let text = match length_limit(&decl) {
+                    Some(n) => format!("varchar({n})"),
+                    None => "text".into(),
+                };
+                // A key under the byte-wise `C` collation tells apart every key and orders by
+                // code points, as MariaDB's `utf8mb4_nopad_bin` does, so chunks can be ranges.
+                if is_key {
+                    format!("{text} COLLATE \"C\"")
+                } else {
+                    text
+                }
+            }
         }
     }
 
@@ -124,6 +133,56 @@ impl Dialect for Postgres {
             }
             _ => KeyOrder::Unordered,
         }
+    }
+
+    /// Deterministic collations take two texts for one only when their bytes are equal, so
+    /// `text` and `varchar` keys are exact under every collation but a nondeterministic one.
+    /// `citext` folds case, `character(n)` ignores trailing spaces, and a type dbdelta does not
+    /// know has its own equality (`interval '1 day'` equals `interval '24 hours'`).
+    fn key_equality(&self, column: &Column) -> KeyEquality {
+        let nondeterministic = column
+            .collation
+            .as_deref()
+            .is_some_and(|c| c.ends_with("/nondeterministic"));
+        let decl = column.decl_type.as_str();
+        match column.class {
+            TypeClass::Text
+                if nondeterministic
+                    || decl == "citext"
+                    || decl == "bpchar"
+                    || decl.starts_with("character(") =>
+            {
+                KeyEquality::Coarse
+            }
+            TypeClass::Other => KeyEquality::Coarse,
+            _ => KeyEquality::Exact,
+        }
+    }
+
+    /// The value's text under the byte-wise `C` collation.
+    fn exact_key_expr(&self, expr: &str) -> String {
+        format!("({expr})::text COLLATE \"C\"")
+    }
+
+    /// `CREATE TABLE … AS SELECT` keeps each column's type, modifiers and collation (a domain's
+    /// and `citext` too), whatever schema they live in. Dropped at the end of the transaction.
+    fn create_temporary_table(
+        &self,
+        name: &str,
+        table: &str,
+        columns: &[Column],
+        ordinal: &str,
+    ) -> String {
+        let columns: Vec<String> = columns.iter().map(|c| self.quote_ident(&c.name)).collect();
+        format!(
+            "CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS SELECT {}, CAST(0 AS bigint) AS {ordinal} \
+             FROM {table} WITH NO DATA",
+            columns.join(", ")
+        )
+    }
+
+    fn drop_temporary_table(&self, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS pg_temp.{name}")
     }
 
     fn ranges_over_row_values(&self) -> bool {

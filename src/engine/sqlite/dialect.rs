@@ -3,7 +3,7 @@
 //! are only hints, so values are stored as they come and checked only for what SQLite would
 //! change (NaN becomes NULL, long decimals become doubles).
 
-use super::super::{Column, Dialect, EngineKind, KeyOrder, Wire};
+use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::Sqlite;
 use crate::value::{TypeClass, Value};
 use anyhow::{bail, Result};
@@ -92,6 +92,54 @@ impl Dialect for Sqlite {
             TypeClass::Int => KeyOrder::Integer,
             _ => KeyOrder::Unordered,
         }
+    }
+
+    /// Text under the default `BINARY` collation is exact; `NOCASE` folds ASCII case, `RTRIM`
+    /// ignores trailing spaces, and an application's own collation may do anything. The
+    /// collation is the one the key's unique index compares by (see `introspect.rs`).
+    fn key_equality(&self, column: &Column) -> KeyEquality {
+        let binary = column
+            .collation
+            .as_deref()
+            .is_none_or(|c| c.eq_ignore_ascii_case("BINARY"));
+        match column.class {
+            TypeClass::Text | TypeClass::Other if !binary => KeyEquality::Coarse,
+            _ => KeyEquality::Exact,
+        }
+    }
+
+    fn exact_key_expr(&self, expr: &str) -> String {
+        format!("{expr} COLLATE BINARY")
+    }
+
+    /// Declared with the column's type (hence its affinity) and the collation its key index
+    /// compares by, in the connection's `temp` schema.
+    fn create_temporary_table(
+        &self,
+        name: &str,
+        _table: &str,
+        columns: &[Column],
+        ordinal: &str,
+    ) -> String {
+        let columns: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let collation = c
+                    .collation
+                    .as_deref()
+                    .map(|co| format!(" COLLATE {}", self.quote_ident(co)))
+                    .unwrap_or_default();
+                format!("{} {}{collation}", self.quote_ident(&c.name), c.decl_type)
+            })
+            .collect();
+        format!(
+            "CREATE TEMPORARY TABLE {name} ({}, {ordinal} INTEGER)",
+            columns.join(", ")
+        )
+    }
+
+    fn drop_temporary_table(&self, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS temp.{name}")
     }
 
     fn hashes_in_sql(&self) -> bool {
