@@ -5,7 +5,7 @@ use crate::compare::{ChunkDiff, ChunkWork};
 use crate::convert::fit_row;
 use crate::engine::{Chunk, Db, Statement};
 use crate::schema::TablePlan;
-use crate::value::{key_to_string, Key, Value};
+use crate::value::{key_to_string, rows_size, Key, Value};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -244,7 +244,7 @@ async fn prepare<'a>(
             }
         };
     let key_of = |row: &Vec<Value>| plan.source.key_of(row);
-    let bytes_read = data_size(&rows);
+    let bytes_read = rows.iter().map(|row| rows_size(row)).sum();
     // Unless both sides declare every column alike, every value is checked against its target
     // column before anything is written: a narrower target would round it without a word.
     let rows = if plan.source.native_rows {
@@ -284,7 +284,7 @@ async fn prepare<'a>(
             None => delete_keys.len() as u64,
         },
         bytes_read,
-        bytes_written: data_size(&rows),
+        bytes_written: rows.iter().map(|row| rows_size(row)).sum(),
     };
     Ok(ChunkWrites {
         delete_chunk,
@@ -302,16 +302,4 @@ async fn prepare<'a>(
 /// `crate::plan`), so such a row is in the same range, which is then not empty.
 fn may_append(plan: &TablePlan, chunk: &Chunk) -> bool {
     !(plan.target.coarse_key && matches!(chunk, Chunk::Bucket { .. }))
-}
-
-/// The encoded size of row data, as [`ApplyStats`] defines it.
-fn data_size(rows: &[Vec<Value>]) -> u64 {
-    let value_size = |value: &Value| match value {
-        Value::Null => 0,
-        Value::Int(_) | Value::Float(_) => 8,
-        Value::Bool(_) => 1,
-        Value::Text(text) => text.len(),
-        Value::Bytes(bytes) => bytes.len(),
-    };
-    rows.iter().flatten().map(|v| value_size(v) as u64).sum()
 }

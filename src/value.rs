@@ -611,6 +611,22 @@ pub fn key_hash(classes: &[TypeClass], key: &[Value]) -> u64 {
     ]))
 }
 
+/// The size of values as row data is counted ([`crate::engine::Db::bytes_received`], the
+/// `bytes_read`/`bytes_written` of a copy): 8 bytes for integers and floats, 1 for booleans, 0
+/// for NULL, the byte length of texts and binaries.
+pub fn rows_size(values: &[Value]) -> u64 {
+    values
+        .iter()
+        .map(|value| match value {
+            Value::Null => 0,
+            Value::Int(_) | Value::Float(_) => 8,
+            Value::Bool(_) => 1,
+            Value::Text(text) => text.len() as u64,
+            Value::Bytes(bytes) => bytes.len() as u64,
+        })
+        .sum()
+}
+
 /// The hash bucket of a key among `buckets`: its [`key_hash`] modulo `buckets`.
 pub fn key_bucket(classes: &[TypeClass], key: &[Value], buckets: u64) -> u64 {
     key_hash(classes, key) % buckets.max(1)

@@ -16,10 +16,12 @@ use super::{
     sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, KeyGroups, Param,
     SourceTable, Statement, TableInfo, TableLock, TableSide, Wire,
 };
-use crate::value::{key_bucket, sum_mod_2_64, Key, TypeClass, Value};
+use crate::value::{key_bucket, rows_size, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
 use sqlx::{Connection as _, MySqlPool, PgPool, Row, SqlitePool};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -191,6 +193,9 @@ pub struct Db {
     write_gate: tokio::sync::Mutex<()>,
     /// The transaction all statements go through, if any (see [`Session`]).
     session: Option<tokio::sync::Mutex<Session>>,
+    /// Row data received from this database, shared with every session opened from it (see
+    /// [`Db::bytes_received`]).
+    received: Arc<AtomicU64>,
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -220,7 +225,21 @@ impl Db {
             location: url.location(),
             write_gate: tokio::sync::Mutex::new(()),
             session: None,
+            received: Arc::default(),
         })
+    }
+
+    /// The row data received from this database so far, by every session opened from it: the
+    /// sizes of the values decoded (8 bytes for integers, floats and row hashes, 1 for booleans,
+    /// 0 for NULL, the byte length of texts and binaries, and the bytes of `COPY` text piped from
+    /// it). Protocol framing is not counted, so this is a floor of what crossed the network; the
+    /// benchmark's link proxy measures the wire.
+    pub fn bytes_received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    fn count_received(&self, bytes: u64) {
+        self.received.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// The engine's SQL text and value rules.
@@ -286,6 +305,7 @@ impl Db {
             location: self.location.clone(),
             write_gate: tokio::sync::Mutex::new(()),
             session: Some(tokio::sync::Mutex::new(session)),
+            received: self.received.clone(),
         }
     }
 
@@ -377,6 +397,7 @@ impl Db {
             let rows = bind_values!(sqlx::query(sql), params).fetch_all(p).await?;
             rows.iter().map(|r| r.values(wires)).collect::<Result<_>>()?
         });
+        self.count_received(rows.iter().map(|row| rows_size(row)).sum());
         Ok(rows)
     }
 
@@ -546,6 +567,7 @@ impl Db {
             let mut rows = bind_values!(sqlx::query(&text), &params).fetch(p);
             while let Some(row) = rows.try_next().await? {
                 let row = row.values(&wires)?;
+                self.count_received(rows_size(&row));
                 if let Some((index, of)) = bucket {
                     if key_bucket(&key_classes, &side.key_of(&row), of) != index {
                         continue;
@@ -769,6 +791,8 @@ impl PostgresExt<'_> {
             };
             (keys, row.try_get(1)?)
         });
+        self.db
+            .count_received(rows_size(&keys) + 8 * hashes.len() as u64);
         Ok(Some(
             keys.into_iter()
                 .zip(hashes)
@@ -870,6 +894,7 @@ impl PostgresExt<'_> {
                 let mut bytes_piped: u64 = 0;
                 while let Some(bytes) = rows.try_next().await? {
                     bytes_piped += bytes.len() as u64;
+                    source.db.count_received(bytes.len() as u64);
                     buffer.extend_from_slice(&bytes);
                     if buffer.len() >= COPY_BUFFER {
                         writer.send(std::mem::take(&mut buffer)).await?;

@@ -50,6 +50,10 @@ pub struct TableReport {
     /// Row data read from the source and written to the target (see [`ApplyStats`]).
     pub bytes_read: u64,
     pub bytes_written: u64,
+    /// Everything received from each side for this table: checksums, narrowing levels, row
+    /// lists and copied rows (see `Db::bytes_received`).
+    pub bytes_from_source: u64,
+    pub bytes_from_target: u64,
     /// Wall time of the table.
     pub seconds: f64,
     /// Time per phase, summed across concurrent chunks.
@@ -90,6 +94,8 @@ pub struct Totals {
     pub deleted: u64,
     pub bytes_read: u64,
     pub bytes_written: u64,
+    pub bytes_from_source: u64,
+    pub bytes_from_target: u64,
 }
 
 impl Totals {
@@ -107,6 +113,8 @@ impl Totals {
             totals.deleted += t.deleted;
             totals.bytes_read += t.bytes_read;
             totals.bytes_written += t.bytes_written;
+            totals.bytes_from_source += t.bytes_from_source;
+            totals.bytes_from_target += t.bytes_from_target;
         }
         totals
     }

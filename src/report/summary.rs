@@ -66,26 +66,49 @@ pub fn print_summary(report: &RunReport) {
     }
 }
 
-/// `--timings`: seconds per phase and table, and the run's.
+/// `--timings`: seconds per phase and table, and the run's, with the row data received from
+/// each side.
 pub fn print_timings(report: &RunReport) {
     let mut table = Table::new();
     table.load_preset(UTF8_BORDERS_ONLY);
     let mut header = vec!["table"];
     header.extend(Phase::ALL.map(Phase::name));
-    header.push("wall");
+    header.extend(["wall", "from source", "from target"]);
     table.set_header(header);
+    let totals = &report.totals;
     let rows = report
         .tables
         .iter()
-        .map(|t| (t.table.as_str(), &t.timings, t.seconds))
-        .chain([("(run)", &report.timings, report.seconds)]);
-    for (name, timings, wall) in rows {
+        .map(|t| {
+            let bytes = (t.bytes_from_source, t.bytes_from_target);
+            (t.table.as_str(), &t.timings, t.seconds, bytes)
+        })
+        .chain([(
+            "(run)",
+            &report.timings,
+            report.seconds,
+            (totals.bytes_from_source, totals.bytes_from_target),
+        )]);
+    for (name, timings, wall, (from_source, from_target)) in rows {
         let mut row = vec![Cell::new(name)];
         for seconds in Phase::ALL.map(|p| timings.get(p)).into_iter().chain([wall]) {
             row.push(Cell::new(format!("{seconds:.2}")).set_alignment(CellAlignment::Right));
         }
+        for bytes in [from_source, from_target] {
+            row.push(Cell::new(human_bytes(bytes)).set_alignment(CellAlignment::Right));
+        }
         table.add_row(row);
     }
-    eprintln!("Seconds per phase, summed across chunks running at once (so they can exceed the wall time):");
+    eprintln!("Seconds per phase, summed across chunks running at once (so they can exceed the wall time), and the row data received from each side:");
     eprintln!("{table}");
+}
+
+/// `1.5 MB`-style sizes (powers of 1000, as network rates are given).
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000_000 => format!("{:.2} GB", b as f64 / 1e9),
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{b} B"),
+    }
 }

@@ -335,6 +335,7 @@ impl Tables<'_> {
             slots: chunk_slots.clone(),
         };
         let writer = self.writer;
+        let received = (self.source.bytes_received(), writer.bytes_received());
         let outcome = while_locked(writer, plan, policy, job, stop, async {
             let outcome = table::run_table(table, &mut report).await;
             // Also after a failed or interrupted table: the chunks it did write may hold new keys.
@@ -356,6 +357,8 @@ impl Tables<'_> {
             _ => None,
         };
         report.seconds = t0.elapsed().as_secs_f64();
+        report.bytes_from_source = self.source.bytes_received() - received.0;
+        report.bytes_from_target = writer.bytes_received() - received.1;
         if held.is_none() {
             reporter.table_finished(&report, policy.write);
         }

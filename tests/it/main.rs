@@ -18,6 +18,7 @@ mod init;
 mod interrupt;
 mod key_equality;
 mod locking;
+mod narrowing;
 mod reconnect;
 mod reporting;
 mod seeding;

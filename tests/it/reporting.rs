@@ -219,6 +219,8 @@ async fn json_totals_are_the_sums_of_the_tables_and_count_bytes_written() {
         "chunks_differing",
         "bytes_read",
         "bytes_written",
+        "bytes_from_source",
+        "bytes_from_target",
     ] {
         let sum: u64 = tables.iter().filter_map(|t| t[field].as_u64()).sum();
         assert_eq!(
@@ -234,6 +236,10 @@ async fn json_totals_are_the_sums_of_the_tables_and_count_bytes_written() {
     assert_eq!(totals["deleted"], 1);
     let a = table_report(&report, "a");
     assert!(a["bytes_read"].as_u64().is_some_and(|b| b > 0), "{a:#}");
+    // SQLite rows are hashed in-process: every row of both sides is received.
+    for side in ["bytes_from_source", "bytes_from_target"] {
+        assert!(a[side].as_u64() > a["bytes_read"].as_u64(), "{side}: {a:#}");
+    }
     assert!(a["bytes_written"].as_u64().is_some_and(|b| b > 0), "{a:#}");
     let b = table_report(&report, "b");
     assert_eq!(b["bytes_read"], 0);
@@ -266,10 +272,13 @@ async fn timings_show_every_phase_in_the_summary_and_json() {
     let output = dbdelta(dir, &["sync", "-c", &job, "--timings"]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let summary = String::from_utf8_lossy(&output.stderr);
-    for word in PHASES
-        .iter()
-        .chain(&["wall", "(run)", "summed across chunks"])
-    {
+    for word in PHASES.iter().chain(&[
+        "wall",
+        "(run)",
+        "summed across chunks",
+        "from source",
+        "from target",
+    ]) {
         assert!(summary.contains(word), "summary lacks {word:?}:\n{summary}");
     }
 
