@@ -17,7 +17,7 @@ use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compa
 use crate::engine::{
     describe_statement, is_transient, Checksum, Chunk, Db, Grouping, KeyGroups, KeyRange,
 };
-use crate::narrow::{narrow_groups, Start};
+use crate::narrow::{differing_rate, first_split, narrow_groups, Start};
 use crate::plan::plan_chunks;
 use crate::report::{error_messages, ChunkListing, Reporter, TableProgress, TableReport};
 use crate::schema::TablePlan;
@@ -42,6 +42,20 @@ const LIST_PASS_ROWS: u64 = 500_000;
 
 /// Both sides' checksums of every bucket of a table.
 type BucketSums = (HashMap<u64, Checksum>, HashMap<u64, Checksum>);
+
+/// The sums of buckets `0..of` from the sums of finer groups (a group's bucket is its number
+/// modulo `of`: moduli nest).
+fn bucket_sums(fine: &HashMap<u64, Checksum>, of: u64) -> HashMap<u64, Checksum> {
+    let mut sums: HashMap<u64, Checksum> = HashMap::new();
+    for (residue, sum) in fine {
+        let bucket = sums
+            .entry(residue % of.max(1))
+            .or_insert(Checksum { rows: 0, sum: 0 });
+        bucket.rows += sum.rows;
+        bucket.sum = bucket.sum.wrapping_add(sum.sum);
+    }
+    sums
+}
 
 /// A chunk and its position in the table's layout.
 type Positioned = (usize, Chunk);
@@ -129,19 +143,21 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
     let summing = Instant::now();
     // Where the layout allows, every chunk is summed in one grouped scan per side rather than a
     // query per chunk.
-    let sums = match layout.grouping {
+    // Buckets are summed through finer groups, where narrowing a differing bucket starts.
+    let fine = match layout.grouping {
         Some(Grouping::Buckets { of }) if !copy_only => {
+            let by = first_split(of * plan.chunk_size, of);
             let both = table.stop.unless_stopped(async {
                 tokio::try_join!(
                     async {
                         plan.source_on(source)
-                            .grouped_checksums(&Chunk::everything(), None, of)
+                            .grouped_checksums(&Chunk::everything(), None, by)
                             .await
                             .context("checksums on the source")
                     },
                     async {
                         plan.target_on(target)
-                            .grouped_checksums(&Chunk::everything(), None, of)
+                            .grouped_checksums(&Chunk::everything(), None, by)
                             .await
                             .context("checksums on the target")
                     },
@@ -152,15 +168,19 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
                 return Ok(());
             };
             report.timings.add(Phase::Checksum, summing.elapsed());
-            Some(both?)
+            Some((by, both?))
         }
         _ => None,
     };
+    let sums = fine.as_ref().map(|(_, (src, tgt))| {
+        let of = report.chunks;
+        (bucket_sums(src, of), bucket_sums(tgt, of))
+    });
     let progress = table
         .reporter
         .table(&plan.name, report.chunks, policy.write);
-    let buckets = match layout.grouping {
-        Some(Grouping::Buckets { of }) if sums.is_some() => Some(of),
+    let buckets = match (layout.grouping, fine) {
+        (Some(Grouping::Buckets { of }), Some(fine)) => Some((of, fine)),
         _ => None,
     };
     let shared = Arc::new(Shared {
@@ -173,7 +193,7 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
     });
     let chunks: Vec<(usize, Chunk)> = chunks.into_iter().enumerate().collect();
     let result = match buckets {
-        Some(of) => run_buckets(&shared, chunks, of, report).await,
+        Some((of, fine)) => run_buckets(&shared, chunks, of, fine, report).await,
         None => run_chunks(&shared, chunks, report).await,
     };
     if result.is_ok() && report.chunks_compared < report.chunks {
@@ -193,6 +213,7 @@ async fn run_buckets(
     shared: &Arc<Shared>,
     chunks: Vec<(usize, Chunk)>,
     of: u64,
+    (by, (fine_source, fine_target)): (u64, BucketSums),
     report: &mut TableReport,
 ) -> Result<()> {
     let run = &shared.run;
@@ -210,13 +231,34 @@ async fn run_buckets(
         return Ok(());
     }
     let started = Instant::now();
+    // The finer groups that differ, where narrowing goes on.
+    let empty = Checksum { rows: 0, sum: 0 };
+    let mut fine_rows: HashMap<u64, u64> = HashMap::new();
+    for residue in fine_source.keys().chain(fine_target.keys()) {
+        let (src, tgt) = (
+            fine_source.get(residue).unwrap_or(&empty),
+            fine_target.get(residue).unwrap_or(&empty),
+        );
+        if src != tgt {
+            fine_rows.insert(*residue, src.rows.max(tgt.rows));
+        }
+    }
+    let mut residues: Vec<u64> = fine_rows.keys().copied().collect();
+    residues.sort_unstable();
+    let rows: u64 = fine_rows.values().sum();
+    let table_rows = (0..report.chunks as usize).map(bucket_rows).sum();
     let start = Start {
+        differing_rate: Some(differing_rate(
+            residues.len() as u64,
+            by,
+            table_rows,
+        ))
+        .map(|rate| rate * table_rows as f64 / rows.max(1) as f64),
         within: Some(KeyGroups {
-            modulus: of,
-            residues: differing.iter().map(|(index, _)| *index as u64).collect(),
+            modulus: by,
+            residues,
         }),
-        rows: differing.iter().map(|(index, _)| bucket_rows(*index)).sum(),
-        differing_rate: shared.density.differing_rate(),
+        rows,
     };
     let (source, target) = (plan.source_on(&run.source), plan.target_on(&run.target));
     let everything = Chunk::everything();
@@ -240,8 +282,9 @@ async fn run_buckets(
         let rows = narrowed
             .rows
             .get(residue)
+            .or_else(|| fine_rows.get(residue))
             .copied()
-            .unwrap_or_else(|| bucket_rows(*residue as usize));
+            .unwrap_or_default();
         let entry = under.entry(residue % of).or_default();
         entry.0.push(*residue);
         entry.1 += rows;
