@@ -12,11 +12,22 @@
 //! rows of one chunk, a value moved across the separator between two text columns, deleted rows
 //! and new keys.
 //!
-//! The table's key takes one of four shapes, chosen by the seed (`random::Shape::for_seed`): an
+//! The table's key takes one of six shapes, chosen by the seed (`random::Shape::for_seed`): an
 //! integer `id`; a UUID `k` (`uuid` on PostgreSQL, `binary(16)` between two MariaDB databases and
-//! `char(36)` otherwise, `TEXT` on SQLite); `(k1 integer, k2 uuid)`; `(k1 integer, k2 date)`.
-//! Between two databases of one engine the UUID and composite keys are chunked by key ranges
-//! where dbdelta orders them (PostgreSQL, and MariaDB's `binary(16)`), elsewhere by hash buckets.
+//! `char(36)` otherwise, `TEXT` on SQLite); `(k1 integer, k2 uuid)`; `(k1 integer, k2 date)`; a
+//! text `k`; `(k1 integer, k2 text)`. Text keys mix case (`'key7'`, `'Key7'` and `'KEY7'` are
+//! three keys), accents (precomposed and combining), `ß`, emoji, CJK, digits with leading zeros,
+//! internal spaces and tabs, the empty text, and punctuation that a locale orders otherwise than
+//! bytes do (`'_x'`, `'a'`, `'B'`, `'Z'`), but no NUL and no trailing space; every engine declares
+//! them so that it tells every key apart: `varchar(100) … COLLATE utf8mb4_nopad_bin` on MariaDB,
+//! `TEXT` (`BINARY`) on SQLite, and on PostgreSQL `text COLLATE "C"` for some seeds and `text`
+//! under the database's default collation for others. The table is chunked by key ranges where
+//! both sides order the key alike: the integer key on every pair; every key between two
+//! PostgreSQL databases (composite ones as row values); the single `binary(16)` UUID and text
+//! keys between two MariaDB databases; and the single text key between PostgreSQL's `C` and
+//! MariaDB. Every other case (SQLite's loosely typed keys, PostgreSQL's default collation against
+//! MariaDB, MariaDB's `char(36)` UUIDs, composite keys on MariaDB) is chunked by hash buckets.
+//!
 //! Each row keeps an integer identity, mapped onto the key columns when the test writes SQL and
 //! mapped back from keys read back and listed: mutations and messages name rows by it.
 //!
@@ -28,14 +39,15 @@
 //! target equal value for value and leaves the source as it was, a second `sync` writes no row,
 //! and `diff` exits 0.
 //!
-//! Seeds: a fixed list runs by default (each pair goes through every key shape).
+//! Seeds: a fixed list of ten runs by default (each pair goes through every key shape, the text
+//! ones under both PostgreSQL collations).
 //! `DBDELTA_DIFF_SEEDS=N` runs N more random seeds per pair, and `DBDELTA_DIFF_SEED=<seed>` runs
 //! only that seed. A failing case prints its pair, seed, key shape, chunk size and mutations
 //! (rows named by their identities), and the command that replays it, for example
 //! `DBDELTA_DIFF_SEED=7 DBDELTA_REQUIRE_SERVERS=1 cargo test --test it differential pg_to_mariadb`.
 
 use crate::common::exact::{self, describe_differences, differing, Link, Listed, Rows};
-use crate::common::random::{self, Gen, KeyIndex, Pairing, Shape};
+use crate::common::random::{self, Gen, KeyIndex, Pairing, PgText, Shape};
 use crate::common::{dbdelta, describe, Engine};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -357,6 +369,51 @@ async fn case(link: &Link, seed: u64, filter: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The text keys a case draws from (identities below 400) hold what the module documentation
+/// promises: case twins, non-ASCII, numbers with leading zeros, byte order unlike a locale's.
+#[test]
+fn text_keys_hold_twins_non_ascii_and_leading_zeros() {
+    let texts: Vec<String> = (0..400)
+        .map(|id| Shape::Text(PgText::C).key_texts(id).remove(0))
+        .collect();
+    let has = |t: &str| texts.iter().any(|x| x == t);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("key") && has(&format!("K{}", &t[1..]))),
+        "case twins 'keyN' and 'KeyN'"
+    );
+    for c in ['é', 'ß', '😀', '\u{301}'] {
+        assert!(texts.iter().any(|t| t.contains(c)), "a key with {c:?}");
+    }
+    assert!(
+        texts.iter().any(|t| {
+            let digits = t.trim_start_matches(|c: char| !c.is_ascii_digit());
+            digits.len() > 1
+                && digits.starts_with('0')
+                && digits.bytes().all(|b| b.is_ascii_digit())
+        }),
+        "a number with leading zeros"
+    );
+    for head in ["a", "B", "_x", "Z"] {
+        assert!(
+            texts.iter().any(|t| t.starts_with(head)),
+            "a key starting {head:?}"
+        );
+    }
+    let twins: Vec<String> = (0..400)
+        .map(|id| {
+            Shape::CompositeText(PgText::Default)
+                .key_texts(id)
+                .remove(1)
+        })
+        .collect();
+    assert!(
+        twins.iter().any(String::is_empty),
+        "an empty text in a composite key"
+    );
 }
 
 #[tokio::test]

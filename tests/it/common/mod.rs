@@ -99,12 +99,16 @@ impl Conn {
     }
 
     /// Reads every row as text: PostgreSQL and MySQL queries must select text; SQLite values are
-    /// tagged with their storage class and floats printed exactly.
+    /// tagged with their storage class and floats printed exactly. PostgreSQL statements are not
+    /// kept prepared: a table dropped and created again with another collation of a column makes
+    /// the same query text select another result type (`cached plan must not change result
+    /// type`).
     pub async fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         let fail = |e: sqlx::Error| -> ! { panic!("test query failed: {e}\n{sql}") };
         match self {
             Conn::Pg(p) => text_rows(
                 &sqlx::query(sql)
+                    .persistent(false)
                     .fetch_all(p)
                     .await
                     .unwrap_or_else(|e| fail(e)),

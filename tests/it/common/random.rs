@@ -1,8 +1,9 @@
 //! Random tables for the differential test (`tests/it/differential.rs`): one table shape with a
 //! column of every kind, declared natively on each engine; values that both engines of a pair
 //! hold exactly (and nasty ones: separators, quotes, `NULL` vs `''` vs `'NULL'`, case-only
-//! differences, big decimals, JSON numbers beyond `f64`); SQL literals rendered per engine; and
-//! the mutations the test applies to the target. Everything is drawn from one seeded RNG, so a
+//! differences, big decimals, JSON numbers beyond `f64`); the key's shapes (an integer, a UUID, a
+//! text, composites of an integer and a UUID, a date or a text: [`Shape`]), declared per engine;
+//! SQL literals rendered per engine; and the mutations the test applies to the target. Everything is drawn from one seeded RNG, so a
 //! seed replays the same case.
 
 use super::exact::Kind;
@@ -1132,6 +1133,24 @@ pub enum Shape {
     CompositeUuid,
     /// `(k1 integer, k2 date)`: `k1` is the identity divided by three, `k2` a date mixed from it.
     CompositeDate,
+    /// `k`: a text of the identity ([`text_of`]: case and accent twins, non-ASCII, leading
+    /// zeros), declared so that every engine tells every key apart: `utf8mb4_nopad_bin` on
+    /// MariaDB, `TEXT` (`BINARY`) on SQLite, and on PostgreSQL `text` under the given collation.
+    Text(PgText),
+    /// `(k1 integer, k2 text)`: `k1` is the identity divided by three, `k2` one of three twins
+    /// ([`twin_of`]: `'key'`, `'Key'` and `'KEY'` under one `k1`), declared as in [`Shape::Text`].
+    CompositeText(PgText),
+}
+
+/// The collation of a text key column on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgText {
+    /// `text` under the database's default collation (a locale, even `C.UTF-8`): its order is
+    /// PostgreSQL's own, so across engines the key is chunked by hash buckets.
+    Default,
+    /// `text COLLATE "C"`: byte order, as MariaDB's `utf8mb4_nopad_bin`, so PostgreSQL and
+    /// MariaDB chunk a single text key by key ranges.
+    C,
 }
 
 /// A key column's type.
@@ -1140,16 +1159,27 @@ enum KeyType {
     Int,
     Uuid,
     Date,
+    Text,
 }
 
+/// The MariaDB declaration of a text key column: exact (no padding, code point for code point),
+/// in byte order.
+const MARIADB_TEXT_KEY: &str = "varchar(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin";
+
 impl Shape {
-    /// The shape of a seed's table: every shape comes up among the fixed seeds of every pair.
+    /// The shape of a seed's table: eight shapes (the text ones under both PostgreSQL
+    /// collations) in turn, so that every one comes up among the fixed seeds `1..=10` of every
+    /// pair.
     pub fn for_seed(seed: u64) -> Shape {
-        match seed % 4 {
+        match seed % 8 {
             0 => Shape::CompositeDate,
             1 => Shape::Int,
             2 => Shape::Uuid,
-            _ => Shape::CompositeUuid,
+            3 => Shape::CompositeUuid,
+            4 => Shape::Text(PgText::C),
+            5 => Shape::Text(PgText::Default),
+            6 => Shape::CompositeText(PgText::C),
+            _ => Shape::CompositeText(PgText::Default),
         }
     }
 
@@ -1159,6 +1189,16 @@ impl Shape {
             Shape::Uuid => &[("k", KeyType::Uuid)],
             Shape::CompositeUuid => &[("k1", KeyType::Int), ("k2", KeyType::Uuid)],
             Shape::CompositeDate => &[("k1", KeyType::Int), ("k2", KeyType::Date)],
+            Shape::Text(_) => &[("k", KeyType::Text)],
+            Shape::CompositeText(_) => &[("k1", KeyType::Int), ("k2", KeyType::Text)],
+        }
+    }
+
+    /// The PostgreSQL declaration of a text key column of this shape.
+    fn pg_text(self) -> &'static str {
+        match self {
+            Shape::Text(PgText::C) | Shape::CompositeText(PgText::C) => "text COLLATE \"C\"",
+            _ => "text",
         }
     }
 
@@ -1183,6 +1223,9 @@ impl Shape {
                     (KeyType::Uuid, Engine::Sqlite) => "TEXT",
                     (KeyType::Date, Engine::Sqlite) => "DATE",
                     (KeyType::Date, _) => "date",
+                    (KeyType::Text, Engine::Postgres) => self.pg_text(),
+                    (KeyType::Text, Engine::MySql) => MARIADB_TEXT_KEY,
+                    (KeyType::Text, Engine::Sqlite) => "TEXT",
                 };
                 format!("{name} {decl} NOT NULL")
             })
@@ -1192,7 +1235,7 @@ impl Shape {
     }
 
     /// The canonical text of each key column of `id`: the integer, the UUID lowercase and
-    /// hyphenated, the date `YYYY-MM-DD`.
+    /// hyphenated, the date `YYYY-MM-DD`, the text itself.
     pub fn key_texts(self, id: i64) -> Vec<String> {
         self.columns()
             .iter()
@@ -1201,6 +1244,8 @@ impl Shape {
                 (KeyType::Int, _) => id.div_euclid(3).to_string(),
                 (KeyType::Uuid, _) => uuid_of(id),
                 (KeyType::Date, _) => date_of(id),
+                (KeyType::Text, Shape::Text(_)) => text_of(id),
+                (KeyType::Text, _) => twin_of(id),
             })
             .collect()
     }
@@ -1243,7 +1288,7 @@ impl Shape {
                     KeyType::Uuid if engine == Engine::MySql && pairing.from == pairing.to => {
                         Kind::Bytes
                     }
-                    KeyType::Uuid => Kind::Text,
+                    KeyType::Uuid | KeyType::Text => Kind::Text,
                     KeyType::Date => Kind::Date,
                 };
                 (*name, kind)
@@ -1282,7 +1327,7 @@ impl Shape {
             .map(|((_, ty), part)| match (ty, part) {
                 (KeyType::Int, serde_json::Value::Number(n)) => Some(n.to_string()),
                 (KeyType::Uuid, serde_json::Value::String(s)) => Some(hyphenate(s)),
-                (KeyType::Date, serde_json::Value::String(s)) => Some(s.clone()),
+                (KeyType::Date | KeyType::Text, serde_json::Value::String(s)) => Some(s.clone()),
                 _ => None,
             })
             .collect()
@@ -1296,12 +1341,23 @@ pub struct KeyIndex {
 }
 
 impl KeyIndex {
-    /// Identities `0..limit`.
+    /// Identities `0..limit`; panics when two of them share a key, or a text key holds a NUL or
+    /// ends in a space.
     pub fn new(shape: Shape, limit: i64) -> KeyIndex {
-        KeyIndex {
-            shape,
-            ids: (0..limit).map(|id| (shape.key_texts(id), id)).collect(),
+        let mut ids = BTreeMap::new();
+        for id in 0..limit {
+            let texts = shape.key_texts(id);
+            for text in &texts {
+                assert!(
+                    !text.contains('\0') && !text.ends_with(' '),
+                    "{shape:?}: key {text:?} of identity {id} has a NUL or a trailing space"
+                );
+            }
+            if let Some(other) = ids.insert(texts.clone(), id) {
+                panic!("{shape:?}: identities {other} and {id} have one key {texts:?}");
+            }
         }
+        KeyIndex { shape, ids }
     }
 
     pub fn shape(&self) -> Shape {
@@ -1359,4 +1415,56 @@ fn date_of(id: i64) -> String {
     let day = 1 + (m >> 8) % 28;
     let year = 1900 + (m >> 16) % 200;
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Families of three texts that only a byte-wise, unpadded comparison tells apart: case twins,
+/// accents, a precomposed `é` and `e` with a combining accent, `ß` and `ss`, the ohm sign and
+/// omega, Turkish dotted and dotless `i`, titlecase digraphs, emoji, digits alone (leading
+/// zeros), punctuation a locale skips (`'_x'` and `'-x'` sort near `'x'` in a locale, after
+/// `'Z'` and before `'a'` in bytes), internal spaces and tabs, the empty text. No NUL and no
+/// trailing space (a `PAD SPACE` side would take `'a'` and `'a '` for one key). No family
+/// member but the digit ones ends in an ASCII digit (see [`text_of`]).
+const TEXT_TWINS: &[[&str; 3]] = &[
+    ["key", "Key", "KEY"],
+    ["a", "A", "á"],
+    ["b", "B", "_b"],
+    ["z", "Z", "ž"],
+    ["_x", "x", "-x"],
+    ["e\u{301}", "é", "É"],
+    ["ss", "ß", "SS"],
+    ["straße", "Straße", "STRASSE"],
+    ["i", "İ", "ı"],
+    ["ǆ", "ǅ", "Ǆ"],
+    ["Ω", "ω", "\u{2126}"],
+    ["😀", "😀a", "a😀"],
+    ["", "0", "00"],
+    ["a b", "a-b", "a\tb"],
+    ["日本", "にほん", "ニホン"],
+    ["Zoë", "zoe", "ZOË"],
+    [
+        "Lorem ipsum dolor sit amet, consectetur",
+        "lorem ipsum dolor sit amet, consectetur",
+        "LOREM IPSUM DOLOR SIT AMET, CONSECTETUR",
+    ],
+];
+
+/// The single text key of `id`: a member of a family of [`TEXT_TWINS`] (chosen by `id / 3`,
+/// the member by `id % 3`), then `id / 3` in decimal after zero to two leading zeros (`'Key7'`,
+/// `'key7'` and `'KEY7'`; `'a007'`; `'0'`, `'00'` and `'000'`). Unique: the digits at the end
+/// give back `id / 3` (a head ends in no digit, or is all digits, whose number stripped of
+/// leading zeros is `id / 3` too), which gives the family and the number of zeros, and the
+/// three members of a family differ.
+fn text_of(id: i64) -> String {
+    let base = id.div_euclid(3);
+    let m = mix(base as u64 ^ 0x7e47);
+    let family = TEXT_TWINS[(m % TEXT_TWINS.len() as u64) as usize];
+    let zeros = "0".repeat(((m >> 16) % 3) as usize);
+    format!("{}{zeros}{base}", family[id.rem_euclid(3) as usize])
+}
+
+/// The text `k2` of a composite key of `id`: the three identities under one `k1` (`id / 3`) take
+/// the three members of one family of [`TEXT_TWINS`].
+fn twin_of(id: i64) -> String {
+    let m = mix(id.div_euclid(3) as u64 ^ 0x7717);
+    TEXT_TWINS[(m % TEXT_TWINS.len() as u64) as usize][id.rem_euclid(3) as usize].to_string()
 }
