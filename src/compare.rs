@@ -118,6 +118,7 @@ pub async fn compare_chunk(
                         within: None,
                         rows,
                         differing_rate: hints.differing_rate,
+                        list_limit: u64::MAX,
                     };
                     let Listed {
                         source: src,

@@ -63,6 +63,9 @@ pub struct Start {
     pub rows: u64,
     /// The share of rows found differing so far in this table, if any were compared.
     pub differing_rate: Option<f64>,
+    /// Levels go on, where groups can still be split, until at most this many rows are left to
+    /// list (a pass of listing holds them all in memory).
+    pub list_limit: u64,
 }
 
 /// Narrows one chunk to its differing groups and lists their rows on both sides.
@@ -119,6 +122,7 @@ pub async fn narrow_groups(
         mut within,
         rows,
         differing_rate,
+        list_limit,
     } = start;
     let mut rows = rows as f64;
     let mut modulus = within.as_ref().map_or(1, |g| g.modulus);
@@ -130,7 +134,9 @@ pub async fn narrow_groups(
         .max(1.0);
     let mut totals = None;
     let mut group_rows = HashMap::new();
-    while let Some(fan) = fan_out(rows, differing, groups, modulus) {
+    while let Some(fan) = fan_out(rows, differing, groups, modulus)
+        .or_else(|| (rows > list_limit as f64).then(|| finest_fan(rows, groups, modulus))?)
+    {
         let by = modulus * fan;
         let (src, tgt) = tokio::try_join!(
             async {
@@ -180,10 +186,12 @@ pub async fn narrow_groups(
 /// The finer groups a table of `buckets` hash buckets of about `rows` rows in all is first summed
 /// by, as a multiple of the bucket count: the buckets' own sums follow from them, and the
 /// narrowing that a differing bucket needs starts one level down, saving a scan of the table per
-/// side. Sized for sparse changes (one row in a thousand), like the first level of a chunk.
+/// side. Sized for changes of one row in a hundred: groups of about fourteen rows, so that spread
+/// changes are usually listed right after this scan, while an identical table costs a few
+/// percent of its size in group sums.
 pub fn first_split(rows: u64, buckets: u64) -> u64 {
     let rows = rows as f64;
-    let fan = fan_out(rows, (rows / 1000.0).max(1.0), buckets as f64, buckets).unwrap_or(1);
+    let fan = fan_out(rows, (rows / 100.0).max(1.0), buckets as f64, buckets).unwrap_or(1);
     buckets * fan
 }
 
@@ -204,6 +212,13 @@ fn fan_out(rows: f64, differing: f64, groups: f64, modulus: u64) -> Option<u64> 
     let total = best.min(rows / LEAF_ROWS).min(MAX_GROUPS);
     let fan = (total / groups).floor() as u64;
     let fan = fan.min(MAX_MODULUS / modulus.max(1));
+    (fan >= 2).then_some(fan)
+}
+
+/// The finest split the limits allow, for a level taken to bound what is left to list.
+fn finest_fan(rows: f64, groups: f64, modulus: u64) -> Option<u64> {
+    let total = (rows / LEAF_ROWS).min(MAX_GROUPS);
+    let fan = ((total / groups).floor() as u64).min(MAX_MODULUS / modulus.max(1));
     (fan >= 2).then_some(fan)
 }
 

@@ -529,16 +529,38 @@ impl Db {
         let mut wires = vec![Wire::Int];
         wires.extend(sql::key_wires(self.kind, side));
         wires.push(Wire::Hash);
-        let rows = self.fetch(&text, &params, &wires).await?;
-        rows.into_iter()
-            .map(|mut r| match (r.pop(), r.first()) {
-                (Some(Value::Int(h)), Some(&Value::Int(bucket))) if r.len() == nkey + 1 => {
-                    Ok((bucket as u64, r.split_off(1), h as u64))
-                }
-                other => bail!("unexpected row hash {other:?}"),
-            })
-            .collect::<Result<_>>()
-            .map(Some)
+        // Decoded as they arrive: a pass may list hundreds of thousands of rows.
+        let mut listed = Vec::new();
+        self.fetch_each(&text, &params, &wires, |mut r| match (r.pop(), r.first()) {
+            (Some(Value::Int(h)), Some(&Value::Int(bucket))) if r.len() == nkey + 1 => {
+                r.remove(0);
+                listed.push((bucket as u64, r, h as u64));
+                Ok(())
+            }
+            other => bail!("unexpected row hash {other:?}"),
+        })
+        .await?;
+        Ok(Some(listed))
+    }
+
+    /// Runs a query and hands each row, decoded, to `each` as it arrives.
+    async fn fetch_each(
+        &self,
+        sql: &str,
+        params: &[Param],
+        wires: &[Wire],
+        mut each: impl FnMut(Vec<Value>) -> Result<()>,
+    ) -> Result<()> {
+        use futures::TryStreamExt;
+        on_pool!(self, p => {
+            let mut rows = bind_values!(sqlx::query(sql), params).fetch(p);
+            while let Some(row) = rows.try_next().await? {
+                let row = row.values(wires)?;
+                self.count_received(rows_size(&row));
+                each(row)?;
+            }
+        });
+        Ok(())
     }
 
     /// Streams every row of the chunk (narrowed to some key groups, when given), as the table

@@ -38,7 +38,7 @@ const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// The differing groups of a table's hash buckets are listed in passes of at most about this many
 /// rows per side, so that memory stays bounded however much differs.
-const LIST_PASS_ROWS: u64 = 500_000;
+const LIST_PASS_ROWS: u64 = 300_000;
 
 /// Both sides' checksums of every bucket of a table.
 type BucketSums = (HashMap<u64, Checksum>, HashMap<u64, Checksum>);
@@ -88,7 +88,7 @@ struct Shared {
     /// The checksums of every chunk on both sides, when summed in one grouped scan each.
     sums: Option<BucketSums>,
     /// The lists of chunks narrowed before their task (differing hash buckets), by position;
-    /// removed once the chunk is done.
+    /// taken by the chunk's first try.
     listed: Mutex<HashMap<usize, RowLists>>,
     density: Density,
     progress: TableProgress,
@@ -248,17 +248,14 @@ async fn run_buckets(
     let rows: u64 = fine_rows.values().sum();
     let table_rows = (0..report.chunks as usize).map(bucket_rows).sum();
     let start = Start {
-        differing_rate: Some(differing_rate(
-            residues.len() as u64,
-            by,
-            table_rows,
-        ))
-        .map(|rate| rate * table_rows as f64 / rows.max(1) as f64),
+        differing_rate: Some(differing_rate(residues.len() as u64, by, table_rows))
+            .map(|rate| rate * table_rows as f64 / rows.max(1) as f64),
         within: Some(KeyGroups {
             modulus: by,
             residues,
         }),
         rows,
+        list_limit: LIST_PASS_ROWS,
     };
     let (source, target) = (plan.source_on(&run.source), plan.target_on(&run.target));
     let everything = Chunk::everything();
@@ -487,10 +484,6 @@ impl Shared {
                 Err(e) => return Err(e),
             }
         };
-        self.listed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&index);
         let differs = comparison.diff.is_some();
         self.density.record(&comparison);
         self.progress.compared(differs);
@@ -535,12 +528,12 @@ impl Shared {
         let mut comparison = if self.copy_only {
             copy_without_comparing(chunk)
         } else {
+            // Taken, not copied: a try that fails after this narrows the bucket again.
             let listed = self
                 .listed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&index)
-                .cloned();
+                .remove(&index);
             let how = match (known, listed) {
                 (Some(sums), Some((src, tgt))) => Compare::Listed(sums, src, tgt),
                 (Some(sums), None) => Compare::Known(sums),
