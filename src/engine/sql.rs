@@ -59,6 +59,32 @@ impl Binder {
         self.kind.dialect().placeholder(self.values.len(), column)
     }
 
+    /// An integer, or text cast to `cast` (PostgreSQL), for statements that bind a value no
+    /// column describes.
+    fn bind_as(&mut self, value: Value, class: TypeClass, cast: &str) -> String {
+        let column = Column {
+            name: String::new(),
+            decl_type: cast.to_string(),
+            cast_type: cast.to_string(),
+            class,
+            nullable: false,
+            has_default: false,
+            generated: false,
+            collation: None,
+        };
+        self.bind(&column, value)
+    }
+
+    /// A modulus: bound where sets are bound (see [`Dialect::binds_integer_sets`]), so that the
+    /// statement's text stays the same; written into the text elsewhere.
+    fn modulus(&mut self, modulus: u64) -> String {
+        if self.kind.dialect().binds_integer_sets() && !self.inline_integers {
+            let bound = self.bind_as(Value::Int(modulus as i64), TypeClass::Int, "int8");
+            return bound;
+        }
+        modulus.to_string()
+    }
+
     /// `(p1, p2)` for a composite key, `p1` for a single column.
     fn bind_key(&mut self, side: &TableSide, key: &Key) -> String {
         let parts: Vec<String> = side
@@ -190,9 +216,16 @@ fn slice_condition(
     };
     let hash = key_hash_expr(binder.kind, side)?;
     let residues: Vec<String> = groups.residues.iter().map(u64::to_string).collect();
+    let modulus = binder.modulus(groups.modulus);
+    if binder.kind.dialect().binds_integer_sets() && !binder.inline_integers {
+        let set = format!("{{{}}}", residues.join(","));
+        let set = binder.bind_as(Value::Text(set), TypeClass::Text, "text");
+        return Some(format!(
+            "{condition} AND ({hash} % {modulus}) = ANY(CAST({set} AS int8[]))"
+        ));
+    }
     Some(format!(
-        "{condition} AND ({hash} % {}) IN ({})",
-        groups.modulus,
+        "{condition} AND ({hash} % {modulus}) IN ({})",
         residues.join(", ")
     ))
 }
@@ -481,10 +514,10 @@ pub fn grouped_checksums(
     let hash = row_hash_expr(kind, side)?;
     let dialect = kind.dialect();
     let sum = dialect.sum_expr(&hash);
-    let group = format!("({} % {by})", key_hash_expr(kind, side)?);
+    let mut b = Binder::new(kind);
+    let group = format!("({} % {})", key_hash_expr(kind, side)?, b.modulus(by));
     // One signed 64-bit type for the group number on every engine.
     let group = dialect.bigint(&group);
-    let mut b = Binder::new(kind);
     let condition = slice_condition(&mut b, side, chunk, within)?;
     let text = format!(
         "SELECT {group}, COUNT(*), {sum} FROM {} WHERE {condition} GROUP BY 1",

@@ -22,7 +22,11 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
         // Floats print exactly: PostgreSQL 12+ in their shortest round-trip form for any
         // positive value, older servers with 17 significant digits for 3. The canonical encoding
         // and the native row hash rely on it.
-        .extra_float_digits(3);
+        .extra_float_digits(3)
+        // A prepared statement is planned with its bound values every time: a bound set of key
+        // groups is then a constant the planner searches by hashing, where a generic plan
+        // would scan the array for every row.
+        .options([("plan_cache_mode", "force_custom_plan")]);
     if disable_integrity {
         // Triggers, foreign keys included, do not fire for replica sessions; a superuser (or a
         // role granted the parameter) may set it, which the first connection finds out.

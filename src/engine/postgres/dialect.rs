@@ -185,6 +185,12 @@ impl Dialect for Postgres {
         format!("DROP TABLE IF EXISTS pg_temp.{name}")
     }
 
+    /// Sessions plan every execution with its values (`plan_cache_mode`, see `connect`), so a
+    /// bound set is a constant to the planner and is searched by hashing.
+    fn binds_integer_sets(&self) -> bool {
+        true
+    }
+
     fn ranges_over_row_values(&self) -> bool {
         true
     }
