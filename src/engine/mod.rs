@@ -152,7 +152,7 @@ pub trait Dialect: Sync {
     fn drop_temporary_table(&self, name: &str) -> String;
 
     /// Whether a set of integers (the key groups of a narrowing level) is bound as one array
-    /// parameter (`= ANY(CAST($n AS int8[]))`), so that every level's statement has the same
+    /// parameter (`IN (SELECT unnest(CAST($n AS int8[])))`), so that every level's statement has the same
     /// text and is prepared once per connection: a round trip less per query over a slow link.
     /// Elsewhere the integers are written into the text.
     fn binds_integer_sets(&self) -> bool {

@@ -220,8 +220,10 @@ fn slice_condition(
     if binder.kind.dialect().binds_integer_sets() && !binder.inline_integers {
         let set = format!("{{{}}}", residues.join(","));
         let set = binder.bind_as(Value::Text(set), TypeClass::Text, "text");
+        // A semi-join against the unnested set is hashed; `= ANY(CAST(…))` would parse the
+        // array again for every row.
         return Some(format!(
-            "{condition} AND ({hash} % {modulus}) = ANY(CAST({set} AS int8[]))"
+            "{condition} AND ({hash} % {modulus}) IN (SELECT unnest(CAST({set} AS int8[])))"
         ));
     }
     Some(format!(

@@ -24,8 +24,7 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
         // and the native row hash rely on it.
         .extra_float_digits(3)
         // A prepared statement is planned with its bound values every time: a bound set of key
-        // groups is then a constant the planner searches by hashing, where a generic plan
-        // would scan the array for every row.
+        // groups is then planned for by its size, where a generic plan would guess.
         .options([("plan_cache_mode", "force_custom_plan")]);
     if disable_integrity {
         // Triggers, foreign keys included, do not fire for replica sessions; a superuser (or a

@@ -185,8 +185,8 @@ impl Dialect for Postgres {
         format!("DROP TABLE IF EXISTS pg_temp.{name}")
     }
 
-    /// Sessions plan every execution with its values (`plan_cache_mode`, see `connect`), so a
-    /// bound set is a constant to the planner and is searched by hashing.
+    /// Sessions plan every execution with its values (`plan_cache_mode`, see `connect`), so the
+    /// planner sizes the semi-join against a bound set by its real length.
     fn binds_integer_sets(&self) -> bool {
         true
     }
