@@ -27,7 +27,8 @@ pub struct Job {
     pub lock_timeout: std::time::Duration,
     /// A pause after every chunk (zero: none).
     pub sleep: std::time::Duration,
-    pub jobs: usize,
+    /// `--jobs` or `[defaults] jobs`, if set (see [`Job::chunk_jobs`]).
+    pub jobs_set: Option<usize>,
     /// At most this many connections to the source (`[source] max_connections`).
     pub source_connections: Option<usize>,
     /// How the target's foreign keys are treated while writing.
@@ -209,7 +210,7 @@ impl Job {
             allow_remote: precedence::allow_remote(cli.allow_remote, file.target.allow_remote),
             lock_timeout: precedence::lock_timeout(cli.lock_timeout),
             sleep: precedence::sleep(cli.sleep),
-            jobs: precedence::jobs(cli.jobs, jobs.map(|n| n as usize)),
+            jobs_set: precedence::jobs(cli.jobs, jobs.map(|n| n as usize)),
             source_connections: precedence::source_connections(
                 cli.source_connections,
                 max_connections.map(|n| n as usize),
@@ -222,12 +223,24 @@ impl Job {
         })
     }
 
-    /// How many chunks run at once: `jobs`, unless the source allows fewer connections (each
+    /// How many chunks run at once: `jobs` (when not set, 4, or 12 for a `remote` source, one
+    /// whose round trip takes 5 ms or more), unless the source allows fewer connections (each
     /// chunk reads the source through one connection of its own).
-    pub fn chunk_jobs(&self) -> usize {
-        self.jobs
-            .min(self.source_connections.unwrap_or(usize::MAX))
-            .max(1)
+    pub fn chunk_jobs(&self, remote: bool) -> usize {
+        let jobs = match self.jobs_set {
+            Some(jobs) => jobs,
+            None if remote => precedence::REMOTE_JOBS,
+            None => precedence::DEFAULT_JOBS,
+        };
+        jobs.min(self.source_connections.unwrap_or(usize::MAX)).max(1)
+    }
+
+    /// Connections a side's pool may open: one per concurrent chunk however far the source
+    /// turns out to be, plus one for planning (pools open them only when needed).
+    pub fn connections(&self) -> usize {
+        self.jobs_set
+            .unwrap_or(precedence::DEFAULT_JOBS.max(precedence::REMOTE_JOBS))
+            + 1
     }
 
     /// The safety rules for writing: the target must be on this machine unless remote targets
@@ -351,7 +364,7 @@ mod tests {
         let job = job.unwrap();
         assert_eq!(job.source_connections, Some(2));
         assert_eq!(job.integrity, Integrity::Defer);
-        assert_eq!(job.chunk_jobs(), 2);
+        assert_eq!(job.chunk_jobs(false), 2);
         let both = MINIMAL.replace(
             "[target]",
             "[defaults]\ndefer_constraints = true\ndisable_integrity = true\n[target]",
@@ -379,7 +392,7 @@ mod tests {
         assert_eq!(sizes, [20, 30]);
         let created: Vec<bool> = job.tables.iter().map(|t| t.create_missing).collect();
         assert_eq!(created, [false, true]);
-        assert_eq!((job.jobs, job.sequences), (3, false));
+        assert_eq!((job.jobs_set, job.sequences), (Some(3), false));
         assert_eq!(
             job.lock_timeout,
             crate::config::precedence::DEFAULT_LOCK_TIMEOUT
@@ -399,7 +412,7 @@ mod tests {
             job.tables[1].create_missing,
             "unlisted tables get [defaults]"
         );
-        assert_eq!((job.jobs, job.integrity), (7, Integrity::Disable));
+        assert_eq!((job.jobs_set, job.integrity), (Some(7), Integrity::Disable));
 
         let zero = Overrides {
             jobs: Some(0),
@@ -424,7 +437,9 @@ mod tests {
             job.tables[0].chunk_size,
             crate::config::precedence::DEFAULT_CHUNK_SIZE
         );
-        assert_eq!(job.jobs, crate::config::precedence::DEFAULT_JOBS);
+        assert_eq!(job.jobs_set, None);
+        assert_eq!(job.chunk_jobs(false), crate::config::precedence::DEFAULT_JOBS);
+        assert_eq!(job.chunk_jobs(true), crate::config::precedence::REMOTE_JOBS);
     }
 
     #[test]

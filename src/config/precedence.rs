@@ -11,6 +11,11 @@ use std::time::Duration;
 
 pub const DEFAULT_CHUNK_SIZE: u64 = 10_000;
 pub const DEFAULT_JOBS: usize = 4;
+/// Chunks at once, when `jobs` is not set, for a source whose round trip takes
+/// [`REMOTE_ROUND_TRIP`] or more: narrowing a chunk takes several round trips, and over a slow
+/// link their waits, not the servers, bound the run.
+pub const REMOTE_JOBS: usize = 12;
+pub const REMOTE_ROUND_TRIP: Duration = Duration::from_millis(5);
 /// How long `sync` waits for an overlapping run (a cron job that ran long) by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// More concurrent chunks than this only queue up on the servers.
@@ -78,9 +83,10 @@ impl Layers {
     }
 }
 
-/// `--jobs`, then `[defaults] jobs`, then 4.
-pub(super) fn jobs(cli: Option<usize>, defaults: Option<usize>) -> usize {
-    cli.or(defaults).unwrap_or(DEFAULT_JOBS)
+/// `--jobs`, then `[defaults] jobs`, then 4 (see [`REMOTE_JOBS`] for a distant source); `None`
+/// when neither sets it.
+pub(super) fn jobs(cli: Option<usize>, defaults: Option<usize>) -> Option<usize> {
+    cli.or(defaults)
 }
 
 /// `--source-connections`, then `[source] max_connections`, then no limit of its own.
@@ -156,9 +162,9 @@ mod tests {
         let unlisted = layers(Some(9), None).unlisted_table("x");
         assert_eq!((unlisted.chunk_size, unlisted.create_missing), (9, true));
 
-        assert_eq!(jobs(Some(2), Some(8)), 2);
-        assert_eq!(jobs(None, Some(8)), 8);
-        assert_eq!(jobs(None, None), DEFAULT_JOBS);
+        assert_eq!(jobs(Some(2), Some(8)), Some(2));
+        assert_eq!(jobs(None, Some(8)), Some(8));
+        assert_eq!(jobs(None, None), None);
         assert_eq!(source_connections(None, Some(3)), Some(3));
         assert_eq!(
             integrity(Some(Integrity::Disable), Some(Integrity::Defer)),

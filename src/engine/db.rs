@@ -720,6 +720,17 @@ impl Db {
         })
     }
 
+    /// The shortest of three round trips of a trivial query: how far the server is.
+    pub async fn round_trip(&self) -> Result<Duration> {
+        let mut shortest = Duration::MAX;
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            self.fetch("SELECT 1", &[], &[Wire::Int]).await?;
+            shortest = shortest.min(started.elapsed());
+        }
+        Ok(shortest)
+    }
+
     /// Whether the side's subset holds no rows at all.
     pub async fn is_empty(&self, side: &TableSide) -> Result<bool> {
         let (text, params) = sql::any_row(self.kind, side);

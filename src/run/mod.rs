@@ -36,7 +36,7 @@ pub use shutdown::{stop_on_signals, Stop};
 
 use crate::apply::HeldDeletes;
 use crate::collisions::refuse_colliding_keys;
-use crate::config::{Integrity, Job};
+use crate::config::{Integrity, Job, REMOTE_ROUND_TRIP};
 use crate::engine::Db;
 use crate::order::{write_order, WriteOrder};
 use crate::prepare::prepare_table;
@@ -76,7 +76,7 @@ pub async fn run_until(
     }
     // One connection per concurrent chunk, plus one for planning; `max_connections` may bound
     // the source further (`chunk_jobs` then runs fewer chunks at once).
-    let connections = u32::try_from(job.jobs + 1).unwrap_or(u32::MAX);
+    let connections = u32::try_from(job.connections()).unwrap_or(u32::MAX);
     let source_connections = job
         .source_connections
         .map_or(connections, |n| u32::try_from(n).unwrap_or(u32::MAX));
@@ -104,8 +104,18 @@ pub async fn run_until(
         return Ok(interrupted_before_tables(command, job, started, &stop));
     };
     let (source, target) = connected?;
+    let remote = source
+        .round_trip()
+        .await
+        .context("cannot reach the source")?
+        >= REMOTE_ROUND_TRIP;
     let (source, target) = (Arc::new(source), Arc::new(target));
-    let result = run_connected(job, command, reporter, &source, &target, started, &stop).await;
+    let sides = Sides {
+        source: &source,
+        target: &target,
+        chunk_jobs: job.chunk_jobs(remote),
+    };
+    let result = run_connected(job, command, reporter, sides, started, &stop).await;
     tokio::join!(source.close(), target.close());
     result
 }
@@ -130,15 +140,26 @@ fn interrupted_before_tables(
     }
 }
 
+/// Both connected sides, and how many chunks may run at once between them.
+struct Sides<'a> {
+    source: &'a Arc<Db>,
+    target: &'a Arc<Db>,
+    chunk_jobs: usize,
+}
+
 async fn run_connected(
     job: &Job,
     command: Command,
     reporter: &Reporter,
-    source: &Arc<Db>,
-    target: &Arc<Db>,
+    sides: Sides<'_>,
     started: Instant,
     stop: &Stop,
 ) -> Result<RunReport> {
+    let Sides {
+        source,
+        target,
+        chunk_jobs,
+    } = sides;
     let run_policy = Policy::run(command);
     let Some(plans) = plan_tables(job, run_policy, reporter, source, target, stop).await? else {
         return Ok(interrupted_before_tables(command, job, started, stop));
@@ -166,6 +187,7 @@ async fn run_connected(
         writer: &writer,
         stop,
         plans: &plans,
+        chunk_jobs,
     };
     let (mut reports, held) = tables.run(&order).await;
     tables.delete_held(&order, held, &mut reports).await;
@@ -278,6 +300,8 @@ struct Tables<'a> {
     writer: &'a Arc<Db>,
     stop: &'a Stop,
     plans: &'a [(Arc<TablePlan>, Timings)],
+    /// Chunks at once (`Job::chunk_jobs`).
+    chunk_jobs: usize,
 }
 
 impl Tables<'_> {
@@ -288,7 +312,7 @@ impl Tables<'_> {
         order: &WriteOrder,
     ) -> (Vec<Option<TableReport>>, Vec<Option<HeldDeletes>>) {
         // The one limit on chunks in flight, shared by every table of the run.
-        let chunk_slots = Arc::new(Semaphore::new(self.job.chunk_jobs()));
+        let chunk_slots = Arc::new(Semaphore::new(self.chunk_jobs));
         let mut reports: Vec<Option<TableReport>> = self.plans.iter().map(|_| None).collect();
         let mut held: Vec<Option<HeldDeletes>> = self.plans.iter().map(|_| None).collect();
         for &i in &order.tables {
