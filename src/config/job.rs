@@ -232,7 +232,8 @@ impl Job {
             None if remote => precedence::REMOTE_JOBS,
             None => precedence::DEFAULT_JOBS,
         };
-        jobs.min(self.source_connections.unwrap_or(usize::MAX)).max(1)
+        jobs.min(self.source_connections.unwrap_or(usize::MAX))
+            .max(1)
     }
 
     /// Connections a side's pool may open: one per concurrent chunk however far the source
@@ -438,7 +439,10 @@ mod tests {
             crate::config::precedence::DEFAULT_CHUNK_SIZE
         );
         assert_eq!(job.jobs_set, None);
-        assert_eq!(job.chunk_jobs(false), crate::config::precedence::DEFAULT_JOBS);
+        assert_eq!(
+            job.chunk_jobs(false),
+            crate::config::precedence::DEFAULT_JOBS
+        );
         assert_eq!(job.chunk_jobs(true), crate::config::precedence::REMOTE_JOBS);
     }
 

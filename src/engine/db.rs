@@ -461,6 +461,11 @@ impl Db {
         within: Option<&KeyGroups>,
         by: u64,
     ) -> Result<Option<HashMap<u64, Checksum>>> {
+        if let Some(pg) = self.postgres() {
+            if let Some(sums) = pg.grouped_checksums_packed(side, chunk, within, by).await? {
+                return Ok(Some(sums));
+            }
+        }
         let Some((text, params)) = sql::grouped_checksums(self.kind, side, chunk, within, by)
         else {
             return Ok(None);
@@ -723,9 +728,10 @@ impl Db {
     /// The shortest of three round trips of a trivial query: how far the server is.
     pub async fn round_trip(&self) -> Result<Duration> {
         let mut shortest = Duration::MAX;
+        let query = format!("SELECT {}", self.dialect().bigint("1"));
         for _ in 0..3 {
             let started = std::time::Instant::now();
-            self.fetch("SELECT 1", &[], &[Wire::Int]).await?;
+            self.fetch(&query, &[], &[Wire::Int]).await?;
             shortest = shortest.min(started.elapsed());
         }
         Ok(shortest)
@@ -859,6 +865,40 @@ impl PostgresExt<'_> {
             .flatten()
         });
         Ok(correlation.is_some_and(|c| c.abs() < 0.5))
+    }
+
+    /// [`Db::grouped_checksums_in_sql`] as three arrays in one row (see
+    /// [`sql::grouped_checksums_packed`]); `None` where the side's rows are hashed in-process.
+    pub async fn grouped_checksums_packed(
+        &self,
+        side: &TableSide,
+        chunk: &Chunk,
+        within: Option<&KeyGroups>,
+        by: u64,
+    ) -> Result<Option<HashMap<u64, Checksum>>> {
+        let Some((text, params)) =
+            sql::grouped_checksums_packed(self.db.kind, side, chunk, within, by)
+        else {
+            return Ok(None);
+        };
+        let (groups, counts, sums): (Vec<i64>, Vec<i64>, Vec<i64>) = on_postgres!(self.db, p => {
+            let row = bind_values!(sqlx::query(&text), &params).fetch_one(p).await?;
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)
+        });
+        self.db.count_received(24 * groups.len() as u64);
+        Ok(Some(
+            groups
+                .into_iter()
+                .zip(counts.into_iter().zip(sums))
+                .map(|(group, (rows, sum))| {
+                    let checksum = Checksum {
+                        rows: rows as u64,
+                        sum: sum as u64,
+                    };
+                    (group as u64, checksum)
+                })
+                .collect(),
+        ))
     }
 
     /// Runs `deletes`, then appends `rows` with `COPY … FROM STDIN`, in one transaction.

@@ -528,6 +528,37 @@ pub fn grouped_checksums(
     Some((text, b.values))
 }
 
+/// [`grouped_checksums`] as three arrays in one row (groups, counts, sums), PostgreSQL's form:
+/// each sum reduced modulo 2^64 into a signed `int8`, so that a group costs 36 bytes on the wire
+/// instead of about 55 as a row with a decimal sum.
+pub fn grouped_checksums_packed(
+    kind: EngineKind,
+    side: &TableSide,
+    chunk: &Chunk,
+    within: Option<&KeyGroups>,
+    by: u64,
+) -> Option<Statement> {
+    let hash = row_hash_expr(kind, side)?;
+    let mut b = Binder::new(kind);
+    let group = format!(
+        "CAST(({} % {}) AS BIGINT)",
+        key_hash_expr(kind, side)?,
+        b.modulus(by)
+    );
+    let condition = slice_condition(&mut b, side, chunk, within)?;
+    const TWO_64: &str = "18446744073709551616";
+    let text = format!(
+        "SELECT COALESCE(array_agg(g), '{{}}'), COALESCE(array_agg(c), '{{}}'), \
+                COALESCE(array_agg(CAST(CASE WHEN r >= 9223372036854775808 THEN r - {TWO_64} \
+                                             ELSE r END AS int8)), '{{}}') \
+         FROM (SELECT g, c, mod(mod(s, {TWO_64}) + {TWO_64}, {TWO_64}) AS r \
+               FROM (SELECT {group} AS g, COUNT(*) AS c, COALESCE(SUM({hash}), 0)::numeric AS s \
+                     FROM {} WHERE {condition} GROUP BY 1) sums) wrapped",
+        side.table
+    );
+    Some((text, b.values))
+}
+
 /// `SELECT` of a chunk's rows with every value written into the text, for `COPY (…) TO STDOUT`,
 /// which takes no parameters: only for chunks whose bounds are integers (or buckets).
 pub fn select_chunk_literal(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Option<String> {
