@@ -18,7 +18,9 @@
 //!
 //! A chunk that is a key range is narrowed within its range (an index range scan per level); the
 //! differing hash buckets of a table are narrowed all together, each level one grouped scan of
-//! the subset per side, never one scan per bucket.
+//! the subset per side, never one scan per bucket, and levels go on (where groups can still be
+//! split) until at most [`Start::list_limit`] rows are left, since their listing is held in
+//! memory.
 
 use crate::engine::{Checksum, Chunk, KeyGroups};
 use crate::side::Side;

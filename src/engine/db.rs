@@ -452,7 +452,7 @@ impl Db {
     }
 
     /// Row count and hash sum of every non-empty group of a chunk (see
-    /// [`sql::grouped_checksums`]) in one grouped scan in SQL; `None` where the side's rows are
+    /// `sql::grouped_checksums`) in one grouped scan in SQL; `None` where the side's rows are
     /// hashed in-process.
     pub async fn grouped_checksums_in_sql(
         &self,
@@ -868,7 +868,7 @@ impl PostgresExt<'_> {
     }
 
     /// [`Db::grouped_checksums_in_sql`] as three arrays in one row (see
-    /// [`sql::grouped_checksums_packed`]); `None` where the side's rows are hashed in-process.
+    /// `sql::grouped_checksums_packed`); `None` where the side's rows are hashed in-process.
     pub async fn grouped_checksums_packed(
         &self,
         side: &TableSide,
