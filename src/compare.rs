@@ -69,6 +69,8 @@ pub struct Hints {
     pub chunk_rows: u64,
     /// The share of compared rows that differed, once some were compared.
     pub differing_rate: Option<f64>,
+    /// The source is 5 ms or more away (see `crate::narrow::Start::remote`).
+    pub remote: bool,
 }
 
 /// Compares one chunk. With `list_keys`, a differing chunk is always narrowed to keys (for
@@ -119,6 +121,7 @@ pub async fn compare_chunk(
                         rows,
                         differing_rate: hints.differing_rate,
                         list_limit: u64::MAX,
+                        remote: hints.remote,
                     };
                     let Listed {
                         source: src,

@@ -11,8 +11,9 @@
 //! The fan-out follows a cost model in bytes, measured in listed rows: listing `n` rows costs `n`;
 //! a level of `G` groups costs `GROUP_COST · G` and leaves about `k · n / G` rows to list when `k`
 //! rows differ, which is least at `G = √(k·n / GROUP_COST)`. A level is taken only while it costs
-//! well under half of listing at once (`k < n / 32`): when nearly every group differs, the rows
-//! are listed directly, as a chunk of mostly changed rows should be. `k` is estimated from the
+//! well under half of listing at once (`k < n / 32`) when the source is far; near it, where
+//! bytes are cheap and a level's extra scan is not, only for `k < n / 256`. When nearly every
+//! group differs, the rows are listed directly, as a chunk of mostly changed rows should be. `k` is estimated from the
 //! previous level (the share of groups that differed) or, before the first, from the rate of
 //! differing rows the table has shown so far.
 //!
@@ -68,7 +69,17 @@ pub struct Start {
     /// Levels go on, where groups can still be split, until at most this many rows are left to
     /// list (a pass of listing holds them all in memory).
     pub list_limit: u64,
+    /// The source is far (its round trip 5 ms or more): bytes cost more than the servers'
+    /// scans, so levels are taken down to the byte model's limit. Near a source, a level (one
+    /// more scan of the rows in question per side) is taken only for very sparse changes.
+    pub remote: bool,
 }
+
+/// A level is taken only while fewer than one row in this many differs: over a slow link
+/// (where it costs well under half of listing at once), and near the source (where listing a
+/// row costs about as much as scanning it again).
+const SPARSE_REMOTE: f64 = 32.0;
+const SPARSE_LOCAL: f64 = 256.0;
 
 /// Narrows one chunk to its differing groups and lists their rows on both sides.
 pub async fn narrow(
@@ -125,7 +136,9 @@ pub async fn narrow_groups(
         rows,
         differing_rate,
         list_limit,
+        remote,
     } = start;
+    let sparse = if remote { SPARSE_REMOTE } else { SPARSE_LOCAL };
     let mut rows = rows as f64;
     let mut modulus = within.as_ref().map_or(1, |g| g.modulus);
     let mut groups = within.as_ref().map_or(1, |g| g.residues.len()) as f64;
@@ -136,7 +149,9 @@ pub async fn narrow_groups(
         .max(1.0);
     let mut totals = None;
     let mut group_rows = HashMap::new();
-    while let Some(fan) = fan_out(rows, differing, groups, modulus)
+    while let Some(fan) = (differing * sparse < rows)
+        .then(|| fan_out(rows, differing, groups, modulus))
+        .flatten()
         .or_else(|| (rows > list_limit as f64).then(|| finest_fan(rows, groups, modulus))?)
     {
         let by = modulus * fan;

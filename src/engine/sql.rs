@@ -413,15 +413,7 @@ pub fn row_hashes(
     chunk: &Chunk,
     groups: Option<&KeyGroups>,
 ) -> Option<Statement> {
-    let hash = row_hash_expr(kind, side)?;
-    let mut b = Binder::new(kind);
-    let condition = slice_condition(&mut b, side, chunk, groups)?;
-    let text = format!(
-        "SELECT {}, {hash} FROM {} WHERE {condition}",
-        select_list(kind, side.key_columns()),
-        side.table
-    );
-    Some((text, b.values))
+    row_hash_listing(kind, side, chunk, groups, None)
 }
 
 /// [`row_hashes`] with each row's hash bucket among `buckets` first: `(bucket, key…, hash)`.
@@ -431,12 +423,33 @@ pub fn bucketed_row_hashes(
     groups: &KeyGroups,
     buckets: u64,
 ) -> Option<Statement> {
+    row_hash_listing(
+        kind,
+        side,
+        &Chunk::everything(),
+        Some(groups),
+        Some(buckets),
+    )
+}
+
+/// `(key…, row hash)` of a chunk's rows in some key groups, led by the row's bucket among
+/// `buckets` when given.
+fn row_hash_listing(
+    kind: EngineKind,
+    side: &TableSide,
+    chunk: &Chunk,
+    groups: Option<&KeyGroups>,
+    buckets: Option<u64>,
+) -> Option<Statement> {
     let hash = row_hash_expr(kind, side)?;
-    let bucket = kind.dialect().bigint(&bucket_expr(kind, side, buckets)?);
+    let bucket = match buckets {
+        Some(of) => format!("{}, ", kind.dialect().bigint(&bucket_expr(kind, side, of)?)),
+        None => String::new(),
+    };
     let mut b = Binder::new(kind);
-    let condition = slice_condition(&mut b, side, &Chunk::everything(), Some(groups))?;
+    let condition = slice_condition(&mut b, side, chunk, groups)?;
     let text = format!(
-        "SELECT {bucket}, {}, {hash} FROM {} WHERE {condition}",
+        "SELECT {bucket}{}, {hash} FROM {} WHERE {condition}",
         select_list(kind, side.key_columns()),
         side.table
     );

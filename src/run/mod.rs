@@ -114,6 +114,7 @@ pub async fn run_until(
         source: &source,
         target: &target,
         chunk_jobs: job.chunk_jobs(remote),
+        remote,
     };
     let result = run_connected(job, command, reporter, sides, started, &stop).await;
     tokio::join!(source.close(), target.close());
@@ -145,6 +146,8 @@ struct Sides<'a> {
     source: &'a Arc<Db>,
     target: &'a Arc<Db>,
     chunk_jobs: usize,
+    /// The source is 5 ms or more away.
+    remote: bool,
 }
 
 async fn run_connected(
@@ -159,6 +162,7 @@ async fn run_connected(
         source,
         target,
         chunk_jobs,
+        remote,
     } = sides;
     let run_policy = Policy::run(command);
     let Some(plans) = plan_tables(job, run_policy, reporter, source, target, stop).await? else {
@@ -188,6 +192,7 @@ async fn run_connected(
         stop,
         plans: &plans,
         chunk_jobs,
+        remote,
     };
     let (mut reports, held) = tables.run(&order).await;
     tables.delete_held(&order, held, &mut reports).await;
@@ -302,6 +307,8 @@ struct Tables<'a> {
     plans: &'a [(Arc<TablePlan>, Timings)],
     /// Chunks at once (`Job::chunk_jobs`).
     chunk_jobs: usize,
+    /// The source is 5 ms or more away.
+    remote: bool,
 }
 
 impl Tables<'_> {
@@ -357,6 +364,7 @@ impl Tables<'_> {
             sleep: job.sleep,
             stop: stop.clone(),
             slots: chunk_slots.clone(),
+            remote: self.remote,
         };
         let writer = self.writer;
         let received = (self.source.bytes_received(), writer.bytes_received());

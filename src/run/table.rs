@@ -78,6 +78,8 @@ pub(super) struct TableRun {
     pub stop: Stop,
     /// The run's limit on chunks in flight.
     pub slots: Arc<Semaphore>,
+    /// The source is 5 ms or more away: narrowing saves bytes before scans.
+    pub remote: bool,
 }
 
 /// What every chunk task of a table shares.
@@ -256,6 +258,7 @@ async fn run_buckets(
         }),
         rows,
         list_limit: LIST_PASS_ROWS,
+        remote: run.remote,
     };
     let (source, target) = (plan.source_on(&run.source), plan.target_on(&run.target));
     let everything = Chunk::everything();
@@ -543,6 +546,7 @@ impl Shared {
             let hints = Hints {
                 chunk_rows: plan.chunk_size,
                 differing_rate: self.density.differing_rate(),
+                remote: run.remote,
             };
             compare_chunk(source, target, plan, chunk, policy.list_keys, how, hints)
                 .await
