@@ -79,8 +79,7 @@ impl Binder {
     /// statement's text stays the same; written into the text elsewhere.
     fn modulus(&mut self, modulus: u64) -> String {
         if self.kind.dialect().binds_integer_sets() && !self.inline_integers {
-            let bound = self.bind_as(Value::Int(modulus as i64), TypeClass::Int, "int8");
-            return bound;
+            return self.bind_as(Value::Int(modulus as i64), TypeClass::Int, "int8");
         }
         modulus.to_string()
     }
