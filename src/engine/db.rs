@@ -19,7 +19,7 @@ use super::{
 use crate::value::{key_bucket, rows_size, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
 use sqlx::{Connection as _, MySqlPool, PgPool, Row, SqlitePool};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -578,7 +578,6 @@ impl Db {
         groups: Option<&KeyGroups>,
         mut each: impl FnMut(Vec<Value>) -> Result<()>,
     ) -> Result<()> {
-        use futures::TryStreamExt;
         let (text, params) = sql::rows_in_chunk(self.kind, side, chunk);
         let wires = sql::column_wires(self.kind, side);
         // Without the bucket in SQL the chunk is the whole subset: its rows are picked out here,
@@ -590,26 +589,27 @@ impl Db {
             _ => None,
         };
         let key_classes: Vec<TypeClass> = side.key_columns().map(|c| c.class).collect();
-        on_pool!(self, p => {
-            let mut rows = bind_values!(sqlx::query(&text), &params).fetch(p);
-            while let Some(row) = rows.try_next().await? {
-                let row = row.values(&wires)?;
-                self.count_received(rows_size(&row));
-                if let Some((index, of)) = bucket {
-                    if key_bucket(&key_classes, &side.key_of(&row), of) != index {
-                        continue;
-                    }
-                }
-                if let Some(groups) = groups {
-                    let residue = key_bucket(&key_classes, &side.key_of(&row), groups.modulus);
-                    if !groups.residues.contains(&residue) {
-                        continue;
-                    }
-                }
-                each(row)?;
-            }
+        let groups = groups.map(|g| {
+            (
+                g.modulus,
+                g.residues.iter().copied().collect::<HashSet<_>>(),
+            )
         });
-        Ok(())
+        self.fetch_each(&text, &params, &wires, |row| {
+            if let Some((index, of)) = bucket {
+                if key_bucket(&key_classes, &side.key_of(&row), of) != index {
+                    return Ok(());
+                }
+            }
+            if let Some((modulus, residues)) = &groups {
+                let residue = key_bucket(&key_classes, &side.key_of(&row), *modulus);
+                if !residues.contains(&residue) {
+                    return Ok(());
+                }
+            }
+            each(row)
+        })
+        .await
     }
 
     /// Streams every row of the side's subset (the whole table without one), as the table

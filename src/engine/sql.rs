@@ -525,19 +525,9 @@ pub fn grouped_checksums(
     within: Option<&KeyGroups>,
     by: u64,
 ) -> Option<Statement> {
-    let hash = row_hash_expr(kind, side)?;
-    let dialect = kind.dialect();
-    let sum = dialect.sum_expr(&hash);
-    let mut b = Binder::new(kind);
-    let group = format!("({} % {})", key_hash_expr(kind, side)?, b.modulus(by));
-    // One signed 64-bit type for the group number on every engine.
-    let group = dialect.bigint(&group);
-    let condition = slice_condition(&mut b, side, chunk, within)?;
-    let text = format!(
-        "SELECT {group}, COUNT(*), {sum} FROM {} WHERE {condition} GROUP BY 1",
-        side.table
-    );
-    Some((text, b.values))
+    group_sums(kind, side, chunk, within, by, |hash| {
+        kind.dialect().sum_expr(hash)
+    })
 }
 
 /// [`grouped_checksums`] as three arrays in one row (groups, counts, sums), PostgreSQL's form:
@@ -550,22 +540,38 @@ pub fn grouped_checksums_packed(
     within: Option<&KeyGroups>,
     by: u64,
 ) -> Option<Statement> {
-    let hash = row_hash_expr(kind, side)?;
-    let mut b = Binder::new(kind);
-    let group = format!(
-        "CAST(({} % {}) AS BIGINT)",
-        key_hash_expr(kind, side)?,
-        b.modulus(by)
-    );
-    let condition = slice_condition(&mut b, side, chunk, within)?;
+    let (sums, params) = group_sums(kind, side, chunk, within, by, |hash| {
+        format!("COALESCE(SUM({hash}), 0)::numeric")
+    })?;
     const TWO_64: &str = "18446744073709551616";
     let text = format!(
         "SELECT COALESCE(array_agg(g), '{{}}'), COALESCE(array_agg(c), '{{}}'), \
                 COALESCE(array_agg(CAST(CASE WHEN r >= 9223372036854775808 THEN r - {TWO_64} \
                                              ELSE r END AS int8)), '{{}}') \
          FROM (SELECT g, c, mod(mod(s, {TWO_64}) + {TWO_64}, {TWO_64}) AS r \
-               FROM (SELECT {group} AS g, COUNT(*) AS c, COALESCE(SUM({hash}), 0)::numeric AS s \
-                     FROM {} WHERE {condition} GROUP BY 1) sums) wrapped",
+               FROM ({sums}) sums) wrapped"
+    );
+    Some((text, params))
+}
+
+/// `SELECT g, c, s … GROUP BY 1`: each group's number (one signed 64-bit type on every engine),
+/// row count and `sum` of the row hashes, for the rows of a chunk within some groups.
+fn group_sums(
+    kind: EngineKind,
+    side: &TableSide,
+    chunk: &Chunk,
+    within: Option<&KeyGroups>,
+    by: u64,
+    sum: impl Fn(&str) -> String,
+) -> Option<Statement> {
+    let hash = row_hash_expr(kind, side)?;
+    let mut b = Binder::new(kind);
+    let group = format!("({} % {})", key_hash_expr(kind, side)?, b.modulus(by));
+    let group = kind.dialect().bigint(&group);
+    let condition = slice_condition(&mut b, side, chunk, within)?;
+    let text = format!(
+        "SELECT {group} AS g, COUNT(*) AS c, {} AS s FROM {} WHERE {condition} GROUP BY 1",
+        sum(&hash),
         side.table
     );
     Some((text, b.values))
