@@ -257,6 +257,15 @@ async fn prepare<'a>(
             })
             .collect::<Result<Vec<_>>>()?
     };
+    for row in &rows {
+        target.check_row_size(row).map_err(|why| {
+            anyhow::anyhow!(
+                "table {}, key {}: {why}",
+                plan.name,
+                key_to_string(&key_of(row))
+            )
+        })?;
+    }
     // Rows whose key the target lacks; the rest of `rows` update existing target rows.
     let inserting: Vec<Key> = rows
         .iter()

@@ -632,6 +632,18 @@ pub fn key_bucket(classes: &[TypeClass], key: &[Value], buckets: u64) -> u64 {
     key_hash(classes, key) % buckets.max(1)
 }
 
+/// What a row the server cannot hash adds to a chunk's sum of row hashes: 2^104, more than the
+/// hashes of 2^40 rows add up to, so a sum of at least this magnitude says a row was not hashed
+/// (see [`is_unhashable_sum`]), and such a chunk is never taken for equal.
+pub const UNHASHABLE_ROW: &str = "20282409603651670423947251286016";
+
+/// Whether a decimal sum of row hashes holds an [`UNHASHABLE_ROW`].
+pub fn is_unhashable_sum(decimal: &str) -> bool {
+    let digits = decimal.trim().trim_start_matches('-');
+    digits.len() >= UNHASHABLE_ROW.len()
+        && digits.parse::<u128>().map_or(true, |sum| sum >= 1 << 104)
+}
+
 /// Reduces a server-side `SUM` of row hashes (an arbitrary-precision decimal, signed on
 /// PostgreSQL and unsigned on MySQL) to the sum modulo 2^64. Both readings agree modulo 2^64.
 pub fn sum_mod_2_64(decimal: &str) -> Option<u64> {
@@ -838,5 +850,17 @@ mod tests {
         assert_eq!(sum_mod_2_64("-1"), Some(u64::MAX));
         assert_eq!(sum_mod_2_64("0"), Some(0));
         assert_eq!(sum_mod_2_64("1.5"), None);
+    }
+
+    #[test]
+    fn a_sum_holding_an_unhashable_row_is_told_from_any_sum_of_hashes() {
+        let most = (u128::from(u64::MAX) << 40).to_string();
+        assert!(!is_unhashable_sum(&most));
+        assert!(!is_unhashable_sum(&format!("-{most}")));
+        assert!(!is_unhashable_sum("0"));
+        assert!(is_unhashable_sum(UNHASHABLE_ROW));
+        let two: u128 = (1 << 105) + 12345;
+        assert!(is_unhashable_sum(&two.to_string()));
+        assert!(is_unhashable_sum(&format!("{}0", u128::MAX)));
     }
 }

@@ -16,7 +16,7 @@ use super::{
     sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, KeyGroups, Param,
     SourceTable, Statement, TableInfo, TableLock, TableSide, Wire,
 };
-use crate::value::{key_bucket, rows_size, sum_mod_2_64, Key, TypeClass, Value};
+use crate::value::{is_unhashable_sum, key_bucket, rows_size, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
 use sqlx::{Connection as _, MySqlPool, PgPool, Row, SqlitePool};
 use std::collections::{HashMap, HashSet};
@@ -196,7 +196,15 @@ pub struct Db {
     /// Row data received from this database, shared with every session opened from it (see
     /// [`Db::bytes_received`]).
     received: Arc<AtomicU64>,
+    /// The most bytes of values one statement may carry to this server (MySQL's
+    /// `max_allowed_packet`, PostgreSQL's 1 GiB message limit): writes are batched under it, and
+    /// a row that alone exceeds it is refused before anything is written.
+    statement_bytes: Option<u64>,
 }
+
+/// Bytes of a statement kept for its text and framing when a single row is measured against the
+/// server's limit.
+const STATEMENT_ROOM: u64 = 64 << 10;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -218,6 +226,15 @@ impl Db {
             EngineKind::MySql => Pool::MySql(MySql::connect(url, connections, &options).await?),
             EngineKind::Sqlite => Pool::Sqlite(Sqlite::connect(url, connections, &options).await?),
         };
+        let statement_bytes =
+            match &pool {
+                Pool::Postgres(_) => Some(postgres::MESSAGE_BYTES),
+                Pool::MySql(p) => Some(mysql::max_allowed_packet(p).await.with_context(|| {
+                    format!("cannot read max_allowed_packet from {}", url.display)
+                })?),
+                // Values are handed to SQLite in memory, not sent.
+                Pool::Sqlite(_) => None,
+            };
         Ok(Db {
             kind: url.engine,
             pool,
@@ -226,6 +243,7 @@ impl Db {
             write_gate: tokio::sync::Mutex::new(()),
             session: None,
             received: Arc::default(),
+            statement_bytes,
         })
     }
 
@@ -306,6 +324,7 @@ impl Db {
             write_gate: tokio::sync::Mutex::new(()),
             session: Some(tokio::sync::Mutex::new(session)),
             received: self.received.clone(),
+            statement_bytes: self.statement_bytes,
         }
     }
 
@@ -443,12 +462,30 @@ impl Db {
             },
             _ => bail!("checksum query returned {} rows", row.len()),
         };
-        let sum =
-            sum_mod_2_64(&sum).ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))?;
+        let sum = self.hash_sum(&sum)?;
         Ok(Some(Checksum {
             rows: rows as u64,
             sum,
         }))
+    }
+
+    /// A checksum's sum of row hashes, sent as decimal text and taken modulo 2^64.
+    fn hash_sum(&self, sum: &str) -> Result<u64> {
+        if is_unhashable_sum(sum) {
+            return Err(self.unhashable_row());
+        }
+        sum_mod_2_64(sum).ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))
+    }
+
+    /// A row too large for the server to hash: MySQL's string functions return NULL for
+    /// results longer than `max_allowed_packet`, and such a row cannot be compared there.
+    fn unhashable_row(&self) -> anyhow::Error {
+        anyhow!(
+            "a row is too large for {} to hash: its encoding exceeds max_allowed_packet ({} \
+             bytes); raise the server's max_allowed_packet",
+            self.display,
+            self.statement_bytes.unwrap_or_default()
+        )
     }
 
     /// Row count and hash sum of every non-empty group of a chunk (see
@@ -477,8 +514,7 @@ impl Db {
         {
             match row.as_slice() {
                 [Value::Int(chunk), Value::Int(rows), Value::Text(sum)] => {
-                    let sum = sum_mod_2_64(sum)
-                        .ok_or_else(|| anyhow!("checksum sum {sum:?} is not an integer"))?;
+                    let sum = self.hash_sum(sum)?;
                     let rows = *rows as u64;
                     sums.insert(*chunk as u64, Checksum { rows, sum });
                 }
@@ -511,6 +547,7 @@ impl Db {
         rows.into_iter()
             .map(|mut r| match r.pop() {
                 Some(Value::Int(h)) if r.len() == nkey => Ok((r, h as u64)),
+                Some(Value::Null) => Err(self.unhashable_row()),
                 other => bail!("unexpected row hash {other:?}"),
             })
             .collect::<Result<_>>()
@@ -542,6 +579,7 @@ impl Db {
                 listed.push((bucket as u64, r, h as u64));
                 Ok(())
             }
+            (Some(Value::Null), _) => Err(self.unhashable_row()),
             other => bail!("unexpected row hash {other:?}"),
         })
         .await?;
@@ -760,10 +798,47 @@ impl Db {
         for batch in delete_keys.chunks(sql::delete_batch(side)) {
             statements.push(sql::delete_keys(self.kind, side, batch));
         }
-        for batch in upsert_rows.chunks(sql::batch_rows(side.columns.len())) {
+        let rows_per_batch = sql::batch_rows(side.columns.len());
+        let bytes_per_batch = self.write_batch_bytes();
+        let mut rest = upsert_rows;
+        while !rest.is_empty() {
+            let (mut rows, mut bytes) = (0, 0);
+            // At least one row per statement; `prepare` refused rows too large to send at all.
+            while rows < rest.len().min(rows_per_batch)
+                && (rows == 0 || bytes + rows_size(&rest[rows]) <= bytes_per_batch)
+            {
+                bytes += rows_size(&rest[rows]);
+                rows += 1;
+            }
+            let (batch, after) = rest.split_at(rows);
             statements.push(sql::upsert(self.kind, side, batch));
+            rest = after;
         }
         statements
+    }
+
+    /// The values one write statement gathers at most: half of what the server accepts, which
+    /// leaves room for the statement's own text and the protocol's framing of each value.
+    fn write_batch_bytes(&self) -> u64 {
+        self.statement_bytes.map_or(u64::MAX, |limit| limit / 2)
+    }
+
+    /// Refuses a row too large for the server to receive in one statement, naming the limit:
+    /// sending it would only lose the connection, however often it were tried.
+    pub fn check_row_size(&self, row: &[Value]) -> Result<()> {
+        let size = rows_size(row);
+        match self.statement_bytes {
+            Some(limit) if size > limit.saturating_sub(STATEMENT_ROOM) => bail!(
+                "the row is {size} bytes, more than {} accepts in one statement ({limit} bytes{}); \
+                 nothing of this chunk was written",
+                self.display,
+                match self.kind {
+                    EngineKind::MySql => ": raise the server's max_allowed_packet",
+                    _ => "",
+                }
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Runs the statements in one transaction: all of them take effect, or none.

@@ -104,6 +104,13 @@ pub trait Dialect: Sync {
         format!("{key} IN ({})", rows.join(", "))
     }
 
+    /// What follows an `INSERT`'s column list so that the row's own values are written even
+    /// into columns the database fills itself (PostgreSQL's `GENERATED ALWAYS AS IDENTITY`
+    /// refuses them without `OVERRIDING SYSTEM VALUE`); empty where values are always taken.
+    fn insert_overriding(&self) -> &'static str {
+        ""
+    }
+
     /// The clause that makes an `INSERT` update the row whose key exists already.
     fn upsert_clause(&self, keys: &[String], others: &[String]) -> String;
 

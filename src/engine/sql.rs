@@ -649,9 +649,10 @@ pub fn insert(kind: EngineKind, side: &TableSide, rows: &[Vec<Value>]) -> Statem
         })
         .collect();
     let text = format!(
-        "INSERT INTO {} ({}) VALUES {}",
+        "INSERT INTO {} ({}){} VALUES {}",
         side.table,
         columns.join(", "),
+        kind.dialect().insert_overriding(),
         tuples.join(", ")
     );
     (text, b.values)
@@ -827,7 +828,7 @@ mod tests {
         my.native_rows = true;
         let hash = row_hash_expr(EngineKind::MySql, &my).unwrap_or_default();
         assert!(
-            hash.contains("MD5(CONCAT_WS(',', QUOTE(`a`), QUOTE(`b`), QUOTE(`v`)))"),
+            hash.contains("MD5(CONCAT(QUOTE(`a`), ',', QUOTE(`b`), ',', QUOTE(`v`)))"),
             "{hash}"
         );
     }

@@ -28,3 +28,4 @@ mod sync_engines;
 mod sync_keys;
 mod sync_queries_groups;
 mod sync_subsets;
+mod write_limits;

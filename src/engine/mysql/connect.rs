@@ -43,6 +43,14 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
         .connect_lazy_with(connect_options))
 }
 
+/// The server's `max_allowed_packet`: the largest statement (with its bound values) it takes.
+pub async fn max_allowed_packet(pool: &MySqlPool) -> Result<u64> {
+    let bytes: u64 = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+        .fetch_one(pool)
+        .await?;
+    Ok(bytes)
+}
+
 /// Opens a chunk's read snapshot (see `Db::snapshot`); sessions run at REPEATABLE READ (set on
 /// connect), which is what makes the snapshot consistent.
 pub const SNAPSHOT_BEGIN: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";

@@ -5,7 +5,7 @@
 use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
 use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::MySql;
-use crate::value::{canonical_text, TypeClass, Value};
+use crate::value::{canonical_text, TypeClass, Value, UNHASHABLE_ROW};
 use anyhow::{bail, Result};
 
 impl Dialect for MySql {
@@ -291,9 +291,11 @@ fn native_row_hash_expr(columns: &[Column]) -> String {
             }
         })
         .collect();
+    // CONCAT rather than CONCAT_WS: a value whose QUOTE overflows max_allowed_packet is NULL,
+    // which CONCAT_WS would skip and CONCAT turns into a NULL hash (see `sum_expr`).
     format!(
-        "CAST(CONV(SUBSTRING(MD5(CONCAT_WS(',', {})), 1, 16), 16, 10) AS UNSIGNED)",
-        fields.join(", ")
+        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
+        fields.join(", ',', ")
     )
 }
 
@@ -309,14 +311,21 @@ fn key_hash_expr(canonical_key: &[String]) -> String {
 fn encoded_row(canonical: &[String]) -> String {
     let fields: Vec<String> = canonical
         .iter()
-        .map(|t| format!("COALESCE(CONCAT(CHAR_LENGTH({t}), ':', {t}), 'N')"))
+        // A CONCAT longer than max_allowed_packet is NULL too: only a NULL value is 'N', and an
+        // overflow stays NULL, which makes the row's hash NULL and its chunk's sum refused.
+        .map(|t| {
+            format!("COALESCE(CONCAT(CHAR_LENGTH({t}), ':', {t}), IF({t} IS NULL, 'N', NULL))")
+        })
         .collect();
     format!("CONCAT({})", fields.join(", "))
 }
 
-/// The exact (DECIMAL) sum of the row hashes, as text.
+/// The exact (DECIMAL) sum of the row hashes, as text. MySQL's string functions return NULL
+/// for a result longer than `max_allowed_packet`, so a huge row has no hash; it adds
+/// [`UNHASHABLE_ROW`] instead, which no sum of real hashes reaches, rather than dropping out of
+/// the sum (see `Db::hash_sum`).
 fn sum_expr(hash: &str) -> String {
-    format!("CAST(COALESCE(SUM({hash}), 0) AS CHAR)")
+    format!("CAST(COALESCE(SUM(IFNULL({hash}, {UNHASHABLE_ROW})), 0) AS CHAR)")
 }
 
 /// `ON DUPLICATE KEY UPDATE` taking every non-key column from the inserted row.

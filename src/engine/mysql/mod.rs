@@ -7,7 +7,7 @@ mod dialect;
 mod introspect;
 mod lock;
 
-pub(in crate::engine) use connect::SNAPSHOT_BEGIN;
+pub(in crate::engine) use connect::{max_allowed_packet, SNAPSHOT_BEGIN};
 
 use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableInfo, TableLock};
 use anyhow::Result;

@@ -68,6 +68,11 @@ impl Dialect for Postgres {
         format!("CAST({expr} AS BIGINT)")
     }
 
+    fn insert_overriding(&self) -> &'static str {
+        // Harmless where the table has no identity column (PostgreSQL 10 and later).
+        " OVERRIDING SYSTEM VALUE"
+    }
+
     fn upsert_clause(&self, keys: &[String], others: &[String]) -> String {
         on_conflict_clause(keys, others)
     }

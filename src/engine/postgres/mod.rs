@@ -20,6 +20,10 @@ use anyhow::Result;
 use sqlx::postgres::PgPool;
 use std::time::Duration;
 
+/// The largest message a PostgreSQL server accepts (its `MaxAllocSize`, 1 GiB less a byte),
+/// which bounds a statement with its bound values.
+pub(in crate::engine) const MESSAGE_BYTES: u64 = (1 << 30) - 1;
+
 /// The PostgreSQL engine.
 pub struct Postgres;
 
