@@ -2,7 +2,7 @@
 //! command-line layer ([`Overrides`]) and the reporter's options. Arguments shared by several
 //! subcommands are declared once and flattened. What each subcommand does is `commands.rs`.
 
-use crate::config::{Integrity, Overrides, MAX_JOBS};
+use crate::config::{Integrity, Mode, Overrides, MAX_JOBS};
 use crate::report::LogFormat;
 use crate::report::{Reporter, ReporterOptions};
 use anyhow::{bail, Result};
@@ -27,11 +27,26 @@ pub struct Cli {
     pub command: CliCommand,
 }
 
+/// Exit codes and examples, after every `--help`.
+const AFTER_HELP: &str = "\
+Exit codes:
+  0    in sync (diff), or synced (sync)
+  1    diff found differences
+  2    an error: the job file, a connection, a table that failed or could not be compared
+  130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM
+
+Examples:
+  dbdelta init --from postgres://app@prod/app       write sync.toml listing prod's tables
+  dbdelta sync --from postgres://app@prod/app --to postgres://localhost/app orders users
+  dbdelta diff -c nightly.toml --json               compare only, results as JSON";
+
 #[derive(Subcommand)]
 pub enum CliCommand {
     /// Make the target tables equal to the source tables.
-    Sync(RunArgs),
+    #[command(after_help = AFTER_HELP)]
+    Sync(SyncArgs),
     /// Compare only: list the chunks and keys that differ, write nothing.
+    #[command(after_help = AFTER_HELP)]
     Diff(RunArgs),
     /// Show the job's tables and groups with their resolved subsets; connects to nothing.
     List(FileArgs),
@@ -71,43 +86,32 @@ pub struct FileArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub file: FileArgs,
+    /// The source database, instead of the job file's `[source] url`; with --to and no job
+    /// file, the run needs none (name the tables on the command line).
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+    /// The target database, instead of the job file's `[target] url`.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
     /// Print one JSON document with the results on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Chunks compared and copied at once (overrides `jobs` in the file).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS as u64))]
+    /// Chunks compared and copied at once (overrides `jobs` in the file) [default: 4, or 12
+    /// when the source is 5 ms or more away]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS as u64))]
     pub jobs: Option<u64>,
-    /// Approximate rows per chunk (overrides every `chunk_size` in the file).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Approximate rows per chunk (overrides every `chunk_size` in the file) [default: 10000]
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
     pub chunk_size: Option<u64>,
-    /// `sync` only: compare and list what would be written (keys to insert, update, delete),
-    /// write nothing. Exits 0 unless something fails.
-    #[arg(long)]
-    pub dry_run: bool,
     /// Milliseconds to pause after every chunk, to be gentle with a busy production server.
     #[arg(long, value_name = "MS")]
     pub sleep: Option<u64>,
-    /// Seconds `sync` waits for another run that is writing the same target table.
-    #[arg(long, value_name = "SECONDS")]
-    pub lock_timeout: Option<u64>,
-    /// Allow writing to a target that is not on this machine (as `allow_remote = true`).
-    #[arg(long)]
-    pub allow_remote: bool,
-    /// Write the whole run in one target transaction, checking foreign keys at commit
-    /// (PostgreSQL `DEFERRABLE` constraints, SQLite); for cycles between tables.
-    #[arg(long, conflicts_with = "disable_integrity")]
-    pub defer_constraints: bool,
-    /// Turn foreign key checks off while writing (PostgreSQL `session_replication_role =
-    /// replica`, which needs a superuser; MySQL `FOREIGN_KEY_CHECKS = 0`; SQLite).
-    #[arg(long)]
-    pub disable_integrity: bool,
     /// At most this many connections to the source (as `max_connections` in [source]).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS as u64))]
     pub source_connections: Option<u64>,
-    /// `sync` only: leave the target's sequences, identity and AUTO_INCREMENT counters as they
-    /// are (as `sequences = false`).
-    #[arg(long)]
-    pub no_sequences: bool,
+    /// Seconds to wait for each side to accept a connection [default: 15]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: Option<u64>,
     /// Print only errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -121,6 +125,47 @@ pub struct RunArgs {
     /// Also show the time spent per phase (introspect, plan, checksum, narrow, copy).
     #[arg(long)]
     pub timings: bool,
+}
+
+/// `sync`: what `diff` takes, and how the target is written.
+#[derive(Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Compare and list what would be written (keys to insert, update, delete), write nothing.
+    /// Exits 0 unless something fails.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// How every table is written, over the file's `mode` [default: sync]
+    #[arg(long, value_enum, value_name = "MODE", group = "modes")]
+    pub mode: Option<Mode>,
+    /// pgsync's word for `--mode insert-only`: keep the target's rows, add the missing ones.
+    #[arg(long, group = "modes")]
+    pub preserve: bool,
+    /// pgsync's word for `--mode upsert`: insert and update rows, delete none.
+    #[arg(long, group = "modes")]
+    pub overwrite: bool,
+    /// pgsync's word for `--mode truncate`: empty the target's subset, then copy the source's.
+    #[arg(long, group = "modes")]
+    pub truncate: bool,
+    /// Seconds to wait for another run that is writing the same target table [default: 60]
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
+    /// Allow writing to a target that is not on this machine (as `allow_remote = true`).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Write the whole run in one target transaction, checking foreign keys at commit
+    /// (PostgreSQL `DEFERRABLE` constraints, SQLite); for cycles between tables.
+    #[arg(long, conflicts_with = "disable_integrity")]
+    pub defer_constraints: bool,
+    /// Turn foreign key checks off while writing (PostgreSQL `session_replication_role =
+    /// replica`, which needs a superuser; MySQL `FOREIGN_KEY_CHECKS = 0`; SQLite).
+    #[arg(long)]
+    pub disable_integrity: bool,
+    /// Leave the target's sequences, identity and AUTO_INCREMENT counters as they are (as
+    /// `sequences = false`).
+    #[arg(long)]
+    pub no_sequences: bool,
 }
 
 impl Cli {
@@ -149,7 +194,7 @@ impl Cli {
     /// How progress and messages are written on stderr.
     pub fn reporter_options(&self) -> ReporterOptions {
         match &self.command {
-            CliCommand::Sync(a) | CliCommand::Diff(a) => ReporterOptions {
+            CliCommand::Sync(SyncArgs { run: a, .. }) | CliCommand::Diff(a) => ReporterOptions {
                 quiet: a.quiet,
                 verbose: a.verbose,
                 format: a.log_format,
@@ -173,15 +218,28 @@ impl FileArgs {
 }
 
 impl RunArgs {
-    /// Every option that the job file also has a say on.
+    /// Every option of `diff` that the job file also has a say on.
     pub fn overrides(&self) -> Result<Overrides> {
         Ok(Overrides {
-            allow_remote: self.allow_remote,
-            lock_timeout: self.lock_timeout.map(Duration::from_secs),
+            source_url: self.from.clone(),
+            target_url: self.to.clone(),
             sleep: self.sleep.map(Duration::from_millis),
             jobs: self.jobs.map(|j| j as usize),
             chunk_size: self.chunk_size,
             source_connections: self.source_connections.map(|n| n as usize),
+            connect_timeout: self.connect_timeout.map(Duration::from_secs),
+            ..self.file.overrides()?
+        })
+    }
+}
+
+impl SyncArgs {
+    /// Every option of `sync` that the job file also has a say on.
+    pub fn overrides(&self) -> Result<Overrides> {
+        Ok(Overrides {
+            mode: self.mode(),
+            allow_remote: self.allow_remote,
+            lock_timeout: self.lock_timeout.map(Duration::from_secs),
             integrity: if self.defer_constraints {
                 Some(Integrity::Defer)
             } else if self.disable_integrity {
@@ -190,8 +248,21 @@ impl RunArgs {
                 None
             },
             no_sequences: self.no_sequences,
-            ..self.file.overrides()?
+            ..self.run.overrides()?
         })
+    }
+
+    /// `--mode`, or the pgsync word for one.
+    fn mode(&self) -> Option<Mode> {
+        if self.preserve {
+            Some(Mode::InsertOnly)
+        } else if self.overwrite {
+            Some(Mode::Upsert)
+        } else if self.truncate {
+            Some(Mode::Truncate)
+        } else {
+            self.mode
+        }
     }
 }
 
@@ -242,8 +313,11 @@ mod tests {
             "orders",
             "where id < 10",
             "tenant:4",
-            "--jobs",
+            "-j",
             "3",
+            "--overwrite",
+            "--from",
+            "sqlite://a.db",
             "--disable-integrity",
             "--no-sequences",
             "--sleep",
@@ -253,7 +327,7 @@ mod tests {
         let CliCommand::Sync(args) = &cli.command else {
             panic!("parsed as another subcommand");
         };
-        assert_eq!(args.file.config, PathBuf::from("job.toml"));
+        assert_eq!(args.run.file.config, PathBuf::from("job.toml"));
         let overrides = args.overrides().unwrap();
         assert_eq!(
             overrides.tables,
@@ -263,13 +337,19 @@ mod tests {
             ]
         );
         assert_eq!(overrides.jobs, Some(3));
+        assert_eq!(overrides.mode, Some(Mode::Upsert));
+        assert_eq!(overrides.source_url.as_deref(), Some("sqlite://a.db"));
         assert_eq!(overrides.integrity, Some(Integrity::Disable));
         assert_eq!(overrides.sleep, Some(Duration::from_millis(5)));
         assert!(overrides.no_sequences && !overrides.allow_remote);
         assert!(Cli::try_parse_from(["dbdelta", "sync", "--jobs", "0"]).is_err());
+        // Flags that only writing needs are not `diff`'s.
+        for sync_only in ["--dry-run", "--mode=upsert", "--preserve", "--allow-remote"] {
+            assert!(Cli::try_parse_from(["dbdelta", "diff", sync_only]).is_err());
+        }
         assert!(Cli::try_parse_from([
             "dbdelta",
-            "diff",
+            "sync",
             "--defer-constraints",
             "--disable-integrity"
         ])

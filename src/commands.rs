@@ -6,6 +6,7 @@
 //! else goes to stderr. A reader that stops early (`| head`) is no reason to fail.
 
 use crate::cli::{CliCommand, FileArgs, InitArgs, RunArgs, EXIT_DIFFERENCES, EXIT_ERROR};
+use crate::config::Overrides;
 use crate::config::{Job, TableJob};
 use crate::report::{Reporter, RunReport};
 use crate::run::Command;
@@ -25,11 +26,11 @@ pub async fn execute(command: CliCommand, reporter: &Reporter) -> Result<u8> {
             } else {
                 Command::Sync
             };
-            let report = compare(command, &args, reporter).await?;
+            let report = compare(command, &args.run, &args.overrides()?, reporter).await?;
             Ok(exit_code(command, &report))
         }
         CliCommand::Diff(args) => {
-            let report = compare(Command::Diff, &args, reporter).await?;
+            let report = compare(Command::Diff, &args, &args.overrides()?, reporter).await?;
             Ok(exit_code(Command::Diff, &report))
         }
         CliCommand::List(args) => list(&args).map(|()| 0),
@@ -39,8 +40,13 @@ pub async fn execute(command: CliCommand, reporter: &Reporter) -> Result<u8> {
 }
 
 /// `sync`, `sync --dry-run` and `diff`: the run, its results on stdout, its summary on stderr.
-async fn compare(command: Command, args: &RunArgs, reporter: &Reporter) -> Result<RunReport> {
-    let job = Job::load(&args.file.config, &args.overrides()?)?;
+async fn compare(
+    command: Command,
+    args: &RunArgs,
+    overrides: &Overrides,
+    reporter: &Reporter,
+) -> Result<RunReport> {
+    let job = Job::load(&args.file.config, overrides)?;
     // Ctrl-C and SIGTERM stop the run between chunks; a second one exits at once.
     let stop = crate::run::stop_on_signals(reporter.clone())?;
     let report = crate::run::run_until(&job, command, reporter, stop).await?;

@@ -6,7 +6,7 @@
 //! even a file that appears meanwhile), and no password is ever written: a source password
 //! becomes a `${DBDELTA_SOURCE_PASSWORD}` placeholder that `${VAR}` expansion fills at run time.
 
-use crate::config::{expand_env, DbUrl};
+use crate::config::{expand_env, DbUrl, DEFAULT_CONNECT_TIMEOUT};
 use crate::engine::Db;
 use crate::schema::{usable_key, KeyOrigin};
 use anyhow::{anyhow, Context, Result};
@@ -77,7 +77,9 @@ async fn from_source(raw_url: &str, path: &Path) -> Result<(String, Written)> {
     let (file_url, password_replaced) = without_password(raw_url);
     let expanded = expand_env(raw_url).context("--from")?;
     let url = DbUrl::parse(&expanded, Path::new(".")).context("--from")?;
-    let db = Db::connect(&url, 2, false).await.context("source")?;
+    let db = Db::connect(&url, 2, false, DEFAULT_CONNECT_TIMEOUT)
+        .await
+        .with_context(|| format!("cannot connect to the source ({})", url.display))?;
     let entries = list_entries(&db).await;
     db.close().await;
     let entries = entries?;

@@ -69,6 +69,8 @@ pub struct DefaultsFile {
     pub disable_integrity: bool,
     /// After a sync, advance target sequences past the copied keys (default true).
     pub sequences: Option<bool>,
+    /// Seconds to wait for each side to accept a connection (default 15).
+    pub connect_timeout: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

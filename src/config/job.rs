@@ -27,6 +27,8 @@ pub struct Job {
     pub lock_timeout: std::time::Duration,
     /// A pause after every chunk (zero: none).
     pub sleep: std::time::Duration,
+    /// How long each side may take to accept a connection.
+    pub connect_timeout: std::time::Duration,
     /// `--jobs` or `[defaults] jobs`, if set (see [`Job::chunk_jobs`]).
     pub jobs_set: Option<usize>,
     /// At most this many connections to the source (`[source] max_connections`).
@@ -71,7 +73,9 @@ pub struct TableJob {
 }
 
 /// What a sync may do to the target's subset.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Insert, update and delete until the subset equals the source's.
@@ -157,9 +161,23 @@ impl TableJob {
 
 impl Job {
     /// Reads, parses and validates a job file.
+    ///
+    /// Without the file, `--from` and `--to` make a job of the command line alone (its tables
+    /// named there), as pgsync runs without a config file.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Job> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read job file {}", path.display()))?;
+        let text = match std::fs::read_to_string(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if overrides.source_url.is_some() && overrides.target_url.is_some() {
+                    return Job::parse(COMMAND_LINE_JOB, Path::new(COMMAND_LINE), overrides);
+                }
+                bail!(
+                    "job file {} not found: write one with `dbdelta init` (or `dbdelta init \
+                     --from URL` to list a database's tables), or give both --from and --to",
+                    path.display()
+                )
+            }
+            read => read.with_context(|| format!("cannot read job file {}", path.display()))?,
+        };
         Job::parse(&text, path, overrides)
     }
 
@@ -180,10 +198,19 @@ impl Job {
             defaults_create_missing: defaults.create_missing,
         };
         let jobs = number(&defaults.jobs, "jobs", Some(MAX_JOBS), at)?;
-        let source = endpoint(&file.source, "source", at)?;
-        let target = endpoint(&file.target, "target", at)?;
+        let source = match &cli.source_url {
+            Some(url) => command_line_url(url, "--from")?,
+            None => endpoint(&file.source, "source", at)?,
+        };
+        let target = match &cli.target_url {
+            Some(url) => command_line_url(url, "--to")?,
+            None => endpoint(&file.target, "target", at)?,
+        };
         let data_rules = data_rules::read(file, at)?;
         if file.tables.is_empty() && cli.tables.is_empty() {
+            if at.path == Path::new(COMMAND_LINE) {
+                bail!("name the tables to sync after --from and --to, as in `dbdelta sync --from URL --to URL users orders`");
+            }
             bail!(
                 "{}: no [[tables]] to sync: add at least one [[tables]] entry with a name",
                 at.path.display()
@@ -195,7 +222,11 @@ impl Job {
             .iter()
             .map(|(name, group)| Group::from_file(name, group, at.path))
             .collect::<Result<Vec<_>>>()?;
-        let tables = select::tables(listed, &groups, &cli.tables, &layers)?;
+        let mut tables = select::tables(listed, &groups, &cli.tables, &layers)?;
+        for table in &mut tables {
+            precedence::mode(cli.mode, table);
+        }
+        let connect_timeout = number(&defaults.connect_timeout, "connect_timeout", None, at)?;
         let max_connections = number(
             &file.source.max_connections,
             "max_connections",
@@ -210,6 +241,10 @@ impl Job {
             allow_remote: precedence::allow_remote(cli.allow_remote, file.target.allow_remote),
             lock_timeout: precedence::lock_timeout(cli.lock_timeout),
             sleep: precedence::sleep(cli.sleep),
+            connect_timeout: precedence::connect_timeout(
+                cli.connect_timeout,
+                connect_timeout.map(std::time::Duration::from_secs),
+            ),
             jobs_set: precedence::jobs(cli.jobs, jobs.map(|n| n as usize)),
             source_connections: precedence::source_connections(
                 cli.source_connections,
@@ -311,6 +346,17 @@ pub(super) fn number(
 }
 
 /// `[source]` or `[target]`'s URL with `${VAR}` expanded; a mistake is named with its line.
+/// What messages call a job made of the command line alone (`--from`, `--to`, tables).
+const COMMAND_LINE: &str = "the command line";
+
+/// The job file such a job starts from: both URLs come from the command line.
+const COMMAND_LINE_JOB: &str = "[source]\nurl = \"\"\n[target]\nurl = \"\"\n";
+
+/// A URL given on the command line; a relative SQLite path is taken from the current directory.
+fn command_line_url(url: &str, flag: &str) -> Result<DbUrl> {
+    DbUrl::parse(url, Path::new(".")).with_context(|| flag.to_string())
+}
+
 fn endpoint(endpoint: &EndpointFile, side: &str, at: JobText<'_>) -> Result<DbUrl> {
     let here = || format!("{}: [{side}] url", at.line_at(endpoint.url.span().start));
     let expanded = expand_env(endpoint.url.get_ref()).with_context(here)?;

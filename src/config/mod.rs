@@ -32,4 +32,4 @@ mod tables;
 pub use crate::engine::{DbUrl, EngineKind};
 pub use env::expand_env;
 pub use job::{Integrity, Job, Mode, TableJob};
-pub use precedence::{Overrides, MAX_JOBS, REMOTE_ROUND_TRIP};
+pub use precedence::{Overrides, DEFAULT_CONNECT_TIMEOUT, MAX_JOBS, REMOTE_ROUND_TRIP};

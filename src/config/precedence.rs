@@ -5,7 +5,7 @@
 //! The order is always the same: command line, then the table's own value, then the file's
 //! run-wide value, then the built-in default.
 
-use super::job::{Integrity, TableJob};
+use super::job::{Integrity, Mode, TableJob};
 use anyhow::{bail, Result};
 use std::time::Duration;
 
@@ -21,9 +21,20 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// More concurrent chunks than this only queue up on the servers.
 pub const MAX_JOBS: usize = 1024;
 
+/// How long connecting to a side may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Command-line values that take precedence over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `--from`: the source URL, instead of the file's.
+    pub source_url: Option<String>,
+    /// `--to`: the target URL, instead of the file's.
+    pub target_url: Option<String>,
+    /// `--mode` (or `--preserve`, `--overwrite`, `--truncate`): every table's mode.
+    pub mode: Option<Mode>,
+    /// `--connect-timeout`.
+    pub connect_timeout: Option<Duration>,
     /// `--allow-remote`: write to a target that is not on this machine.
     pub allow_remote: bool,
     /// `--lock-timeout`: how long to wait for another run's lock on a target table.
@@ -112,6 +123,18 @@ pub(super) fn allow_remote(cli: bool, target: bool) -> bool {
 /// `--lock-timeout`, else 60 seconds (the file has no setting).
 pub(super) fn lock_timeout(cli: Option<Duration>) -> Duration {
     cli.unwrap_or(DEFAULT_LOCK_TIMEOUT)
+}
+
+/// `--connect-timeout`, then `[defaults] connect_timeout`, then 15 seconds.
+pub(super) fn connect_timeout(cli: Option<Duration>, defaults: Option<Duration>) -> Duration {
+    cli.or(defaults).unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+}
+
+/// `--mode` replaces every table's own.
+pub(super) fn mode(cli: Option<Mode>, table: &mut TableJob) {
+    if let Some(mode) = cli {
+        table.mode = mode;
+    }
 }
 
 /// `--sleep`, else no pause (the file has no setting).

@@ -206,17 +206,21 @@ pub struct Db {
 /// server's limit.
 const STATEMENT_ROOM: u64 = 64 << 10;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-
 /// Bytes gathered before a piece of `COPY` data is sent.
 const COPY_BUFFER: usize = 1 << 20;
 
 impl Db {
-    /// Opens a pool of at most `connections` connections and checks that one can be made.
-    /// `disable_integrity` turns foreign key checks off in every session (`--disable-integrity`).
-    pub async fn connect(url: &DbUrl, connections: u32, disable_integrity: bool) -> Result<Db> {
+    /// Opens a pool of at most `connections` connections and checks that one can be made
+    /// within `timeout`. `disable_integrity` turns foreign key checks off in every session
+    /// (`--disable-integrity`).
+    pub async fn connect(
+        url: &DbUrl,
+        connections: u32,
+        disable_integrity: bool,
+        timeout: Duration,
+    ) -> Result<Db> {
         let options = ConnectOptions {
-            timeout: CONNECT_TIMEOUT,
+            timeout,
             disable_integrity,
         };
         let pool = match url.engine {

@@ -391,21 +391,18 @@ impl Reporter {
 
     /// An error that stops the run, with its causes; exit code 2 follows.
     pub fn error(&self, e: &anyhow::Error) {
+        // One line leading with what failed and where, its causes after colons (as ripgrep
+        // and anyhow's `{:#}` print them).
         let messages = error_messages(e);
+        let line = messages.join(": ");
         if self.event(Level::Error, "error", || {
             json!({
-                "message": messages.first().cloned().unwrap_or_default(),
+                "message": line,
                 "causes": messages.get(1..).unwrap_or_default(),
             })
         }) {
             return;
         }
-        for (i, message) in messages.iter().enumerate() {
-            if i == 0 {
-                eprintln!("error: {message}");
-            } else {
-                eprintln!("  caused by: {message}");
-            }
-        }
+        eprintln!("error: {line}");
     }
 }

@@ -11,8 +11,16 @@ use anyhow::{Context, Result};
 /// line per table (and its warnings); fails with the first reason a table cannot be synced.
 pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     let (source, target) = tokio::try_join!(
-        async { Db::connect(&job.source, 1, false).await.context("source") },
-        async { Db::connect(&job.target, 1, false).await.context("target") },
+        async {
+            Db::connect(&job.source, 1, false, job.connect_timeout)
+                .await
+                .with_context(|| format!("cannot connect to the source ({})", job.source.display))
+        },
+        async {
+            Db::connect(&job.target, 1, false, job.connect_timeout)
+                .await
+                .with_context(|| format!("cannot connect to the target ({})", job.target.display))
+        },
     )?;
     say(&format!("source: {} ({})", source.display, source.kind));
     say(&format!("target: {} ({})", target.display, target.kind));

@@ -84,18 +84,31 @@ pub async fn run_until(
     let connecting = async {
         tokio::try_join!(
             async {
-                Db::connect(&job.source, source_connections, false)
+                Db::connect(&job.source, source_connections, false, job.connect_timeout)
                     .await
-                    .context("source")
+                    .with_context(|| {
+                        format!("cannot connect to the source ({})", job.source.display)
+                    })
             },
             async {
-                Db::connect(&job.target, connections, disable_integrity)
-                    .await
-                    .context(if disable_integrity {
-                        "target (with --disable-integrity, which on PostgreSQL needs a superuser)"
-                    } else {
-                        "target"
-                    })
+                Db::connect(
+                    &job.target,
+                    connections,
+                    disable_integrity,
+                    job.connect_timeout,
+                )
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot connect to the target ({}){}",
+                        job.target.display,
+                        if disable_integrity {
+                            " with --disable-integrity, which on PostgreSQL needs a superuser"
+                        } else {
+                            ""
+                        }
+                    )
+                })
             },
         )
     };

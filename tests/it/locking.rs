@@ -23,7 +23,9 @@ async fn overlapping_runs_wait_then_give_up(engine: Engine) {
 
     // Another run holds the lock: this one is the library's own, taken as `sync` takes it.
     let url = DbUrl::parse(&pair.target_url, pair.dir.path()).expect("target URL");
-    let other = Db::connect(&url, 2, false).await.expect("connect");
+    let other = Db::connect(&url, 2, false, std::time::Duration::from_secs(15))
+        .await
+        .expect("connect");
     let lock = other
         .lock_table(&other.quote_table("items"), Duration::from_secs(1))
         .await

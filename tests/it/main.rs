@@ -7,6 +7,7 @@
 mod common;
 
 mod cli_errors;
+mod command_line;
 mod crash;
 mod cross_engine;
 mod data_rules;

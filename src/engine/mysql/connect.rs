@@ -1,7 +1,7 @@
 //! Opening a MySQL/MariaDB pool, and the statements that shape its sessions.
 
 use super::super::{check_connection, ConnectOptions, DbUrl};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use std::str::FromStr;
 
@@ -19,9 +19,7 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
             e.to_string().replace(url.secret(), &url.display)
         )
     })?;
-    check_connection::<MySqlConnection>(&connect_options, timeout)
-        .await
-        .with_context(|| format!("cannot connect to MySQL/MariaDB at {}", url.display))?;
+    check_connection::<MySqlConnection>(&connect_options, timeout).await?;
     Ok(MySqlPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(timeout)

@@ -1,7 +1,7 @@
 //! Opening a PostgreSQL pool, and the statements that shape its sessions.
 
 use super::super::{check_connection, ConnectOptions, DbUrl};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use std::str::FromStr;
 
@@ -31,9 +31,7 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
         // role granted the parameter) may set it, which the first connection finds out.
         options = options.options([("session_replication_role", "replica")]);
     }
-    check_connection::<PgConnection>(&options, timeout)
-        .await
-        .with_context(|| format!("cannot connect to PostgreSQL at {}", url.display))?;
+    check_connection::<PgConnection>(&options, timeout).await?;
     Ok(PgPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(timeout)
