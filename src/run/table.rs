@@ -8,7 +8,8 @@
 //! (in-process row hashing, data rules, fitting values to the target's columns) runs on every
 //! core of the runtime. Each task holds an owned permit of the semaphore until its chunk is done,
 //! `--sleep` included, so at most [`Job::chunk_jobs`](crate::config::Job::chunk_jobs) chunks are
-//! in flight. A stop lets the tasks in flight finish their chunk and spawns no new one.
+//! in flight. A stop lets the tasks in flight finish their chunk and spawns no new one; a failure
+//! too, and the failed chunk still counts what its comparison found.
 
 use super::policy::Policy;
 use super::shutdown::Stop;
