@@ -137,6 +137,10 @@ fn print_differences(report: &RunReport) -> std::io::Result<()> {
                 ("only in source", &chunk.only_in_source),
                 ("only in target", &chunk.only_in_target),
                 ("changed", &chunk.changed),
+                (
+                    "still in the source, outside its subset",
+                    &chunk.present_in_source,
+                ),
             ] {
                 if !keys.is_empty() {
                     writeln!(out, "  {what} ({}): {}", keys.len(), some_keys(keys))?;

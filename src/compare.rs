@@ -6,6 +6,11 @@
 //! then the whole chunk is simply copied or deleted, which is cheaper than listing it. When most
 //! chunks of a table differ, the caller skips the chunk's checksum ([`Compare::Narrow`]): the
 //! first level of narrowing sums the chunk anyway.
+//!
+//! A key only in the target may still be in the source, outside its subset: the sides disagree
+//! on which rows the `where` selects (a collation that compares text differently), or the row
+//! left the subset since the last sync. [`present_in_source`] finds those keys, so that their
+//! deletion is reported rather than silent.
 
 use crate::engine::{Checksum, Chunk, Db};
 use crate::narrow::{narrow, Listed, Start};
@@ -44,6 +49,9 @@ pub struct ChunkComparison {
     pub target: Checksum,
     /// `None` when the chunk is equal on both sides.
     pub diff: Option<ChunkDiff>,
+    /// The keys only in the target that the source holds outside its subset (see
+    /// [`present_in_source`]); looked up only where they are to be deleted.
+    pub present_in_source: Vec<Key>,
     /// Time spent checksumming and narrowing this chunk.
     pub spent: Timings,
 }
@@ -101,8 +109,14 @@ pub async fn compare_chunk(
             Some(None)
         } else if tgt.rows == 0 && !list_keys {
             Some(Some(ChunkWork::CopyAll { rows: src.rows }))
-        } else if src.rows == 0 && !list_keys && matches!(chunk, Chunk::Range(_)) {
+        } else if src.rows == 0
+            && !list_keys
+            && matches!(chunk, Chunk::Range(_))
+            && plan.source.filter.is_none()
+        {
             // A hash bucket is not a range SQLite can delete by, so buckets are always narrowed.
+            // With a source subset the keys are listed too: each may still be in the source,
+            // outside the subset, and such a deletion is reported.
             Some(Some(ChunkWork::DeleteAll { rows: tgt.rows }))
         } else {
             None
@@ -159,8 +173,29 @@ pub async fn compare_chunk(
             chunk: chunk.clone(),
             work,
         }),
+        present_in_source: Vec::new(),
         spent,
     })
+}
+
+/// The keys among a chunk's rows only in the target that the source holds outside its subset,
+/// looked up in batches (one query each) without the `where`; none without a source subset.
+pub async fn present_in_source(
+    source: &Db,
+    plan: &TablePlan,
+    diff: &ChunkDiff,
+) -> Result<Vec<Key>> {
+    match &diff.work {
+        ChunkWork::Rows { only_in_target, .. }
+            if plan.source.filter.is_some() && !only_in_target.is_empty() =>
+        {
+            source
+                .keys_outside_subset(&plan.source, only_in_target)
+                .await
+                .context("looking up the keys to delete in the source, outside its subset")
+        }
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// Both sides' checksums of one chunk, computed at the same time.

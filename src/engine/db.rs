@@ -779,6 +779,16 @@ impl Db {
         Ok(shortest)
     }
 
+    /// Runs the side's subset query, returning no row (see `sql::probe`): fails with the
+    /// server's reason where a run's reads would.
+    pub async fn probe(&self, side: &TableSide) -> Result<()> {
+        let (text, params) = sql::probe(self.kind, side);
+        // No row comes back, so the row hash's column needs no wire of its own.
+        let wires = sql::column_wires(self.kind, side);
+        self.fetch(&text, &params, &wires).await?;
+        Ok(())
+    }
+
     /// Whether the side's subset holds no rows at all.
     pub async fn is_empty(&self, side: &TableSide) -> Result<bool> {
         let (text, params) = sql::any_row(self.kind, side);

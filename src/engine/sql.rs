@@ -610,6 +610,23 @@ pub fn any_row(kind: EngineKind, side: &TableSide) -> Statement {
     (text, b.values)
 }
 
+/// Every column as read, and the row hash where it is computed in SQL, of the side's subset,
+/// returning no row: the server still parses and plans it, so a `where`, a `query` or a column
+/// that a run would trip over fails here.
+pub fn probe(kind: EngineKind, side: &TableSide) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = chunk_condition(&mut b, side, &Chunk::everything());
+    let mut columns = select_list(kind, side.columns.iter());
+    if let Some(hash) = row_hash_expr(kind, side) {
+        columns = format!("{columns}, {hash}");
+    }
+    let text = format!(
+        "SELECT {columns} FROM {} WHERE {condition} LIMIT 0",
+        side.table
+    );
+    (text, b.values)
+}
+
 pub fn count(kind: EngineKind, side: &TableSide) -> Statement {
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, &Chunk::everything());

@@ -28,6 +28,10 @@ pub struct ChunkListing {
     pub only_in_source: Vec<serde_json::Value>,
     pub only_in_target: Vec<serde_json::Value>,
     pub changed: Vec<serde_json::Value>,
+    /// The keys of `only_in_target` that the source holds outside its subset (listed only where
+    /// they are to be deleted: `sync --dry-run`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub present_in_source: Vec<serde_json::Value>,
 }
 
 /// The outcome for one table; the JSON report is a list of these.
@@ -43,6 +47,10 @@ pub struct TableReport {
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
+    /// Of the rows deleted (for `sync --dry-run`, to be deleted), those whose key the source
+    /// holds outside its subset: the sides disagree on which rows the `where` selects, or the
+    /// rows left the subset since the last sync.
+    pub deleted_present_in_source: u64,
     /// Rows that differ, by kind (what `diff` found, or what `sync` found before writing).
     pub rows_only_in_source: u64,
     pub rows_only_in_target: u64,
@@ -92,6 +100,7 @@ pub struct Totals {
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
+    pub deleted_present_in_source: u64,
     pub bytes_read: u64,
     pub bytes_written: u64,
     pub bytes_from_source: u64,
@@ -111,6 +120,7 @@ impl Totals {
             totals.inserted += t.inserted;
             totals.updated += t.updated;
             totals.deleted += t.deleted;
+            totals.deleted_present_in_source += t.deleted_present_in_source;
             totals.bytes_read += t.bytes_read;
             totals.bytes_written += t.bytes_written;
             totals.bytes_from_source += t.bytes_from_source;

@@ -286,8 +286,12 @@ impl Reporter {
             ),
             None if writing => {
                 let w = report.written();
+                let present = match report.deleted_present_in_source {
+                    0 => String::new(),
+                    n => format!(" ({n} of them still in the source, outside its subset)"),
+                };
                 format!(
-                    "{}: {} of {} chunks differed; inserted {}, updated {}, deleted {} ({:.1}s)",
+                    "{}: {} of {} chunks differed; inserted {}, updated {}, deleted {}{present} ({:.1}s)",
                     report.table, report.chunks_differing, report.chunks, w.inserted, w.updated, w.deleted, report.seconds
                 )
             }

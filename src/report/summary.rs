@@ -1,6 +1,7 @@
 //! The human summary at the end of a run, on stderr: one row per table with its counts and
-//! status, and with `--timings` a second table of seconds per phase. `--json` and
-//! `--log-format json` replace both.
+//! status, then a line per failed table with what it found and wrote before failing, and with
+//! `--timings` a second table of seconds per phase. `--json` and `--log-format json` replace
+//! them.
 
 use super::data::RunReport;
 use crate::timings::Phase;
@@ -20,6 +21,11 @@ pub fn print_summary(report: &RunReport) {
     } else {
         header.extend(["only source", "only target", "changed"]);
     }
+    // Only when it happened: deletions of rows the source still holds outside its subset.
+    let present_in_source = report.totals.deleted_present_in_source > 0;
+    if present_in_source {
+        header.push("still in source");
+    }
     header.extend(["seconds", "status"]);
     table.set_header(header);
     for t in &report.tables {
@@ -36,9 +42,11 @@ pub fn print_summary(report: &RunReport) {
             (None, _, false) => "differs",
         };
         let mut row: Vec<Cell> = vec![Cell::new(&t.table)];
+        let present = present_in_source.then_some(t.deleted_present_in_source);
         for n in [t.rows_source, t.rows_target, t.chunks, t.chunks_differing]
             .into_iter()
             .chain(counts)
+            .chain(present)
         {
             row.push(Cell::new(n).set_alignment(CellAlignment::Right));
         }
@@ -47,6 +55,29 @@ pub fn print_summary(report: &RunReport) {
         table.add_row(row);
     }
     eprintln!("{table}");
+    if present_in_source {
+        eprintln!(
+            "`still in source`: of the rows {} the target, those the source still holds outside its subset (see the warnings above).",
+            if writing { "deleted from" } else { "only in" }
+        );
+    }
+    for t in &report.tables {
+        if let Some(error) = &t.error {
+            let w = t.written();
+            eprintln!(
+                "{}: FAILED; found {} rows only in source, {} only in target, {} changed in the {} of {} chunks compared; written before the failure: inserted {}, updated {}, deleted {}; error: {error}",
+                t.table,
+                t.rows_only_in_source,
+                t.rows_only_in_target,
+                t.rows_changed,
+                t.chunks_compared,
+                t.chunks,
+                w.inserted,
+                w.updated,
+                w.deleted
+            );
+        }
+    }
     if let Some(signal) = report.signal {
         eprintln!(
             "Interrupted ({}): the chunks in flight were finished and no new ones started; {}",

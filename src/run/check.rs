@@ -1,14 +1,19 @@
 //! `dbdelta check`: connect to both sides and plan every table, comparing nothing (but for the
-//! source's keys, checked against a coarser target key equality as `sync` would).
+//! source's keys, checked against a coarser target key equality as `sync` would), and run each
+//! side's subset query returning no row, so that a `where` or `query` a run would trip over
+//! fails here. Every table is checked, however many fail before it.
 
 use crate::collisions::refuse_colliding_keys;
-use crate::config::Job;
+use crate::config::{Job, TableJob};
 use crate::engine::Db;
 use crate::prepare::prepare_table;
-use anyhow::{Context, Result};
+use crate::report::error_messages;
+use crate::schema::TablePlan;
+use anyhow::{bail, Context, Result};
 
-/// Connects to both sides and plans every table without comparing anything, telling `say` one
-/// line per table (and its warnings); fails with the first reason a table cannot be synced.
+/// Connects to both sides and checks every table without comparing anything, telling `say` one
+/// line per table (and its warnings); fails, after the last table, naming the tables that
+/// cannot be synced.
 pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     let (source, target) = tokio::try_join!(
         async {
@@ -24,16 +29,10 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     )?;
     say(&format!("source: {} ({})", source.display, source.kind));
     say(&format!("target: {} ({})", target.display, target.kind));
-    let mut result = Ok(());
+    let mut failed = Vec::new();
     let mut planned = Vec::new();
     for table in &job.tables {
-        let prepared = match prepare_table(&source, &target, table, &job.data_rules, false).await {
-            Ok(plan) => refuse_colliding_keys(&source, &target, &plan)
-                .await
-                .map(|()| plan),
-            Err(e) => Err(e),
-        };
-        match prepared {
+        match check_table(&source, &target, job, table).await {
             Ok(plan) => {
                 let key: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
                 say(&format!(
@@ -52,12 +51,17 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
                 planned.push(plan);
             }
             Err(e) => {
-                result = Err(e);
-                break;
+                say(&format!(
+                    "FAILED: {}: {}",
+                    table.name,
+                    error_messages(&e).join(": ")
+                ));
+                failed.push(table.name.as_str());
             }
         }
     }
-    if result.is_ok() {
+    // A rule may match only a column of a table that failed: no warning then.
+    if failed.is_empty() {
         let tables: Vec<(&str, Vec<&str>)> = planned
             .iter()
             .map(|p| {
@@ -73,5 +77,29 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
         }
     }
     tokio::join!(source.close(), target.close());
-    result
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} tables cannot be synced: {}",
+            failed.len(),
+            job.tables.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// One table planned as `sync` would plan it, its source keys checked against the target's key
+/// equality, and both sides' subset queries run.
+async fn check_table(source: &Db, target: &Db, job: &Job, table: &TableJob) -> Result<TablePlan> {
+    let plan = prepare_table(source, target, table, &job.data_rules, false).await?;
+    refuse_colliding_keys(source, target, &plan).await?;
+    source
+        .probe(&plan.source)
+        .await
+        .with_context(|| format!("the subset of table {} fails on the source", plan.name))?;
+    target
+        .probe(&plan.target)
+        .await
+        .with_context(|| format!("the subset of table {} fails on the target", plan.name))?;
+    Ok(plan)
 }

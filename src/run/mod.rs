@@ -395,6 +395,7 @@ impl Tables<'_> {
             Ok(None) => report.interrupted = true,
             Err(e) => report.error = Some(error_messages(&e).join(": ")),
         }
+        warn_deleted_present_in_source(&mut report, policy, reporter);
         let held = match holding {
             Some(h) if report.error.is_none() && !report.interrupted => Some(std::mem::take(
                 &mut *h.lock().unwrap_or_else(PoisonError::into_inner),
@@ -450,6 +451,34 @@ impl Tables<'_> {
     }
 }
 
+/// A deletion of a row the source still holds, outside its subset, is done (the target must equal
+/// the source's subset) but never silent: a warning naming the table and the likely reasons,
+/// also kept in the table's report.
+fn warn_deleted_present_in_source(report: &mut TableReport, policy: Policy, reporter: &Reporter) {
+    let n = report.deleted_present_in_source;
+    if n == 0 {
+        return;
+    }
+    let (what, listed) = if policy.write {
+        (
+            "deleted from the target",
+            "`sync --dry-run` lists such keys",
+        )
+    } else {
+        (
+            "to delete from the target",
+            "they are listed as `still in the source`",
+        )
+    };
+    let message = format!(
+        "{n} of the rows {what} are still in the source, outside its subset: either the two \
+         sides disagree on which rows the `where` selects (text compared under different \
+         collations, say), or these rows left the subset since the last sync; {listed}"
+    );
+    reporter.warning(&report.table, &message);
+    report.warnings.push(message);
+}
+
 /// An interrupted `--defer-constraints` run: its transaction (already dropped, so rolled back)
 /// wrote nothing, whatever its tables counted.
 fn roll_back(tables: &mut [TableReport], signal: Signal, reporter: &Reporter) {
@@ -457,6 +486,7 @@ fn roll_back(tables: &mut [TableReport], signal: Signal, reporter: &Reporter) {
         table.inserted = 0;
         table.updated = 0;
         table.deleted = 0;
+        table.deleted_present_in_source = 0;
         table.bytes_written = 0;
     }
     reporter.run_rolled_back(&format!(

@@ -8,12 +8,15 @@
 //! (in-process row hashing, data rules, fitting values to the target's columns) runs on every
 //! core of the runtime. Each task holds an owned permit of the semaphore until its chunk is done,
 //! `--sleep` included, so at most [`Job::chunk_jobs`](crate::config::Job::chunk_jobs) chunks are
-//! in flight. A stop lets the tasks in flight finish their chunk and spawns no new one.
+//! in flight. A stop lets the tasks in flight finish their chunk and spawns no new one; a failure
+//! too, and the failed chunk still counts what its comparison found.
 
 use super::policy::Policy;
 use super::shutdown::Stop;
 use crate::apply::{apply_chunk, planned_statements, planned_stats, ApplyStats, HeldDeletes};
-use crate::compare::{compare_chunk, ChunkComparison, ChunkDiff, ChunkWork, Compare, Hints};
+use crate::compare::{
+    compare_chunk, present_in_source, ChunkComparison, ChunkDiff, ChunkWork, Compare, Hints,
+};
 use crate::engine::{
     describe_statement, is_transient, Checksum, Chunk, Db, Grouping, KeyGroups, KeyRange,
 };
@@ -98,6 +101,19 @@ struct Shared {
 
 /// A chunk done: its position, comparison and what was written.
 type Done = (usize, ChunkComparison, ApplyStats);
+
+/// A chunk that failed, with what its comparison found and what it wrote when it got that far,
+/// so that a failed table still reports the differences it saw.
+struct Failed {
+    error: anyhow::Error,
+    found: Option<Done>,
+}
+
+impl From<anyhow::Error> for Failed {
+    fn from(error: anyhow::Error) -> Failed {
+        Failed { error, found: None }
+    }
+}
 
 /// Compares (and, when the policy writes, applies) one table into `report`. A stop before the
 /// chunks are planned leaves the table untouched (but for `truncate`'s emptying, which is never
@@ -370,7 +386,7 @@ async fn run_chunks(
 ) -> Result<()> {
     let stop = &shared.run.stop;
     let list_keys = shared.run.policy.list_keys;
-    let mut tasks: JoinSet<Result<Option<Done>>> = JoinSet::new();
+    let mut tasks: JoinSet<Result<Option<Done>, Failed>> = JoinSet::new();
     let mut failure: Option<anyhow::Error> = None;
     let mut pending = chunks.into_iter();
     'spawning: while failure.is_none() && stop.requested().is_none() {
@@ -418,9 +434,10 @@ async fn run_chunks(
     }
 }
 
-/// Records a finished chunk task in the report, or keeps its error (the first one).
+/// Records a finished chunk task in the report, or keeps its error (the first one); a failed
+/// chunk that was compared still counts what it found (and what it wrote, if anything).
 fn take(
-    joined: Result<Result<Option<Done>>, JoinError>,
+    joined: Result<Result<Option<Done>, Failed>, JoinError>,
     report: &mut TableReport,
     failure: &mut Option<anyhow::Error>,
     list_keys: bool,
@@ -433,7 +450,12 @@ fn take(
         }
         // Stopped before the chunk was done: nothing of it was written.
         Ok(Ok(None)) => return,
-        Ok(Err(e)) => e,
+        Ok(Err(Failed { error, found })) => {
+            if let Some((index, comparison, written)) = found {
+                record(report, index, &comparison, written, list_keys);
+            }
+            error
+        }
         Err(e) => anyhow!("a chunk task of table {table} ended abnormally: {e}"),
     };
     failure.get_or_insert(error);
@@ -455,13 +477,13 @@ impl Shared {
 
     /// One chunk, compared and (when writing) applied, tried again after a lost connection;
     /// `None` when a stop came while it waited to be tried again.
-    async fn chunk(&self, index: usize, chunk: Chunk) -> Result<Option<Done>> {
+    async fn chunk(&self, index: usize, chunk: Chunk) -> Result<Option<Done>, Failed> {
         let run = &self.run;
         let mut retries = 0;
         let (comparison, written) = loop {
             match self.attempt(index, &chunk).await {
                 Ok(done) => break done,
-                Err(e)
+                Err(Failed { error: e, .. })
                     if retries < RETRIES
                         && is_transient(&[run.source.kind, run.target.kind], &e) =>
                 {
@@ -504,7 +526,11 @@ impl Shared {
 
     /// One try at a chunk; safe to repeat, since nothing of a chunk is written unless all of it
     /// is.
-    async fn attempt(&self, index: usize, chunk: &Chunk) -> Result<(ChunkComparison, ApplyStats)> {
+    async fn attempt(
+        &self,
+        index: usize,
+        chunk: &Chunk,
+    ) -> Result<(ChunkComparison, ApplyStats), Failed> {
         let run = &self.run;
         let (target, plan, policy) = (&*run.target, &*run.plan, run.policy);
         let known = self.sums.as_ref().map(|_| self.known_sums(index));
@@ -515,6 +541,7 @@ impl Shared {
                     source: src,
                     target: tgt,
                     diff: None,
+                    present_in_source: Vec::new(),
                     spent: Timings::default(),
                 };
                 return Ok((comparison, ApplyStats::default()));
@@ -552,8 +579,44 @@ impl Shared {
                 .await
                 .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?
         };
+        if let (Some(diff), true) = (&comparison.diff, policy.delete) {
+            comparison.present_in_source = present_in_source(source, plan, diff)
+                .await
+                .with_context(|| format!("comparing chunk {}", describe_chunk(chunk)))?;
+        }
         let copying = Instant::now();
-        let written = match &comparison.diff {
+        let written = match self.write(source, chunk, &comparison).await {
+            Ok(written) => written,
+            Err(error) => {
+                // Nothing of the chunk was written, so none of its deletions happened.
+                comparison.present_in_source.clear();
+                let found = Some((index, comparison, ApplyStats::default()));
+                return Err(Failed { error, found });
+            }
+        };
+        comparison.spent.add(Phase::Copy, copying.elapsed());
+        if let Err(error) = snapshot
+            .finish()
+            .await
+            .context("closing the source snapshot")
+        {
+            let found = Some((index, comparison, written));
+            return Err(Failed { error, found });
+        }
+        Ok((comparison, written))
+    }
+
+    /// Writes a compared chunk's difference (or, for `sync --dry-run -v`, prints the
+    /// statements it would run), reading the source through `source`, the chunk's snapshot.
+    async fn write(
+        &self,
+        source: &Db,
+        chunk: &Chunk,
+        comparison: &ChunkComparison,
+    ) -> Result<ApplyStats> {
+        let run = &self.run;
+        let (target, plan, policy) = (&*run.target, &*run.plan, run.policy);
+        Ok(match &comparison.diff {
             Some(diff) if policy.write => {
                 let held = run.held.as_deref();
                 apply_chunk(source, target, plan, diff, policy.changes(), held)
@@ -576,13 +639,7 @@ impl Shared {
                 ApplyStats::default()
             }
             _ => ApplyStats::default(),
-        };
-        comparison.spent.add(Phase::Copy, copying.elapsed());
-        snapshot
-            .finish()
-            .await
-            .context("closing the source snapshot")?;
-        Ok((comparison, written))
+        })
     }
 }
 
@@ -636,6 +693,7 @@ fn copy_without_comparing(chunk: &Chunk) -> ChunkComparison {
             chunk: chunk.clone(),
             work: ChunkWork::CopyAll { rows: 0 },
         }),
+        present_in_source: Vec::new(),
         spent: Timings::default(),
     }
 }
@@ -657,6 +715,7 @@ fn record(
     report.deleted += written.deleted;
     report.bytes_read += written.bytes_read;
     report.bytes_written += written.bytes_written;
+    report.deleted_present_in_source += comparison.present_in_source.len() as u64;
     report.timings.merge(&comparison.spent);
     let Some(diff) = &comparison.diff else {
         return;
@@ -679,6 +738,7 @@ fn record(
                 only_in_source: sorted_json(only_in_source),
                 only_in_target: sorted_json(only_in_target),
                 changed: sorted_json(changed),
+                present_in_source: sorted_json(&comparison.present_in_source),
             });
         }
     }

@@ -430,3 +430,37 @@ async fn only_a_real_sync_creates_missing_tables() {
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert_eq!(pair.target.count("fresh").await, 1);
 }
+
+/// `check` runs each side's subset as `sync` would, so a `where` naming a missing column and a
+/// `query` that does not run inside a `FROM` fail there; every table is checked and reported,
+/// and the exit code says that some failed.
+#[tokio::test]
+async fn check_runs_every_subset_and_reports_every_table() {
+    let pair = sqlite_pair().await;
+    pair.exec_both(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE totals (id INTEGER PRIMARY KEY, v TEXT);",
+    )
+    .await;
+    let job = pair.job_file(
+        "[[tables]]\nname = \"users\"\nwhere = \"idd < 5\"\n\
+         [[tables]]\nname = \"good\"\n\
+         [[tables]]\nname = \"totals\"\nquery = \"SELECT id, v FROM good;\"\nkey = \"id\"\n",
+    );
+    let job = job.to_str().unwrap_or_default();
+    let output = dbdelta(pair.dir.path(), &["check", "-c", job]);
+    assert_error(
+        &output,
+        &[
+            "FAILED: users: the subset of table users fails on the source",
+            "no such column: idd",
+            "ok: good",
+            "FAILED: totals: the subset of table totals fails on the source",
+            "2 of 3 tables cannot be synced: users, totals",
+        ],
+    );
+    // What check refuses, sync refuses too.
+    let output = dbdelta(pair.dir.path(), &["sync", "-c", job, "users"]);
+    assert_error(&output, &["no such column: idd"]);
+    target_untouched(&pair).await;
+}

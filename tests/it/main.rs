@@ -14,6 +14,7 @@ mod data_rules;
 mod differential;
 mod exact_comparison;
 mod foreign_keys;
+mod harness;
 mod identifiers;
 mod init;
 mod interrupt;

@@ -1,5 +1,6 @@
 //! What a run reports about itself: `--log-format json` event lines on stderr (in order, every
-//! line JSON, never a password), `--json` totals and bytes moved, and `--timings` per phase.
+//! line JSON, never a password), `--json` totals and bytes moved, `--timings` per phase, and what
+//! a failed table found before it failed.
 
 use crate::common::{dbdelta, dbdelta_json, describe, table_report, Engine, Pair};
 use serde_json::Value;
@@ -397,6 +398,95 @@ async fn postgres_json_log_reports_a_retried_chunk_and_never_the_password() {
     assert!(
         fresh["bytes_written"].as_u64().is_some_and(|b| b > 0),
         "{fresh:#}"
+    );
+    pair.cleanup().await;
+}
+
+/// A table whose writes fail part-way (a target foreign key to a table outside the job refuses
+/// some rows) still reports what it found and wrote, and the error; the next table runs.
+#[tokio::test]
+async fn a_failed_table_reports_what_it_found_and_the_error() {
+    let pair = Pair::new(Engine::Sqlite).await.expect("SQLite is embedded");
+    pair.source
+        .exec(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer INTEGER, v TEXT);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 90)
+             INSERT INTO orders SELECT i, i % 10, 'new ' || i FROM n;",
+        )
+        .await;
+    // Customer 9 is missing on the target, so the source's orders of customer 9 cannot land.
+    pair.target
+        .exec(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY);
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 8)
+             INSERT INTO customers SELECT i FROM n;
+             CREATE TABLE orders (id INTEGER PRIMARY KEY,
+                                  customer INTEGER REFERENCES customers (id), v TEXT);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+             INSERT INTO orders SELECT i, i % 9, 'old ' || i FROM n;
+             INSERT INTO orders SELECT id + 1000, customer, v FROM orders WHERE id <= 11;",
+        )
+        .await;
+    pair.exec_both(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, v TEXT);
+         INSERT INTO notes VALUES (1, 'same');",
+    )
+    .await;
+    pair.source
+        .exec("INSERT INTO notes VALUES (2, 'new')")
+        .await;
+    let job = pair.job_file("[[tables]]\nname = \"orders\"\n[[tables]]\nname = \"notes\"\n");
+    let job = job.to_str().unwrap_or_default();
+    let dir = pair.dir.path();
+    let (code, diff) = dbdelta_json(dir, &["diff", "-c", job]);
+    assert_eq!(code, 1);
+    let found = table_report(&diff, "orders");
+    let counts = |t: &Value| {
+        [
+            "rows_source",
+            "rows_target",
+            "rows_only_in_source",
+            "rows_only_in_target",
+            "rows_changed",
+        ]
+        .map(|field| t[field].as_u64())
+    };
+    assert_eq!(
+        counts(found),
+        [Some(90), Some(51), Some(50), Some(11), Some(40)],
+        "{found:#}"
+    );
+
+    let (code, report) = dbdelta_json(dir, &["sync", "-c", job]);
+    assert_eq!(code, 2);
+    let orders = table_report(&report, "orders");
+    assert_eq!(counts(orders), counts(found), "{orders:#}");
+    assert!(orders["chunks_differing"].as_u64() > Some(0), "{orders:#}");
+    assert!(
+        orders["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("FOREIGN KEY constraint failed")),
+        "{orders:#}"
+    );
+    assert_eq!(report["totals"]["tables_failed"], 1);
+    assert_eq!(report["totals"]["rows_source"], 90 + 2);
+    let written = ["inserted", "updated", "deleted"].map(|f| orders[f].as_u64().unwrap_or(0));
+    assert_eq!(
+        pair.target.count_where("orders", "v LIKE 'new%'").await as u64,
+        written[0] + written[1],
+        "what is reported as written is what the target holds: {orders:#}"
+    );
+    assert_eq!(table_report(&report, "notes")["inserted"], 1);
+    assert_eq!(pair.target.count("notes").await, 2);
+
+    let output = dbdelta(dir, &["sync", "-c", job]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "orders: FAILED; found 50 rows only in source, 11 only in target, 40 changed"
+        ) && stderr.contains("FOREIGN KEY constraint failed"),
+        "{}",
+        describe(&output)
     );
     pair.cleanup().await;
 }

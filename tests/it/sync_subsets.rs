@@ -1,8 +1,10 @@
 //! WHERE-filtered subsets in every mode, on every engine: rows inside the subset end as the mode
 //! promises, rows outside it are never touched, and a row the subset does not own is never
-//! overwritten.
+//! overwritten. A deleted row the source still holds outside its subset (the sides disagree on
+//! the subset, or the row left it) is deleted but reported: counted, warned about, listed.
 
-use crate::common::{dbdelta, dbdelta_json, describe, table_report, Conn, Engine, Pair};
+use crate::common::{dbdelta, dbdelta_json, describe, table_report, write_job, Conn, Engine, Pair};
+use std::process::Output;
 
 const ROWS: i64 = 3000;
 
@@ -218,4 +220,162 @@ async fn mysql_one_off_subset_and_foreign_rows() {
 #[tokio::test]
 async fn sqlite_one_off_subset_and_foreign_rows() {
     one_off_subset_and_foreign_rows(Engine::Sqlite).await;
+}
+
+/// `sync --json` (or `--dry-run`), returning the exit code, the report and stderr.
+fn sync_json(dir: &std::path::Path, args: &[&str]) -> (Output, serde_json::Value, String) {
+    let mut all = vec!["sync", "--json"];
+    all.extend_from_slice(args);
+    let output = dbdelta(dir, &all);
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", describe(&output)));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, report, stderr)
+}
+
+/// The source compares text by byte (`C`: `apple` sorts after `M`), the target case-insensitively
+/// (`apple` before `M`): the target's subset holds `apple` and `banana`, which the source keeps
+/// outside its own. The sync deletes them, as it must, but says so.
+#[tokio::test]
+async fn postgres_c_to_mariadb_ci_deletes_rows_the_source_holds_outside_its_subset() {
+    let Some(pg) = Pair::new(Engine::Postgres).await else {
+        return;
+    };
+    let Some(my) = Pair::new(Engine::MySql).await else {
+        return;
+    };
+    let rows = "INSERT INTO fruit VALUES (1, 'apple'), (2, 'banana'), (3, 'Cherry'), (4, 'Date'), (5, 'zebra')";
+    pg.source
+        .exec("CREATE TABLE fruit (id integer PRIMARY KEY, name text COLLATE \"C\")")
+        .await;
+    pg.source.exec(rows).await;
+    my.target
+        .exec(
+            "CREATE TABLE fruit (id int PRIMARY KEY, name varchar(20) COLLATE utf8mb4_general_ci)",
+        )
+        .await;
+    my.target.exec(rows).await;
+    let job = write_job(
+        &pg.dir.path().join("sync.toml"),
+        &pg.source_url,
+        &my.target_url,
+        "[[tables]]\nname = \"fruit\"\nwhere = \"name < 'M'\"\n",
+    );
+    let job = job.to_str().unwrap_or_default();
+    let dir = pg.dir.path();
+    let read = "SELECT CAST(id AS CHAR) FROM fruit ORDER BY id";
+
+    let (output, report, stderr) = sync_json(dir, &["--dry-run", "-c", job]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let t = table_report(&report, "fruit");
+    assert_eq!(t["deleted_present_in_source"], 2, "{t:#}");
+    assert_eq!(
+        t["differences"][0]["present_in_source"],
+        serde_json::json!([1, 2])
+    );
+    assert!(
+        stderr.contains("warning: table fruit: 2 of the rows to delete"),
+        "{stderr}"
+    );
+    assert_eq!(
+        my.target.rows(read).await.len(),
+        5,
+        "the dry run wrote nothing"
+    );
+    let listing = dbdelta(dir, &["sync", "--dry-run", "-c", job]);
+    assert!(
+        String::from_utf8_lossy(&listing.stdout)
+            .contains("still in the source, outside its subset (2): 1, 2"),
+        "{}",
+        describe(&listing)
+    );
+
+    let (output, report, stderr) = sync_json(dir, &["-c", job]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let t = table_report(&report, "fruit");
+    assert_eq!(t["deleted"], 2, "{t:#}");
+    assert_eq!(t["deleted_present_in_source"], 2, "{t:#}");
+    assert_eq!(report["totals"]["deleted_present_in_source"], 2);
+    assert!(
+        stderr.contains(
+            "warning: table fruit: 2 of the rows deleted from the target are still in the source"
+        ) && stderr.contains("disagree on which rows the `where` selects"),
+        "{stderr}"
+    );
+    assert!(
+        t["warnings"].to_string().contains("still in the source"),
+        "{t:#}"
+    );
+    let ids = |rows: Vec<Vec<Option<String>>>| -> Vec<String> {
+        rows.into_iter().filter_map(|mut r| r.remove(0)).collect()
+    };
+    assert_eq!(ids(my.target.rows(read).await), ["3", "4", "5"]);
+    assert_eq!(
+        ids(pg
+            .source
+            .rows("SELECT id::text FROM fruit ORDER BY id")
+            .await),
+        ["1", "2", "3", "4", "5"],
+        "the source is only read"
+    );
+    my.cleanup().await;
+    pg.cleanup().await;
+}
+
+/// A row updated out of the subset since the last sync leaves the target's subset too, and its
+/// deletion is reported: once, in the run that deletes it.
+#[tokio::test]
+async fn a_row_that_left_the_subset_is_deleted_and_reported() {
+    let pair = Pair::new(Engine::Sqlite).await.expect("SQLite is embedded");
+    let dir = pair.dir.path();
+    pair.exec_both(create_sql(Engine::Sqlite)).await;
+    pair.exec_both(&insert_sql(1..=30, "seed")).await;
+    let job = self::job(&pair, "sync");
+    pair.source
+        .exec("UPDATE orders SET tenant = 2 WHERE id = 4")
+        .await;
+
+    let listing = dbdelta(dir, &["sync", "--dry-run", "-c", &job]);
+    assert_eq!(listing.status.code(), Some(0), "{}", describe(&listing));
+    assert!(
+        String::from_utf8_lossy(&listing.stdout)
+            .contains("still in the source, outside its subset (1): 4"),
+        "{}",
+        describe(&listing)
+    );
+    assert!(
+        String::from_utf8_lossy(&listing.stderr).contains("still in source"),
+        "the summary has the column: {}",
+        describe(&listing)
+    );
+
+    let (output, report, stderr) = sync_json(dir, &["-c", &job]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let t = table_report(&report, "orders");
+    assert_eq!(
+        (
+            t["deleted"].as_u64(),
+            t["deleted_present_in_source"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{t:#}"
+    );
+    assert!(
+        stderr.contains("warning: table orders: 1 of the rows deleted from the target")
+            && stderr.contains("left the subset since the last sync"),
+        "{stderr}"
+    );
+    assert_eq!(
+        read(&pair.target, Engine::Sqlite, INSIDE).await,
+        read(&pair.source, Engine::Sqlite, INSIDE).await
+    );
+    assert_eq!(pair.target.count_where("orders", "id = 4").await, 0);
+    assert_eq!(pair.source.count_where("orders", "id = 4").await, 1);
+
+    let (output, report, stderr) = sync_json(dir, &["-c", &job]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(report["totals"]["deleted_present_in_source"], 0);
+    assert_eq!(report["totals"]["deleted"], 0);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    pair.cleanup().await;
 }

@@ -4,9 +4,10 @@
 //! dbdelta's checksums.
 //!
 //! Servers: PostgreSQL and MariaDB are taken from `DBDELTA_TEST_PG_URL` / `DBDELTA_TEST_MYSQL_URL`
-//! (default: the local servers with the `test` database). When one is unreachable its tests print
-//! a notice and pass without running, unless `DBDELTA_REQUIRE_SERVERS=1` (set by `.ci/run`), which
-//! turns that into a failure.
+//! (default: the local servers with the `test` database). When one cannot be used its tests print
+//! a notice saying what is missing (the server, the login, or the database: see [`Unavailable`])
+//! and pass without running, unless `DBDELTA_REQUIRE_SERVERS=1` (set by `.ci/run`), which turns
+//! every such case into a failure.
 
 #![allow(dead_code)] // each test file uses a different part of these helpers
 
@@ -15,7 +16,7 @@ pub mod matrix;
 pub mod random;
 pub mod scenario;
 
-use sqlx::mysql::MySqlPoolOptions;
+use sqlx::mysql::{MySqlDatabaseError, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{MySqlPool, PgPool, Row, SqlitePool, TypeInfo, ValueRef};
@@ -52,8 +53,73 @@ fn servers_required() -> bool {
     std::env::var("DBDELTA_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
 }
 
+/// Why a test server cannot be used, told from the error of connecting to it, so that a skipped
+/// test says what to fix rather than calling a running server unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Nothing listens there, or nothing answered in time.
+    Server,
+    /// The server refused the role or its password.
+    Login,
+    /// The server runs and took the login, but the URL's database does not exist.
+    Database,
+    /// Any other failure (TLS, protocol, a server error of another kind).
+    Other,
+}
+
+impl Unavailable {
+    /// Classifies a connection error: PostgreSQL by SQLSTATE (`3D000` invalid_catalog_name,
+    /// `28000` invalid_authorization_specification, `28P01` invalid_password), MySQL by error
+    /// number (1049 unknown database; 1044, 1045 and 1698 access denied), and the socket's own
+    /// errors.
+    pub fn of(error: &sqlx::Error) -> Unavailable {
+        match error {
+            sqlx::Error::Database(e) => match e.try_downcast_ref::<MySqlDatabaseError>() {
+                Some(mysql) => match mysql.number() {
+                    1049 => Unavailable::Database,
+                    1044 | 1045 | 1698 => Unavailable::Login,
+                    _ => Unavailable::Other,
+                },
+                None => match e.code().as_deref() {
+                    Some("3D000") => Unavailable::Database,
+                    Some("28000" | "28P01") => Unavailable::Login,
+                    _ => Unavailable::Other,
+                },
+            },
+            sqlx::Error::Io(e) => match e.kind() {
+                std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::TimedOut
+                | std::io::ErrorKind::HostUnreachable
+                | std::io::ErrorKind::NetworkUnreachable
+                | std::io::ErrorKind::AddrNotAvailable => Unavailable::Server,
+                _ => Unavailable::Other,
+            },
+            sqlx::Error::PoolTimedOut => Unavailable::Server,
+            _ => Unavailable::Other,
+        }
+    }
+
+    /// What is missing at `url`, for the notice or the failure.
+    pub fn describe(self, engine: Engine, url: &str) -> String {
+        let database = url::Url::parse(url)
+            .map(|u| u.path().trim_start_matches('/').to_string())
+            .unwrap_or_default();
+        match self {
+            Unavailable::Server => format!("no {engine:?} server answers at {url}"),
+            Unavailable::Login => format!("the {engine:?} server at {url} refuses the login"),
+            Unavailable::Database => format!(
+                "the {engine:?} server at {url} runs, but has no database `{database}` \
+                 (create it: CREATE DATABASE {database})"
+            ),
+            Unavailable::Other => format!("cannot use the {engine:?} server at {url}"),
+        }
+    }
+}
+
 /// `url` with its database (the path) replaced.
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let mut parsed = url::Url::parse(url).expect("test server URL parses");
     parsed.set_path(&format!("/{database}"));
     parsed.to_string()
@@ -245,7 +311,8 @@ impl Pair {
                 let admin = match connect(engine, &admin_url).await {
                     Ok(c) => c,
                     Err(e) => {
-                        let what = format!("{engine:?} server at {admin_url} is unreachable: {e}");
+                        let what =
+                            format!("{}: {e}", Unavailable::of(&e).describe(engine, &admin_url));
                         if servers_required() {
                             panic!("{what} (DBDELTA_REQUIRE_SERVERS=1)");
                         }
@@ -363,7 +430,7 @@ fn drop_database_sql(engine: Engine, name: &str) -> String {
     }
 }
 
-async fn connect(engine: Engine, url: &str) -> Result<Conn, sqlx::Error> {
+pub async fn connect(engine: Engine, url: &str) -> Result<Conn, sqlx::Error> {
     let timeout = Duration::from_secs(5);
     Ok(match engine {
         Engine::Postgres => Conn::Pg(
