@@ -7,6 +7,7 @@
 mod common;
 
 mod cli_errors;
+mod converging_values;
 mod crash;
 mod cross_engine;
 mod data_rules;
