@@ -20,14 +20,14 @@
 //! | Int          | decimal digits with optional `-` (`-42`)                             |
 //! | Decimal      | the exact decimal: trailing fractional zeros and a bare `.` removed (`12.50` → `12.5`, `3.00` → `3`); never through a float |
 //! | Float, Float32 | the exact binary64 value as shortest round-trip digits in scientific form, `3.0000000000000004e-1`, `1e20`; `0e0` for either zero (IEEE equality: MariaDB and SQLite keep no sign of zero), `NaN`, `Infinity`, `-Infinity` (*). A single-precision value is widened exactly, never the other side rounded, so `real` is never compared at single precision |
-//! | Bool         | `1` or `0`                                                           |
+//! | Bool         | `1` or `0`; text (SQLite) in any spelling PostgreSQL reads as a boolean (`t`, `true`, `yes`, `on`, …; see [`parse_bool`]) |
 //! | Text, Other  | the text itself, UTF-8: compared by code points, never through a collation or a type's own equality (`citext`, `*_ci`, nondeterministic collations) |
 //! | Bytes        | lowercase hex of the bytes                                           |
-//! | Date         | `YYYY-MM-DD`, with ` BC` appended for years before 1 (PostgreSQL's ISO form) |
-//! | Time         | `HH:MM:SS.ffffff` (always six fractional digits); `24:00:00.000000` stays distinct from midnight |
-//! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC), ` BC` appended for years before 1 |
-//! | Uuid         | lowercase hyphenated                                                 |
-//! | Json         | compact JSON, object keys sorted by their bytes, strings unescaped then re-escaped alike, numbers as their exact decimal value (see [`canonical_json`]; never through f64) (*) |
+//! | Date         | `YYYY-MM-DD`, with ` BC` appended for years before 1 (PostgreSQL's ISO form); SQLite's `2024-1-5` is `2024-01-05` |
+//! | Time         | `HH:MM:SS.ffffff` (six fractional digits, more only where a seventh or later is not zero); `10:30` is `10:30:00.000000`; `24:00:00.000000` stays distinct from midnight |
+//! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC), ` BC` appended for years before 1; date and time padded as for Date and Time, a date alone is its midnight |
+//! | Uuid         | lowercase hyphenated; braces and the bare 32-digit form are the same UUID |
+//! | Json         | compact JSON, object keys sorted by their bytes, strings unescaped then re-escaped alike, numbers as their exact decimal value (see [`canonical_json`]; never through f64); a bare number SQLite stores as INTEGER or REAL is that JSON number (*) |
 //!
 //! A field is then written as `N` for NULL, or as `<number of characters>:<canonical text>`
 //! otherwise (`3:abc`, `0:` for the empty string), and the fields are concatenated without
@@ -35,7 +35,9 @@
 //! (`''`, `'NULL'`, `'\N'`), and no text can shift content from one column into the next,
 //! whatever separators it contains. The canonical texts themselves are injective per class (two
 //! different values of a class never share a text), except where the table above says that two
-//! spellings are one value (`1.50` and `1.5` in a decimal, `1e2` and `100` in JSON, a UUID's case).
+//! spellings are one value (`1.50` and `1.5` in a decimal, `1e2` and `100` in JSON, a UUID's case,
+//! SQLite's `10:30` and `10:30:00`). A target with real column types is given the canonical
+//! spelling ([`respell`]), so it holds exactly the value compared.
 //!
 //! (*) PostgreSQL and MySQL cannot produce these forms cheaply in SQL. Across engines, a table
 //! with a float or JSON column is hashed in-process on both sides from the exactly transported
