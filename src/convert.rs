@@ -13,7 +13,7 @@
 
 use crate::engine::types::{integer_range, length_limit, precision_scale};
 use crate::engine::{wire_of, Column, EngineKind};
-use crate::value::{coerce, key_to_string, Key, TypeClass, Value};
+use crate::value::{coerce, has_utc_offset, key_to_string, respell, Key, TypeClass, Value};
 use anyhow::{bail, Result};
 
 /// Checks (and, where the engine needs it, normalises) one row for the target.
@@ -40,12 +40,22 @@ pub fn fit_row(
 
 fn fit_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
     let dialect = engine.dialect();
-    let value = dialect.check_value(value, to)?;
-    // Declared limits bind where declared types are more than hints; SQLite stores every
-    // value as it comes.
+    // Declared types and limits bind where declared types are more than hints; SQLite stores
+    // every value as it comes.
     if dialect.declared_types_are_hints() {
-        return Ok(value);
+        return dialect.check_value(value, to);
     }
+    if let Value::Text(text) = &value {
+        if to.class == TypeClass::Timestamp && has_utc_offset(text) {
+            bail!(
+                "{text} has an offset from UTC, which {} (without a time zone) does not keep",
+                to.decl_type
+            );
+        }
+    }
+    // The target is given the canonical spelling (`10:30` as `10:30:00.000000`, `'yes'` as
+    // true), so it holds exactly the value the comparison sees.
+    let value = dialect.check_value(respell(to.class, value), to)?;
     let checked = check_declared(value, to, dialect.fraction_digits(&to.decl_type))?;
     coerce(checked, wire_of(engine, to)).map_err(|refused| anyhow::anyhow!(refused.reason))
 }
@@ -229,6 +239,58 @@ mod tests {
         )
         .is_err());
         assert!(fit(ms, "time(4)", TypeClass::Time, MySql).is_ok());
+    }
+
+    #[test]
+    fn loose_spellings_are_written_canonically_and_offsets_refused() {
+        use EngineKind::*;
+        let text = |t: &str| Value::Text(t.into());
+        let ts = "timestamp without time zone";
+        assert_eq!(
+            fit(text("2024-1-5"), ts, TypeClass::Timestamp, Postgres).unwrap(),
+            text("2024-01-05 00:00:00.000000")
+        );
+        assert_eq!(
+            fit(text("true"), "tinyint(1)", TypeClass::Bool, MySql).unwrap(),
+            Value::Int(1)
+        );
+        assert_eq!(
+            fit(
+                text("{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}"),
+                "uuid",
+                TypeClass::Uuid,
+                MySql
+            )
+            .unwrap(),
+            text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        );
+        let offset = || text("2024-01-01 10:00:00+02:00");
+        assert!(fit(offset(), ts, TypeClass::Timestamp, Postgres).is_err());
+        assert!(fit(offset(), "timestamptz", TypeClass::TimestampTz, Postgres).is_ok());
+        let seven = |d: &str| text(&format!("2024-01-01 10:00:00.123456{d}"));
+        assert!(fit(seven("7"), ts, TypeClass::Timestamp, Postgres).is_err());
+        assert!(fit(seven("0"), ts, TypeClass::Timestamp, Postgres).is_ok());
+        // SQLite keeps what it is given, spelling and all.
+        assert_eq!(
+            fit(text("10:30"), "TIME", TypeClass::Time, Sqlite).unwrap(),
+            text("10:30")
+        );
+    }
+
+    #[test]
+    fn bare_json_numbers_are_bound_as_numbers_sqlite_keeps_exactly() {
+        use EngineKind::Sqlite;
+        let text = |t: &str| Value::Text(t.into());
+        let json = |t: &str, decl: &str| fit(text(t), decl, TypeClass::Json, Sqlite);
+        assert_eq!(json("1.5", "JSON").unwrap(), Value::Float(1.5));
+        assert_eq!(json("1e2", "JSON").unwrap(), Value::Int(100));
+        assert_eq!(json("{\"n\": 1.5}", "JSON").unwrap(), text("{\"n\": 1.5}"));
+        assert!(json("0.10000000000000000001", "JSON").is_err());
+        assert!(json("123456789012345678901", "JSON").is_err());
+        assert_eq!(
+            json("0.10000000000000000001", "TEXT").unwrap(),
+            text("0.10000000000000000001")
+        );
     }
 
     #[test]

@@ -20,14 +20,14 @@
 //! | Int          | decimal digits with optional `-` (`-42`)                             |
 //! | Decimal      | the exact decimal: trailing fractional zeros and a bare `.` removed (`12.50` → `12.5`, `3.00` → `3`); never through a float |
 //! | Float, Float32 | the exact binary64 value as shortest round-trip digits in scientific form, `3.0000000000000004e-1`, `1e20`; `0e0` for either zero (IEEE equality: MariaDB and SQLite keep no sign of zero), `NaN`, `Infinity`, `-Infinity` (*). A single-precision value is widened exactly, never the other side rounded, so `real` is never compared at single precision |
-//! | Bool         | `1` or `0`                                                           |
+//! | Bool         | `1` or `0`; text (SQLite) in any spelling PostgreSQL reads as a boolean (`t`, `true`, `yes`, `on`, …; see [`parse_bool`]) |
 //! | Text, Other  | the text itself, UTF-8: compared by code points, never through a collation or a type's own equality (`citext`, `*_ci`, nondeterministic collations) |
 //! | Bytes        | lowercase hex of the bytes                                           |
-//! | Date         | `YYYY-MM-DD`, with ` BC` appended for years before 1 (PostgreSQL's ISO form) |
-//! | Time         | `HH:MM:SS.ffffff` (always six fractional digits); `24:00:00.000000` stays distinct from midnight |
-//! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC), ` BC` appended for years before 1 |
-//! | Uuid         | lowercase hyphenated                                                 |
-//! | Json         | compact JSON, object keys sorted by their bytes, strings unescaped then re-escaped alike, numbers as their exact decimal value (see [`canonical_json`]; never through f64) (*) |
+//! | Date         | `YYYY-MM-DD`, with ` BC` appended for years before 1 (PostgreSQL's ISO form); SQLite's `2024-1-5` is `2024-01-05` |
+//! | Time         | `HH:MM:SS.ffffff` (six fractional digits, more only where a seventh or later is not zero); `10:30` is `10:30:00.000000`; `24:00:00.000000` stays distinct from midnight |
+//! | Timestamp    | `YYYY-MM-DD HH:MM:SS.ffffff` (time-zone aware values in UTC), ` BC` appended for years before 1; date and time padded as for Date and Time, a date alone is its midnight |
+//! | Uuid         | lowercase hyphenated; braces and the bare 32-digit form are the same UUID |
+//! | Json         | compact JSON, object keys sorted by their bytes, strings unescaped then re-escaped alike, numbers as their exact decimal value (see [`canonical_json`]; never through f64); a bare number SQLite stores as INTEGER or REAL is that JSON number (*) |
 //!
 //! A field is then written as `N` for NULL, or as `<number of characters>:<canonical text>`
 //! otherwise (`3:abc`, `0:` for the empty string), and the fields are concatenated without
@@ -35,7 +35,9 @@
 //! (`''`, `'NULL'`, `'\N'`), and no text can shift content from one column into the next,
 //! whatever separators it contains. The canonical texts themselves are injective per class (two
 //! different values of a class never share a text), except where the table above says that two
-//! spellings are one value (`1.50` and `1.5` in a decimal, `1e2` and `100` in JSON, a UUID's case).
+//! spellings are one value (`1.50` and `1.5` in a decimal, `1e2` and `100` in JSON, a UUID's case,
+//! SQLite's `10:30` and `10:30:00`). A target with real column types is given the canonical
+//! spelling ([`respell`]), so it holds exactly the value compared.
 //!
 //! (*) PostgreSQL and MySQL cannot produce these forms cheaply in SQL. Across engines, a table
 //! with a float or JSON column is hashed in-process on both sides from the exactly transported
@@ -250,10 +252,9 @@ pub fn coerce(value: Value, wire: Wire) -> Result<Value, Refused> {
             Err(_) => return refuse(Value::Text(t.clone()), format!("{t:?} is not a number")),
         },
         (Value::Int(i), Wire::Bool) => Value::Bool(i != 0),
-        (Value::Text(t), Wire::Bool) => match t.trim().to_ascii_lowercase().as_str() {
-            "1" | "t" | "true" => Value::Bool(true),
-            "0" | "f" | "false" => Value::Bool(false),
-            _ => return refuse(Value::Text(t.clone()), format!("{t:?} is not a boolean")),
+        (Value::Text(t), Wire::Bool) => match parse_bool(&t) {
+            Some(b) => Value::Bool(b),
+            None => return refuse(Value::Text(t.clone()), format!("{t:?} is not a boolean")),
         },
         (Value::Text(t), Wire::Bytes) => Value::Bytes(t.into_bytes()),
         (Value::Int(i), Wire::Text) => Value::Text(i.to_string()),
@@ -324,16 +325,24 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
             // SQLite stores a NUMERIC value that has no fraction as an integer and one with a
             // fraction as REAL; both spell the decimal the way the server engines do.
             TypeClass::Decimal => trim_decimal(&v.to_string()),
+            // A top-level JSON number in a SQLite `JSON` column (NUMERIC affinity) is stored as
+            // REAL: it is the JSON number of the double's exact shortest digits.
+            TypeClass::Json if v.is_finite() => canonical_number(&v.to_string()),
             _ => float_text(*v),
         },
         Value::Bool(v) => (if *v { "1" } else { "0" }).to_string(),
         Value::Bytes(v) => hex::encode(v),
         Value::Text(v) => match class {
             TypeClass::Decimal => trim_decimal(v),
-            TypeClass::Time => pad_fraction(v),
+            TypeClass::Bool => match parse_bool(v) {
+                Some(b) => (if b { "1" } else { "0" }).to_string(),
+                None => v.clone(),
+            },
+            TypeClass::Date => canonical_date(v).unwrap_or_else(|| v.clone()),
+            TypeClass::Time => canonical_clock(v).unwrap_or_else(|| pad_fraction(v)),
             TypeClass::Timestamp => canonical_timestamp(v, false),
             TypeClass::TimestampTz => canonical_timestamp(v, true),
-            TypeClass::Uuid => v.to_ascii_lowercase(),
+            TypeClass::Uuid => canonical_uuid(v),
             TypeClass::Json => canonical_json(v),
             // Text facing a binary column (SQLite keeps either in any column) is written as its
             // UTF-8 bytes, so it is compared as those bytes.
@@ -345,6 +354,126 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
             _ => v.clone(),
         },
     })
+}
+
+/// A value of a class that travels as text (or a boolean), respelled canonically: what a target
+/// with real column types is given, so that it holds exactly the text the comparison sees (and
+/// never parses a loose spelling its own way). SQLite keeps any spelling its users wrote —
+/// `'10:30'`, `'2024-1-5'`, `'true'`, `'{A0EEBC99-…}'` — and each is the one value of its class
+/// that [`canonical_text`] names. Values of other classes, and text that is no spelling of the
+/// class, are left as they are (for the target to refuse, or the comparison to flag).
+pub fn respell(class: TypeClass, value: Value) -> Value {
+    match (class, value) {
+        (TypeClass::Bool, Value::Text(t)) => match parse_bool(&t) {
+            Some(b) => Value::Bool(b),
+            None => Value::Text(t),
+        },
+        (
+            TypeClass::Date
+            | TypeClass::Time
+            | TypeClass::Timestamp
+            | TypeClass::TimestampTz
+            | TypeClass::Uuid,
+            Value::Text(t),
+        ) => Value::Text(canonical_text(class, &Value::Text(t)).unwrap_or_default()),
+        (_, value) => value,
+    }
+}
+
+/// A boolean as PostgreSQL reads one from text (case and surrounding blanks ignored):
+/// `t`/`true`/`y`/`yes`/`on`/`1`, `f`/`false`/`n`/`no`/`off`/`0`.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" | "y" | "yes" | "on" => Some(true),
+        "0" | "f" | "false" | "n" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `Y-M-D` with a year of four or more digits and a month and day of one or two, as
+/// `YYYY-MM-DD` (`2024-1-5` → `2024-01-05`); `None` for anything else (a two-digit year is read
+/// differently by each engine).
+fn canonical_date(text: &str) -> Option<String> {
+    let mut parts = text.split('-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |p: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.next().is_some()
+        || !digits(year, 4..=9)
+        || !digits(month, 1..=2)
+        || !digits(day, 1..=2)
+    {
+        return None;
+    }
+    Some(format!("{year}-{month:0>2}-{day:0>2}"))
+}
+
+/// `[-]H:M[:S[.f]]` as `[-]HH:MM:SS.ffffff` (`10:30` → `10:30:00.000000`; hours may have three
+/// digits, as MySQL's `TIME` range needs). Fractions shorter than six digits are padded, and
+/// longer ones lose trailing zeros down to six: `.1234560` is `.123456`, while `.1234567` keeps
+/// its seventh digit, a different value (refused where the target keeps six). `None` for any
+/// other shape.
+fn canonical_clock(text: &str) -> Option<String> {
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let (hms, fraction) = match unsigned.split_once('.') {
+        Some((hms, fraction)) => (hms, fraction),
+        None => (unsigned, ""),
+    };
+    let digits = |p: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+    };
+    let mut parts = hms.split(':');
+    let (hours, minutes) = (parts.next()?, parts.next()?);
+    let seconds = parts.next().unwrap_or("0");
+    if parts.next().is_some()
+        || !digits(hours, 1..=3)
+        || !digits(minutes, 1..=2)
+        || !digits(seconds, 1..=2)
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || (unsigned.contains('.') && fraction.is_empty())
+    {
+        return None;
+    }
+    let kept = fraction.trim_end_matches('0').len().max(6);
+    let fraction = format!("{fraction:0<6}");
+    Some(format!(
+        "{sign}{hours:0>2}:{minutes:0>2}:{seconds:0>2}.{}",
+        &fraction[..kept]
+    ))
+}
+
+/// A UUID in any spelling PostgreSQL reads — either case, with or without braces, hyphenated or
+/// as 32 bare hex digits — as lowercase `8-4-4-4-12`; other text only lowercased, as before.
+fn canonical_uuid(text: &str) -> String {
+    let bare = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
+    let hyphenated = bare.len() == 36
+        && bare
+            .char_indices()
+            .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (c == '-'));
+    let hex: String = bare.chars().filter(|c| *c != '-').collect();
+    if (hyphenated || bare.len() == 32)
+        && hex.len() == 32
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        let hex = hex.to_ascii_lowercase();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    } else {
+        text.to_ascii_lowercase()
+    }
 }
 
 /// Shortest round-trip digits of the exact binary64 value in scientific form; both zeros are
@@ -379,7 +508,19 @@ fn canonical_timestamp(text: &str, tz_aware: bool) -> String {
         None if tz_aware => offset_to_utc(&spaced).unwrap_or(spaced),
         None => spaced,
     };
-    pad_fraction(&utc)
+    // A date alone is its midnight; a loosely spelled date or time is padded.
+    let (date, clock) = utc.split_once(' ').unwrap_or((&utc, "0:0"));
+    match (canonical_date(date), canonical_clock(clock)) {
+        (Some(date), Some(clock)) if !clock.starts_with('-') => format!("{date} {clock}"),
+        _ => pad_fraction(&utc),
+    }
+}
+
+/// Whether a timestamp text carries an offset from UTC, which a column without a time zone
+/// would drop (PostgreSQL) or apply its own way (MySQL): the value such a column gets is not
+/// the one written.
+pub fn has_utc_offset(text: &str) -> bool {
+    canonical_timestamp(text, true) != canonical_timestamp(text, false)
 }
 
 /// `2024-03-01 01:30:00.5+02:00` → `2024-02-29 23:30:00.5`; `None` when the text has no
@@ -401,7 +542,8 @@ fn offset_to_utc(text: &str) -> Option<String> {
         None => (clock, String::new()),
     };
     let mut parts = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (hour, minute, second) = (parts.next()??, parts.next()??, parts.next()??);
+    let (hour, minute) = (parts.next()??, parts.next()??);
+    let second = parts.next().unwrap_or(Some(0))?;
     let minutes =
         days_from_civil(year, month, day) * 1440 + hour * 60 + minute - sign * offset_minutes;
     let (year, month, day) = civil_from_days(minutes.div_euclid(1440));
@@ -796,6 +938,140 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn loose_spellings_are_one_value_of_their_class() {
+        let canon = |class, t: &str| canonical_text(class, &Value::Text(t.into()));
+        for (class, spellings, canonical) in [
+            (
+                TypeClass::Time,
+                &["10:30", "10:30:00", "10:30:0.0", "10:30:00.0000000"][..],
+                "10:30:00.000000",
+            ),
+            (
+                TypeClass::Time,
+                &["9:05", "09:05:00.000"][..],
+                "09:05:00.000000",
+            ),
+            (TypeClass::Time, &["-838:59:59"][..], "-838:59:59.000000"),
+            (
+                TypeClass::Time,
+                &["10:30:00.1234560"][..],
+                "10:30:00.123456",
+            ),
+            (
+                TypeClass::Date,
+                &["2024-1-5", "2024-01-05"][..],
+                "2024-01-05",
+            ),
+            (
+                TypeClass::Timestamp,
+                &["2024-01-01", "2024-1-1 0:0", "2024-01-01T00:00:00Z"][..],
+                "2024-01-01 00:00:00.000000",
+            ),
+            (
+                TypeClass::TimestampTz,
+                &[
+                    "2024-1-5 10:00",
+                    "2024-01-05T12:00+02:00",
+                    "2024-01-05 10:00:00.0000000",
+                ][..],
+                "2024-01-05 10:00:00.000000",
+            ),
+            (
+                TypeClass::Bool,
+                &["true", "t", "YES", "on", " y ", "1"][..],
+                "1",
+            ),
+            (
+                TypeClass::Bool,
+                &["false", "F", "no", "off", "n", "0"][..],
+                "0",
+            ),
+            (
+                TypeClass::Uuid,
+                &[
+                    "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}",
+                    "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+                    "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+                ][..],
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            ),
+        ] {
+            for spelling in spellings {
+                assert_eq!(
+                    canon(class, spelling).as_deref(),
+                    Some(canonical),
+                    "{spelling}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn different_values_keep_different_canonical_texts() {
+        let canon = |class, t: &str| canonical_text(class, &Value::Text(t.into()));
+        for (class, a, b) in [
+            (TypeClass::Time, "10:30:00.1234567", "10:30:00.123456"),
+            (TypeClass::Time, "24:00", "00:00"),
+            (
+                TypeClass::Timestamp,
+                "2024-01-01 10:00:00+02:00",
+                "2024-01-01 10:00:00",
+            ),
+            (TypeClass::Timestamp, "0044-03-15 BC", "0044-03-15"),
+            (TypeClass::Date, "24-1-5", "2024-01-05"),
+            (TypeClass::Bool, "yes!", "1"),
+            (
+                TypeClass::Uuid,
+                "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1}",
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+            ),
+        ] {
+            assert_ne!(canon(class, a), canon(class, b), "{a} and {b}");
+        }
+        // Text that is no spelling of its class stays as it is, for the comparison to flag.
+        assert_eq!(
+            canon(TypeClass::Date, "yesterday").as_deref(),
+            Some("yesterday")
+        );
+        assert_eq!(
+            canon(TypeClass::Timestamp, "infinity").as_deref(),
+            Some("infinity")
+        );
+    }
+
+    #[test]
+    fn respelling_gives_the_target_the_canonical_value() {
+        let text = |t: &str| Value::Text(t.into());
+        assert_eq!(respell(TypeClass::Bool, text("yes")), Value::Bool(true));
+        assert_eq!(respell(TypeClass::Bool, text("maybe")), text("maybe"));
+        assert_eq!(
+            respell(TypeClass::Time, text("10:30")),
+            text("10:30:00.000000")
+        );
+        assert_eq!(respell(TypeClass::Text, text("10:30")), text("10:30"));
+        assert_eq!(respell(TypeClass::Time, Value::Int(5)), Value::Int(5));
+        assert!(has_utc_offset("2024-01-01 10:00:00+02:00"));
+        assert!(!has_utc_offset("2024-01-01 10:00:00Z"));
+        assert!(!has_utc_offset("2024-01-01"));
+    }
+
+    #[test]
+    fn json_numbers_stored_as_sqlite_numbers_are_json_numbers() {
+        let json = |v: Value| canonical_text(TypeClass::Json, &v);
+        assert_eq!(json(Value::Float(1.5)).as_deref(), Some("1.5"));
+        assert_eq!(json(Value::Float(1e20)), json(Value::Text("1e20".into())));
+        assert_eq!(
+            json(Value::Float(-1e-6)),
+            json(Value::Text("-0.000001".into()))
+        );
+        assert_eq!(json(Value::Int(100)), json(Value::Text("100.0".into())));
+        assert_ne!(
+            json(Value::Float(0.1)),
+            json(Value::Text("0.10000000000000000001".into()))
+        );
     }
 
     #[test]

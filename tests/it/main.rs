@@ -8,6 +8,7 @@ mod common;
 
 mod cli_errors;
 mod command_line;
+mod converging_values;
 mod crash;
 mod cross_engine;
 mod data_rules;

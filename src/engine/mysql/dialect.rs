@@ -5,7 +5,7 @@
 use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
 use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::MySql;
-use crate::value::{canonical_text, TypeClass, Value, UNHASHABLE_ROW};
+use crate::value::{TypeClass, Value, UNHASHABLE_ROW};
 use anyhow::{bail, Result};
 
 impl Dialect for MySql {
@@ -179,13 +179,13 @@ impl Dialect for MySql {
     fn check_value(&self, value: Value, to: &Column) -> Result<Value> {
         Ok(match value {
             Value::Float(f) if !f.is_finite() => bail!("{f} cannot be stored in MySQL/MariaDB"),
-            // MySQL reads neither a `T` separator nor a `Z`: timestamps go in canonical form.
+            // Timestamps arrive in canonical form (`crate::value::respell`), which MySQL reads
+            // (it takes neither a `T` separator nor a `Z`).
             Value::Text(text)
                 if matches!(to.class, TypeClass::Timestamp | TypeClass::TimestampTz) =>
             {
-                let normal = canonical_text(to.class, &Value::Text(text)).unwrap_or_default();
-                check_timestamp(&normal, &to.decl_type.to_ascii_lowercase())?;
-                Value::Text(normal)
+                check_timestamp(&text, &to.decl_type.to_ascii_lowercase())?;
+                Value::Text(text)
             }
             other => other,
         })

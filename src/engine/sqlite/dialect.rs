@@ -5,7 +5,7 @@
 
 use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::Sqlite;
-use crate::value::{TypeClass, Value};
+use crate::value::{canonical_number, TypeClass, Value};
 use anyhow::{bail, Result};
 
 impl Dialect for Sqlite {
@@ -158,6 +158,11 @@ impl Dialect for Sqlite {
         match &value {
             Value::Float(f) if f.is_nan() => bail!("NaN would become NULL in SQLite"),
             Value::Text(text) if to.class == TypeClass::Decimal => check_decimal(text, to)?,
+            Value::Text(text) if to.class == TypeClass::Json && !text_affinity(to) => {
+                if let Some(number) = json_number(text, to)? {
+                    return Ok(number);
+                }
+            }
             _ => {}
         }
         Ok(value)
@@ -172,11 +177,42 @@ impl Dialect for Sqlite {
     }
 }
 
+/// Whether SQLite keeps text in the column as text (its declared type names `CHAR`, `CLOB` or
+/// `TEXT`); other columns turn text that reads as a number into one.
+fn text_affinity(column: &Column) -> bool {
+    let decl = column.decl_type.to_ascii_lowercase();
+    ["char", "clob", "text"].iter().any(|t| decl.contains(t))
+}
+
+/// A JSON document that is a bare number, for a column that would store it as a number (a
+/// `JSON` column has NUMERIC affinity): SQLite would parse the text into an integer or a double
+/// keeping 15 digits. It is bound as the number instead — an integer, or the double whose
+/// shortest digits are exactly the JSON number's value — so the column holds that value; a
+/// number no double holds exactly is refused. `None`: the document is no bare number.
+fn json_number(text: &str, to: &Column) -> Result<Option<Value>> {
+    let Ok(serde_json::Value::Number(number)) = serde_json::from_str(text) else {
+        return Ok(None);
+    };
+    let exact = canonical_number(&number.to_string());
+    if let Ok(integer) = exact.parse::<i64>() {
+        return Ok(Some(Value::Int(integer)));
+    }
+    match exact.parse::<f64>() {
+        Ok(double) if double.is_finite() && canonical_number(&double.to_string()) == exact => {
+            Ok(Some(Value::Float(double)))
+        }
+        _ => bail!(
+            "the JSON number {text} would be stored by SQLite's {} as a double, which does not \
+             hold it exactly; declare the column TEXT",
+            to.decl_type
+        ),
+    }
+}
+
 /// A decimal in a column without text affinity is stored as a double: refused past the 15
 /// digits a double keeps exactly.
 fn check_decimal(text: &str, to: &Column) -> Result<()> {
-    let decl = to.decl_type.to_ascii_lowercase();
-    let text_affinity = ["char", "clob", "text"].iter().any(|t| decl.contains(t));
+    let text_affinity = text_affinity(to);
     let digits = text.trim_start_matches('-');
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let significant = whole.trim_start_matches('0').len() + fraction.trim_end_matches('0').len();
