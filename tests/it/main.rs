@@ -19,6 +19,7 @@ mod interrupt;
 mod key_equality;
 mod locking;
 mod narrowing;
+mod precision;
 mod reconnect;
 mod reporting;
 mod seeding;
