@@ -29,7 +29,7 @@ pub fn fit_row(
         .map(|(value, to)| {
             fit_value(value, to, engine).map_err(|why| {
                 anyhow::anyhow!(
-                    "table {table}, key {}, column {:?}: {why}; nothing of this chunk was written",
+                    "table {table}, key {}, column {:?}: {why:#}; nothing of this chunk was written",
                     key_to_string(key),
                     to.name
                 )
@@ -46,18 +46,33 @@ fn fit_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
         return dialect.check_value(value, to);
     }
     if let Value::Text(text) = &value {
+        // PostgreSQL would drop the offset (another instant, rewritten by every run) and MySQL
+        // rejects it inside the statement; a zero offset names the same wall-clock time.
         if to.class == TypeClass::Timestamp && has_utc_offset(text) {
             bail!(
-                "{text} has an offset from UTC, which {} (without a time zone) does not keep",
+                "{text} has an offset from UTC, which {} (without a time zone) does not keep, so \
+                 the instant would change; declare the target column with a time zone \
+                 (timestamptz)",
                 to.decl_type
             );
         }
     }
     // The target is given the canonical spelling (`10:30` as `10:30:00.000000`, `'yes'` as
     // true), so it holds exactly the value the comparison sees.
-    let value = dialect.check_value(respell(to.class, value), to)?;
-    let checked = check_declared(value, to, dialect.fraction_digits(&to.decl_type))?;
-    coerce(checked, wire_of(engine, to)).map_err(|refused| anyhow::anyhow!(refused.reason))
+    let respelled = respell(to.class, value.clone());
+    let fitted = dialect
+        .check_value(respelled.clone(), to)
+        .and_then(|value| check_declared(value, to, dialect.fraction_digits(&to.decl_type)))
+        .and_then(|checked| {
+            coerce(checked, wire_of(engine, to)).map_err(|refused| anyhow::anyhow!(refused.reason))
+        });
+    // A refusal speaks of the respelled value; the user knows the source's.
+    match (fitted, &value) {
+        (Err(why), Value::Text(original)) if respelled != value => {
+            Err(why.context(format!("the source holds {original:?}")))
+        }
+        (fitted, _) => fitted,
+    }
 }
 
 /// Refuses values the target column's declaration would change or reject; `fraction_digits` is
@@ -75,6 +90,12 @@ fn check_declared(value: Value, to: &Column, fraction_digits: Option<usize>) -> 
                 to.decl_type
             )
         }
+        // SQLite keeps a NUMERIC or REAL value with a fraction as a double: it is written as
+        // its shortest round-trip digits (how it is compared, too), which must all fit.
+        Value::Float(f) if to.class == TypeClass::Decimal => {
+            check_decimal(&f.to_string(), to, &decl)?;
+            Value::Float(f)
+        }
         Value::Int(i) if to.class == TypeClass::Bool && !(0..=1).contains(&i) => {
             bail!("{i} is not a boolean (0 or 1)")
         }
@@ -83,6 +104,9 @@ fn check_declared(value: Value, to: &Column, fraction_digits: Option<usize>) -> 
                 if i128::from(i) < min || i128::from(i) > max {
                     bail!("{i} does not fit {}", to.decl_type);
                 }
+            }
+            if to.class == TypeClass::Decimal {
+                check_decimal(&i.to_string(), to, &decl)?;
             }
             Value::Int(i)
         }
@@ -108,13 +132,10 @@ fn check_declared(value: Value, to: &Column, fraction_digits: Option<usize>) -> 
 /// Refuses a time or timestamp with more (non-zero) fractional-second digits than the column
 /// keeps: the engine would round it without a word.
 fn check_fraction(text: &str, kept: usize, to: &Column) -> Result<()> {
-    let seconds = text.rsplit_once(':').map_or("", |(_, s)| s);
-    let digits = seconds
+    let (clock, _) = clock_and_zone(text);
+    let digits = clock
         .split_once('.')
         .map_or("", |(_, f)| f)
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap_or("")
         .trim_end_matches('0');
     if digits.len() > kept {
         bail!(
@@ -124,6 +145,28 @@ fn check_fraction(text: &str, kept: usize, to: &Column) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether a time or timestamp text names its time zone (`…+02:00`, `…Z`).
+pub fn has_zone(text: &str) -> bool {
+    !clock_and_zone(text).1.is_empty()
+}
+
+/// The clock (`HH:MM:SS[.f]`) of a time or timestamp text and the time zone written after it,
+/// without the date and an era suffix: `2024-01-01T10:00:02.5+02:00 BC` → (`10:00:02.5`,
+/// `+02:00`).
+fn clock_and_zone(text: &str) -> (&str, &str) {
+    let text = text.strip_suffix(" BC").unwrap_or(text);
+    let time = text.split_once([' ', 'T']).map_or(text, |(_, time)| time);
+    // The zone follows the clock: a sign before the first colon is a negative time (MySQL),
+    // and text without a colon (a bare date) has no clock at all.
+    let Some(colon) = time.find(':') else {
+        return (time, "");
+    };
+    match time[colon..].find(['+', '-', 'Z']) {
+        Some(at) => (time[..colon + at].trim_end(), &time[colon + at..]),
+        None => (time, ""),
+    }
 }
 
 fn check_decimal(text: &str, to: &Column, decl: &str) -> Result<()> {
@@ -291,6 +334,42 @@ mod tests {
             json("0.10000000000000000001", "TEXT").unwrap(),
             text("0.10000000000000000001")
         );
+    }
+
+    #[test]
+    fn offsets_are_no_fraction_digits_and_no_zone_is_dropped() {
+        use EngineKind::*;
+        assert_eq!(
+            clock_and_zone("2024-01-01T10:00:02.5+02:00 BC"),
+            ("10:00:02.5", "+02:00")
+        );
+        assert_eq!(clock_and_zone("-10:00:00"), ("-10:00:00", ""));
+        assert_eq!(clock_and_zone("2024-01-01"), ("2024-01-01", ""));
+        assert!(has_zone("2024-01-01 10:00:00Z") && !has_zone("2024-01-01 10:00:00"));
+        let text = |t: &str| Value::Text(t.into());
+        let ts3 = "timestamp(3) with time zone";
+        let micros = text("2024-01-01 12:00:02.020409+02:00");
+        assert!(fit(micros, ts3, TypeClass::TimestampTz, Postgres).is_err());
+        let millis = text("2024-01-01 12:00:02.020000+02:00");
+        assert!(fit(millis, ts3, TypeClass::TimestampTz, Postgres).is_ok());
+        let naive = "timestamp without time zone";
+        let zoned = text("2020-01-01 17:10:10+02:00");
+        assert!(fit(zoned.clone(), naive, TypeClass::Timestamp, Postgres).is_err());
+        assert!(fit(zoned, "datetime(6)", TypeClass::Timestamp, MySql).is_err());
+        let utc = text("2020-01-01 17:10:10+00:00");
+        assert!(fit(utc, naive, TypeClass::Timestamp, Postgres).is_ok());
+    }
+
+    #[test]
+    fn sqlite_numbers_must_fit_the_decimal_scale() {
+        use EngineKind::*;
+        let n = |f: f64, decl: &str| fit(Value::Float(f), decl, TypeClass::Decimal, Postgres);
+        assert!(n(0.00188, "numeric(6,3)").is_err());
+        assert!(n(0.002, "numeric(6,3)").is_ok());
+        assert!(n(0.001201923076923077, "numeric(65,10)").is_err());
+        assert!(n(0.0012019231, "numeric(65,10)").is_ok());
+        assert!(fit(Value::Int(12345), "decimal(6,3)", TypeClass::Decimal, MySql).is_err());
+        assert!(fit(Value::Int(123), "decimal(6,3)", TypeClass::Decimal, MySql).is_ok());
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! (`create_missing`), and a `query` source gets a definition from its columns.
 
 use crate::config::TableJob;
+use crate::convert::has_zone;
 use crate::engine::types::create_table;
-use crate::engine::{Column, Db, TableInfo};
+use crate::engine::{Chunk, Column, Db, TableInfo, TableSide};
 use crate::rules::DataRules;
 use crate::schema::{plan_table, Definitions, TablePlan};
-use crate::value::TypeClass;
+use crate::value::{TypeClass, Value};
 use anyhow::{bail, Context, Result};
 
 /// Introspects both sides and matches them; refuses tables that cannot be compared. A missing
@@ -109,7 +110,8 @@ async fn create_target(
             && !table.exclude_columns.contains(&c.name)
             && !c.generated
     };
-    let columns: Vec<Column> = src.columns.iter().filter(wanted).cloned().collect();
+    let mut columns: Vec<Column> = src.columns.iter().filter(wanted).cloned().collect();
+    zoned_timestamps(source, target, table, &mut columns).await?;
     let sql = create_table(
         target.dialect(),
         &target.quote_table(&table.target_name),
@@ -130,6 +132,57 @@ async fn create_target(
                 table.target_name
             )
         })
+}
+
+/// Where the source's declared types are only hints (SQLite), a timestamp column may hold texts
+/// with a UTC offset (`2020-01-01 17:10:10+02:00`): such a column is created with a time zone
+/// (`timestamptz`), so each value arrives as the same instant. A column without a time zone
+/// would keep the wall-clock time and drop the offset. Reads every value of those columns once.
+async fn zoned_timestamps(
+    source: &Db,
+    target: &Db,
+    table: &TableJob,
+    columns: &mut [Column],
+) -> Result<()> {
+    if !source.dialect().declared_types_are_hints() || target.dialect().declared_types_are_hints() {
+        return Ok(());
+    }
+    let timestamps: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].class == TypeClass::Timestamp)
+        .collect();
+    if timestamps.is_empty() {
+        return Ok(());
+    }
+    let side = TableSide {
+        table: source.quote_table(&table.name),
+        columns: timestamps.iter().map(|&i| columns[i].clone()).collect(),
+        // Only for the scan's order: any column will do.
+        key: vec![0],
+        filter: None,
+        from_query: false,
+        hash_in_process: true,
+        native_rows: false,
+        coarse_key: false,
+    };
+    let mut zoned = vec![false; timestamps.len()];
+    source
+        .for_each_row(&side, &Chunk::everything(), None, |row| {
+            for (seen, value) in zoned.iter_mut().zip(&row) {
+                *seen |= matches!(value, Value::Text(text) if has_zone(text));
+            }
+            Ok(())
+        })
+        .await
+        .with_context(|| {
+            format!(
+                "reading the timestamps of table {} in the source",
+                table.name
+            )
+        })?;
+    for (&i, _) in timestamps.iter().zip(&zoned).filter(|(_, &zoned)| zoned) {
+        columns[i].class = TypeClass::TimestampTz;
+    }
+    Ok(())
 }
 
 /// The "definition" of a query source: its columns typed like the target's columns of the same

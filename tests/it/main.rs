@@ -22,6 +22,7 @@ mod interrupt;
 mod key_equality;
 mod locking;
 mod narrowing;
+mod precision;
 mod reconnect;
 mod reporting;
 mod seeding;

@@ -187,6 +187,10 @@ impl Dialect for MySql {
                 check_timestamp(&text, &to.decl_type.to_ascii_lowercase())?;
                 Value::Text(text)
             }
+            Value::Text(text) if to.class == TypeClass::Date => {
+                check_date(&text)?;
+                Value::Text(text)
+            }
             other => other,
         })
     }
@@ -219,6 +223,18 @@ fn check_timestamp(normal: &str, decl: &str) -> Result<()> {
         }
     } else if !(1000..=9999).contains(&year) {
         bail!("{normal} is outside MySQL's DATETIME range (years 1000 to 9999)");
+    }
+    Ok(())
+}
+
+/// MySQL's DATE has no era and no infinity: a year before 1 (PostgreSQL's ` BC`) or
+/// `infinity` would fail inside the statement, without naming the row.
+fn check_date(text: &str) -> Result<()> {
+    let year = text
+        .get(..4)
+        .filter(|y| y.bytes().all(|b| b.is_ascii_digit()));
+    if year.is_none() || text.ends_with(" BC") {
+        bail!("{text:?} is not a date MySQL/MariaDB can store (no era before year 1, no infinity)");
     }
     Ok(())
 }
@@ -339,4 +355,16 @@ fn upsert_clause(keys: &[String], others: &[String]) -> String {
             .collect()
     };
     format!("ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_date;
+
+    #[test]
+    fn dates_before_year_1_are_refused() {
+        assert!(check_date("0044-03-15").is_ok());
+        assert!(check_date("0044-03-15 BC").is_err());
+        assert!(check_date("infinity").is_err());
+    }
 }

@@ -204,10 +204,13 @@ impl Dialect for Postgres {
         super::super::types::declared_fraction_digits(decl, 6)
     }
 
-    fn check_value(&self, value: Value, _to: &Column) -> Result<Value> {
+    fn check_value(&self, value: Value, to: &Column) -> Result<Value> {
         if let Value::Text(text) = &value {
             if text.contains('\0') {
                 bail!("PostgreSQL text cannot hold the character U+0000");
+            }
+            if to.class == TypeClass::Time {
+                check_time(text)?;
             }
         }
         Ok(value)
@@ -221,6 +224,19 @@ impl Dialect for Postgres {
         // Admin shutdown, crash shutdown, cannot connect now; serialization failure, deadlock;
         // connection exceptions (08…).
         matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01") || code.starts_with("08")
+    }
+}
+
+/// PostgreSQL's `time` runs from `00:00:00` to `24:00:00`; MySQL's TIME holds durations of
+/// ±838 hours, which would fail inside the statement without naming the row.
+fn check_time(text: &str) -> Result<()> {
+    let hours: Option<u32> = text.split_once(':').and_then(|(h, _)| h.parse().ok());
+    let past_midnight = text
+        .get(3..)
+        .is_some_and(|rest| rest.bytes().any(|b| (b'1'..=b'9').contains(&b)));
+    match hours {
+        Some(h) if h < 24 || (h == 24 && !past_midnight) => Ok(()),
+        _ => bail!("{text} is not a time of day PostgreSQL can store (00:00:00 to 24:00:00)"),
     }
 }
 
@@ -363,5 +379,26 @@ pub(in crate::engine) fn on_conflict_clause(keys: &[String], others: &[String]) 
             keys.join(", "),
             sets.join(", ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_time;
+
+    #[test]
+    fn times_of_day_run_to_24_00() {
+        for fits in ["00:00:00", "23:59:59.999999", "24:00:00", "24:00:00.000000"] {
+            assert!(check_time(fits).is_ok(), "{fits}");
+        }
+        for refused in [
+            "24:00:01",
+            "24:00:00.5",
+            "25:00:00",
+            "-01:00:00",
+            "838:59:59",
+        ] {
+            assert!(check_time(refused).is_err(), "{refused}");
+        }
     }
 }
