@@ -17,6 +17,7 @@ mod identifiers;
 mod init;
 mod interrupt;
 mod key_equality;
+mod keyless;
 mod locking;
 mod narrowing;
 mod reconnect;
