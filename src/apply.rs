@@ -3,7 +3,7 @@
 
 use crate::compare::{ChunkDiff, ChunkWork};
 use crate::convert::fit_row;
-use crate::engine::{Chunk, Db, Statement};
+use crate::engine::{Chunk, Db, Identity, Statement};
 use crate::schema::TablePlan;
 use crate::value::{key_to_string, rows_size, Key, Value};
 use anyhow::{bail, Context, Result};
@@ -234,11 +234,15 @@ async fn prepare<'a>(
                     .flatten()
                     .cloned()
                     .collect();
-                let rows = plan
-                    .source_on(source)
-                    .rows_by_keys(&wanted)
-                    .await
-                    .context("reading changed rows from the source")?;
+                // A keyless table's keys are its whole rows, as the source listed them.
+                let rows = match plan.source.identity {
+                    Identity::WholeRow => wanted,
+                    _ => plan
+                        .source_on(source)
+                        .rows_by_keys(&wanted)
+                        .await
+                        .context("reading changed rows from the source")?,
+                };
                 let deleted: &[Key] = if deletes { only_in_target } else { &[] };
                 (None, deleted, rows, Some(only_in_source.iter().collect()))
             }

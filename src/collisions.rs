@@ -20,7 +20,7 @@
 //! [`TableSide::coarse_key`](crate::engine::TableSide::coarse_key)).
 
 use crate::convert::fit_row;
-use crate::engine::{Column, Db, Dialect, KeyEquality, KeyTable};
+use crate::engine::{Column, Db, Dialect, Identity, KeyEquality, KeyTable};
 use crate::schema::TablePlan;
 use crate::value::{key_to_string, Key};
 use anyhow::{bail, Context, Result};
@@ -29,8 +29,11 @@ use anyhow::{bail, Context, Result};
 const BATCH: usize = 10_000;
 
 /// Fails, naming a pair, when the target's key equality takes two keys of the source's subset
-/// for one; does nothing where the plan says that cannot happen.
+/// for one; does nothing where the plan says that cannot happen. First, a key the job file
+/// names without a unique index on the source must hold each key once in the source's subset
+/// ([`Identity::Unindexed`]): one grouped scan, failing with the first key found twice.
 pub async fn refuse_colliding_keys(source: &Db, target: &Db, plan: &TablePlan) -> Result<()> {
+    refuse_duplicate_keys(source, plan).await?;
     if !plan.keys_may_collide {
         return Ok(());
     }
@@ -52,6 +55,36 @@ pub async fn refuse_colliding_keys(source: &Db, target: &Db, plan: &TablePlan) -
         describe_key(target.dialect(), plan),
         key_to_string(&a),
         key_to_string(&b)
+    )
+}
+
+/// Fails, naming the first duplicate, when the source's subset holds a key on more than one
+/// row where no unique index says it cannot. A query source is left to the comparison, which
+/// refuses a key it returns twice.
+async fn refuse_duplicate_keys(source: &Db, plan: &TablePlan) -> Result<()> {
+    if plan.source.identity != Identity::Unindexed || plan.source.from_query {
+        return Ok(());
+    }
+    let duplicate = source
+        .first_duplicate_key(&plan.source)
+        .await
+        .with_context(|| {
+            format!(
+                "table {}: cannot check that the source's rows are unique on the key",
+                plan.name
+            )
+        })?;
+    let Some(key) = duplicate else {
+        return Ok(());
+    };
+    let columns: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
+    bail!(
+        "table {}: the key ({}) has no unique index in the source, and the source holds more \
+         than one row with the key {}; set `key` to columns that identify a row (or, for a table without a primary key, leave it \
+         out to sync the table as a multiset of whole rows). Nothing was written.",
+        plan.name,
+        columns.join(", "),
+        key_to_string(&key)
     )
 }
 

@@ -87,7 +87,7 @@ async fn init(args: &InitArgs) -> Result<()> {
         return Ok(());
     }
     eprintln!(
-        "wrote {path}: {} table(s) with their keys, {} commented out (no usable key: set `key` to sync them)",
+        "wrote {path}: {} table(s) to sync, {} commented out (a name no job file can express)",
         written.keyed, written.commented
     );
     if written.password_replaced {

@@ -12,7 +12,7 @@
 //! left the subset since the last sync. [`present_in_source`] finds those keys, so that their
 //! deletion is reported rather than silent.
 
-use crate::engine::{Checksum, Chunk, Db};
+use crate::engine::{Checksum, Chunk, Db, Identity};
 use crate::narrow::{narrow, Listed, Start};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
@@ -152,7 +152,10 @@ pub async fn compare_chunk(
             let (src, tgt) = sums
                 .or(totals)
                 .unwrap_or_else(|| (summarize(&src_rows), summarize(&tgt_rows)));
-            let work = merge(src_rows, tgt_rows)?;
+            let work = match plan.source.identity {
+                Identity::WholeRow => merge_copies(src_rows, tgt_rows),
+                _ => merge(src_rows, tgt_rows, plan.target.identity)?,
+            };
             let differs = match &work {
                 ChunkWork::Rows {
                     only_in_source,
@@ -229,9 +232,17 @@ fn summarize(rows: &[(Key, u64)]) -> Checksum {
     }
 }
 
-/// The keys only in the source, only in the target, and changed.
-fn merge(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>) -> Result<ChunkWork> {
-    let mut target_rows: HashMap<Key, u64> = tgt.into_iter().collect();
+/// The keys only in the source, only in the target, and changed. A target without a unique
+/// index on the key (`target`: [`Identity::Unindexed`]) may hold a key more than once: such a
+/// key is changed (rewritten as the source's one row) or only in the target (all its rows
+/// deleted), whatever the hashes of its copies.
+fn merge(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>, target: Identity) -> Result<ChunkWork> {
+    let mut target_rows: HashMap<Key, Option<u64>> = HashMap::with_capacity(tgt.len());
+    for (key, hash) in tgt {
+        // `None`: copies of the key.
+        let copies = target == Identity::Unindexed && target_rows.contains_key(&key);
+        target_rows.insert(key, (!copies).then_some(hash));
+    }
     let mut only_in_source = Vec::new();
     let mut changed = Vec::new();
     // Tables have unique, NOT NULL keys; a query source has only the job file's word for it.
@@ -251,7 +262,7 @@ fn merge(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>) -> Result<ChunkWork> {
     for (key, hash) in src {
         match target_rows.remove(&key) {
             None => only_in_source.push(key),
-            Some(h) if h != hash => changed.push(key),
+            Some(h) if h != Some(hash) => changed.push(key),
             Some(_) => {}
         }
     }
@@ -260,4 +271,85 @@ fn merge(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>) -> Result<ChunkWork> {
         only_in_target: target_rows.into_keys().collect(),
         changed,
     })
+}
+
+/// A keyless table's chunk as two multisets of rows ([`Identity::WholeRow`]: each "key" is the
+/// whole row): every row hash counted on both sides, and each hash's surplus copies in the target
+/// deleted, its missing copies inserted. Rows are matched by their row hash, the canonical
+/// identity of a row across engines, so each side's copies are written with that side's values.
+/// Nothing is ever "changed": a changed row is one copy less of the old row and one more of the
+/// new.
+fn merge_copies(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>) -> ChunkWork {
+    // Per row hash: source copies minus target copies, and a row of each side.
+    let mut rows: HashMap<u64, (i64, Option<Key>, Option<Key>)> = HashMap::new();
+    for (row, hash) in src {
+        let entry = rows.entry(hash).or_default();
+        entry.0 += 1;
+        entry.1.get_or_insert(row);
+    }
+    for (row, hash) in tgt {
+        let entry = rows.entry(hash).or_default();
+        entry.0 -= 1;
+        entry.2.get_or_insert(row);
+    }
+    let (mut only_in_source, mut only_in_target) = (Vec::new(), Vec::new());
+    for (surplus, source_row, target_row) in rows.into_values() {
+        let (row, copies, into) = match (surplus, source_row, target_row) {
+            (n, Some(row), _) if n > 0 => (row, n, &mut only_in_source),
+            (n, _, Some(row)) if n < 0 => (row, -n, &mut only_in_target),
+            _ => continue,
+        };
+        into.extend(std::iter::repeat_n(row, copies as usize));
+    }
+    ChunkWork::Rows {
+        only_in_source,
+        only_in_target,
+        changed: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::compare_keys;
+
+    fn row(v: i64) -> Key {
+        vec![Value::Int(v), Value::Null]
+    }
+
+    #[test]
+    fn copies_are_counted_on_both_sides() {
+        let src = vec![(row(1), 11), (row(1), 11), (row(1), 11), (row(2), 22)];
+        let tgt = vec![(row(1), 11), (row(3), 33), (row(3), 33), (row(2), 22)];
+        let ChunkWork::Rows {
+            only_in_source,
+            mut only_in_target,
+            changed,
+        } = merge_copies(src, tgt)
+        else {
+            panic!("rows expected");
+        };
+        assert_eq!(only_in_source, vec![row(1), row(1)]);
+        only_in_target.sort_by(compare_keys);
+        assert_eq!(only_in_target, vec![row(3), row(3)]);
+        assert!(changed.is_empty());
+    }
+
+    #[test]
+    fn a_key_the_target_holds_twice_is_rewritten_or_deleted() {
+        let k = |v| vec![Value::Int(v)];
+        let src = vec![(k(1), 11)];
+        let tgt = vec![(k(1), 11), (k(1), 12), (k(2), 22), (k(2), 22)];
+        let ChunkWork::Rows {
+            only_in_source,
+            only_in_target,
+            changed,
+        } = merge(src, tgt, Identity::Unindexed).unwrap()
+        else {
+            panic!("rows expected");
+        };
+        assert!(only_in_source.is_empty());
+        assert_eq!(changed, vec![k(1)]);
+        assert_eq!(only_in_target, vec![k(2)]);
+    }
 }

@@ -69,8 +69,9 @@ struct Entry {
     name: String,
     columns: usize,
     rows_estimate: Option<u64>,
-    /// The key to write, or why the entry is commented out.
-    key: std::result::Result<(Vec<String>, KeyOrigin), String>,
+    /// The key to write (`None`: the table has none and syncs as a multiset of whole rows), or
+    /// why the entry is commented out.
+    key: std::result::Result<Option<(Vec<String>, KeyOrigin)>, String>,
 }
 
 async fn from_source(raw_url: &str, path: &Path) -> Result<(String, Written)> {
@@ -114,11 +115,7 @@ async fn list_entries(db: &Db) -> Result<Vec<Entry>> {
                 Err("its name has a `.` or surrounding spaces, which a job file cannot name".into())
             }
             None => Err("not found under this name (is its schema on the search_path?)".into()),
-            Some(info) => usable_key(info).ok_or_else(|| {
-                "no primary key or unique NOT NULL index: set key = […] to columns that identify \
-                 a row"
-                    .into()
-            }),
+            Some(info) => Ok(usable_key(info)),
         };
         entries.push(Entry {
             name: table.name,
@@ -169,8 +166,9 @@ fn render(
         toml_string(target_url)
     ));
     out.push_str(&format!(
-        "# {} table(s) in the source; {} without a usable key written commented out.\n\
-         # `key` is the primary key, or a unique index whose columns are all NOT NULL.\n",
+        "# {} table(s) in the source; {} written commented out (the comment above each says why).\n\
+         # `key` is the primary key, or a unique index whose columns are all NOT NULL; a table with\n\
+         # neither is synced as a multiset of whole rows.\n",
         entries.len(),
         written.commented
     ));
@@ -189,7 +187,13 @@ fn render(
             out.push_str(&format!("# {}\n", about.join(", ")));
         }
         match &entry.key {
-            Ok((key, origin)) => {
+            Ok(None) => out.push_str(&format!(
+                "# no primary key or unique NOT NULL index: synced as a multiset of whole rows\n\
+                 # (or set key = […] to columns that identify a row)\n\
+                 [[tables]]\nname = {}\n",
+                toml_string(&entry.name)
+            )),
+            Ok(Some((key, origin))) => {
                 let origin = match origin {
                     KeyOrigin::PrimaryKey => "primary key",
                     KeyOrigin::UniqueIndex => "unique index, NOT NULL",

@@ -16,7 +16,7 @@
 //! | `config/` | the job file's serde types (`file.rs`), then one validated `Job` with every precedence decided (`job.rs`, `precedence.rs`) |
 //! | `engine/` | the `Dialect` and `Engine` traits, one folder per engine (`postgres/`, `mysql/`, `sqlite/`: connect, introspect, dialect, lock), `Db` (a pool or a transaction of any engine) and the engine-neutral SQL builders; PostgreSQL's fast paths as `Db::postgres` |
 //! | `prepare`, `schema`, `order` | introspect both sides and match them into a `TablePlan`; the order tables are written in (foreign keys) |
-//! | `collisions` | key equality across the sides: a table whose target takes two of the source's keys for one (a coarser collation) is refused before anything is written |
+//! | `collisions` | keys that cannot identify rows: a source holding a key twice where no unique index forbids it, or a target that takes two of the source's keys for one (a coarser collation), refused before anything is written |
 //! | `side` | a side's rows: data rules applied, hashed in-process where the plan says so |
 //! | `plan` | the key-order model and the chunks of a table (key ranges, or hash buckets) |
 //! | `compare`, `narrow` | one chunk: checksums on both sides, narrowed level by level (one grouped query per side per level) to the keys that differ |

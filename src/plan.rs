@@ -24,12 +24,15 @@
 //! bucket is not an index range, so the buckets' checksums are taken in one grouped scan per side
 //! and the differing buckets narrowed together, level by level (see `crate::narrow`).
 //!
+//! A table without a key (a multiset of rows, see `crate::compare`) is always chunked by hash
+//! buckets of the whole row: identical copies fall into one bucket on both sides.
+//!
 //! Buckets are also chosen between two PostgreSQL databases declaring the table alike when the
 //! planner's statistics show the rows scattered in key order (random UUIDs, hashed text): a key
 //! range of 10,000 such rows reads about 8,000 pages, so 100 ranges read the table's pages dozens
 //! of times over, where a grouped scan per level reads them once.
 
-use crate::engine::{Chunk, Column, Db, Grouping, KeyOrder, KeyRange, TableSide};
+use crate::engine::{Chunk, Column, Db, Grouping, Identity, KeyOrder, KeyRange, TableSide};
 use crate::value::Key;
 use crate::value::Value;
 use anyhow::{Context, Result};
@@ -55,6 +58,7 @@ pub async fn plan_chunks(
 ) -> Result<Layout> {
     let source_alone = copy_only
         && !src.from_query
+        && src.identity != Identity::WholeRow
         && (src.key.len() == 1 || source.dialect().ranges_over_row_values());
     if source_alone
         || (keys_order_alike(source, target, src, tgt)
@@ -107,7 +111,8 @@ async fn scattered(source: &Db, src: &TableSide, chunk_size: u64) -> Result<bool
 /// over row values through the key's index. A query source has no index to walk; hashing also
 /// runs it a bounded number of times.
 fn keys_order_alike(source: &Db, target: &Db, src: &TableSide, tgt: &TableSide) -> bool {
-    if src.from_query {
+    // A keyless table's "key" is every column, NULLs included: no range can hold it.
+    if src.from_query || src.identity == Identity::WholeRow {
         return false;
     }
     let (source_dialect, target_dialect) = (source.dialect(), target.dialect());

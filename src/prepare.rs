@@ -5,7 +5,7 @@
 use crate::config::TableJob;
 use crate::convert::has_zone;
 use crate::engine::types::create_table;
-use crate::engine::{Chunk, Column, Db, TableInfo, TableSide};
+use crate::engine::{Chunk, Column, Db, Identity, TableInfo, TableSide};
 use crate::rules::DataRules;
 use crate::schema::{plan_table, Definitions, TablePlan};
 use crate::value::{TypeClass, Value};
@@ -163,6 +163,7 @@ async fn zoned_timestamps(
         hash_in_process: true,
         native_rows: false,
         coarse_key: false,
+        identity: Identity::WholeRow,
     };
     let mut zoned = vec![false; timestamps.len()];
     source

@@ -8,7 +8,7 @@
 //! insert fail and is refused up front. Generated target columns are never written.
 
 use crate::config::{Mode, TableJob};
-use crate::engine::{Column, Db, EngineKind, KeyEquality, TableInfo, TableSide};
+use crate::engine::{Column, Db, EngineKind, Identity, KeyEquality, TableInfo, TableSide};
 use crate::rules::{compile, DataRules, TableRules};
 use crate::side::Side;
 use crate::value::TypeClass;
@@ -123,7 +123,11 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
     let mut warnings = Vec::new();
     let (source_columns, target_columns) = match_columns(job, &defs, &mut warnings)?;
     check_target_only_columns(job, &defs, &target_columns, &mut warnings)?;
-    let key = choose_key(job, &defs, &source_columns, &target_columns)?;
+    let ChosenKey {
+        columns: key,
+        source: source_identity,
+        target: target_identity,
+    } = choose_key(job, &defs, &source_columns, &target_columns)?;
     let subset = job.render(defs.source_kind, defs.target_kind);
     let rules = compile(
         defs.rules,
@@ -139,7 +143,12 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
         &target_columns,
         rules.is_some(),
     );
-    let equality = KeyEqualities::decide(&defs, &source_columns, &target_columns, &key);
+    let mut equality = KeyEqualities::decide(&defs, &source_columns, &target_columns, &key);
+    // Rows without a key are a multiset: two rows the target takes for one are simply two
+    // copies, compared and deleted exactly (see `sql::delete_copies`).
+    if source_identity == Identity::WholeRow {
+        equality.may_collide = false;
+    }
     Ok(TablePlan {
         name: job.name.clone(),
         target_name: job.target_name.clone(),
@@ -153,6 +162,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             hash_in_process: hashing.source_in_process,
             native_rows: hashing.native_rows,
             coarse_key: equality.source_coarse,
+            identity: source_identity,
         },
         target: TableSide {
             table: defs.target_table,
@@ -163,6 +173,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
             hash_in_process: hashing.target_in_process,
             native_rows: hashing.native_rows,
             coarse_key: equality.target_coarse,
+            identity: target_identity,
         },
         rules,
         chunk_size: job.chunk_size,
@@ -263,23 +274,38 @@ fn check_target_only_columns(
     Ok(())
 }
 
-/// The positions of the key columns among the shared columns: the job's `key`, else the
-/// source's primary key; NOT NULL, of a class that can be a key, and unique on both sides.
+/// The key a table is synced by: the positions of its columns among the shared columns, and
+/// how it identifies each side's rows.
+struct ChosenKey {
+    columns: Vec<usize>,
+    source: Identity,
+    target: Identity,
+}
+
+/// The job's `key`, else the source's primary key, else its first unique NOT NULL index (as
+/// `dbdelta init` proposes), else none: every column, the rows a multiset
+/// ([`Identity::WholeRow`]). A key's columns are NOT NULL and of a class that can be a key; a
+/// key the job names without a unique index on a side is [`Identity::Unindexed`] there.
 fn choose_key(
     job: &TableJob,
     defs: &Definitions<'_>,
     source_columns: &[Column],
     target_columns: &[Column],
-) -> Result<Vec<usize>> {
+) -> Result<ChosenKey> {
     let name = &job.name;
     let key_names = match &job.key {
         Some(key) => key.clone(),
         None if !defs.source.primary_key.is_empty() => defs.source.primary_key.clone(),
-        None => bail!(
-            "table {name} has no primary key in the source: set `key = \"column\"` (or a list of \
-             columns) in its [[tables]] entry to NOT NULL columns that identify a row and have a \
-             unique index on both sides"
-        ),
+        None => match usable_key(defs.source) {
+            Some((key, _)) => key,
+            None => {
+                return Ok(ChosenKey {
+                    columns: (0..source_columns.len()).collect(),
+                    source: Identity::WholeRow,
+                    target: Identity::WholeRow,
+                })
+            }
+        },
     };
     let mut key = Vec::with_capacity(key_names.len());
     for k in &key_names {
@@ -301,25 +327,29 @@ fn choose_key(
             );
         }
         if s.nullable || t.nullable {
-            bail!("table {name}: key column {k:?} allows NULL; a key must be NOT NULL");
+            bail!(
+                "table {name}: key column {k:?} allows NULL; a key must be NOT NULL (a table \
+                 without `key` and without a primary key is synced as a multiset of whole rows)"
+            );
         }
         key.push(pos);
     }
-    let is_unique = |info: &TableInfo| {
-        info.unique_keys
+    let identity = |info: &TableInfo| {
+        let unique = info
+            .unique_keys
             .iter()
-            .any(|u| u.len() == key_names.len() && key_names.iter().all(|k| u.contains(k)))
-    };
-    for (side, info) in [("source", defs.source), ("target", defs.target)] {
-        if !is_unique(info) {
-            bail!(
-                "table {name}: key ({}) is not the primary key or a unique index in the {side}; \
-                 rows must be identified uniquely on both sides",
-                key_names.join(", ")
-            );
+            .any(|u| u.len() == key_names.len() && key_names.iter().all(|k| u.contains(k)));
+        if unique {
+            Identity::Unique
+        } else {
+            Identity::Unindexed
         }
-    }
-    Ok(key)
+    };
+    Ok(ChosenKey {
+        columns: key,
+        source: identity(defs.source),
+        target: identity(defs.target),
+    })
 }
 
 /// How the two sides tell keys apart, decided once per table from each key column's
@@ -488,10 +518,19 @@ mod tests {
     }
 
     #[test]
-    fn missing_key_names_the_table() {
-        let s = info(vec![column("id", TypeClass::Int, false, false)], &[]);
-        let err = plan(None, &s, &s).unwrap_err().to_string();
-        assert!(err.contains("table t has no primary key"), "{err}");
+    fn a_table_without_a_key_is_a_multiset_of_whole_rows() {
+        let s = info(
+            vec![
+                column("at", TypeClass::Timestamp, true, false),
+                column("f", TypeClass::Float, true, false),
+            ],
+            &[],
+        );
+        let p = plan(None, &s, &s).unwrap();
+        assert_eq!(p.source.key, vec![0, 1]);
+        assert_eq!(p.source.identity, Identity::WholeRow);
+        assert_eq!(p.target.identity, Identity::WholeRow);
+        assert!(!p.keys_may_collide);
     }
 
     #[test]
@@ -590,7 +629,7 @@ mod tests {
     }
 
     #[test]
-    fn explicit_key_must_be_unique() {
+    fn an_explicit_key_without_a_unique_index_is_unindexed() {
         let s = info(
             vec![
                 column("id", TypeClass::Int, false, false),
@@ -598,10 +637,13 @@ mod tests {
             ],
             &["id"],
         );
-        let err = plan(Some("n"), &s, &s).unwrap_err().to_string();
-        assert!(
-            err.contains("not the primary key or a unique index"),
-            "{err}"
+        let p = plan(Some("n"), &s, &s).unwrap();
+        assert_eq!(p.source.key, vec![1]);
+        assert_eq!(p.source.identity, Identity::Unindexed);
+        assert_eq!(p.target.identity, Identity::Unindexed);
+        assert_eq!(
+            plan(Some("id"), &s, &s).unwrap().target.identity,
+            Identity::Unique
         );
     }
 }

@@ -13,8 +13,8 @@ use super::mysql::{self, MySql};
 use super::postgres::{self, Postgres};
 use super::sqlite::Sqlite;
 use super::{
-    sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, KeyGroups, Param,
-    SourceTable, Statement, TableInfo, TableLock, TableSide, Wire,
+    sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, Identity, KeyGroups,
+    Param, SourceTable, Statement, TableInfo, TableLock, TableSide, Wire,
 };
 use crate::value::{is_unhashable_sum, key_bucket, rows_size, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
@@ -695,6 +695,13 @@ impl Db {
         }
     }
 
+    /// A key the side's subset holds on more than one row, if any.
+    pub async fn first_duplicate_key(&self, side: &TableSide) -> Result<Option<Key>> {
+        let (text, params) = sql::first_duplicate_key(self.kind, side);
+        let wires = sql::key_wires(self.kind, side);
+        Ok(self.fetch(&text, &params, &wires).await?.into_iter().next())
+    }
+
     /// The rows with these keys as the table holds them (missing keys are simply absent from
     /// the result).
     pub async fn rows_by_keys(&self, side: &TableSide, keys: &[Key]) -> Result<Vec<Vec<Value>>> {
@@ -809,8 +816,22 @@ impl Db {
         if let Some(chunk) = delete_chunk {
             statements.push(sql::delete_chunk(self.kind, side, chunk));
         }
-        for batch in delete_keys.chunks(sql::delete_batch(side)) {
-            statements.push(sql::delete_keys(self.kind, side, batch));
+        if side.identity == Identity::WholeRow {
+            // A keyless side's "keys" are whole rows, one per copy to delete.
+            for (row, copies) in copies(delete_keys) {
+                statements.push(sql::delete_copies(self.kind, side, row, copies));
+            }
+        } else {
+            for batch in delete_keys.chunks(sql::delete_batch(side)) {
+                statements.push(sql::delete_keys(self.kind, side, batch));
+            }
+        }
+        if side.identity == Identity::Unindexed {
+            // No unique index to upsert against: every copy of a written key goes first.
+            let keys: Vec<Key> = upsert_rows.iter().map(|row| side.key_of(row)).collect();
+            for batch in keys.chunks(sql::delete_batch(side)) {
+                statements.push(sql::delete_keys(self.kind, side, batch));
+            }
         }
         let rows_per_batch = sql::batch_rows(side.columns.len());
         let bytes_per_batch = self.write_batch_bytes();
@@ -825,7 +846,10 @@ impl Db {
                 rows += 1;
             }
             let (batch, after) = rest.split_at(rows);
-            statements.push(sql::upsert(self.kind, side, batch));
+            statements.push(match side.identity {
+                Identity::Unique => sql::upsert(self.kind, side, batch),
+                Identity::Unindexed | Identity::WholeRow => sql::insert(self.kind, side, batch),
+            });
             rest = after;
         }
         statements
@@ -1087,4 +1111,20 @@ impl PostgresExt<'_> {
         let advanced = on_postgres!(self.db, p => postgres::advance_sequences(p, side).await);
         advanced.with_context(|| format!("advancing the sequences of table {}", side.table))
     }
+}
+
+/// Each distinct row among `rows` with the number of times it occurs, in first-seen order.
+fn copies(rows: &[Key]) -> Vec<(&Key, u64)> {
+    let mut counted: Vec<(&Key, u64)> = Vec::new();
+    let mut at: HashMap<&Key, usize> = HashMap::new();
+    for row in rows {
+        match at.get(row) {
+            Some(&i) => counted[i].1 += 1,
+            None => {
+                at.insert(row, counted.len());
+                counted.push((row, 1));
+            }
+        }
+    }
+    counted
 }

@@ -7,7 +7,7 @@
 //! [`KeyTable::close`]; the transaction is rolled back, so nothing is ever written to the
 //! database's own tables.
 
-use super::{sql, Column, Db, TableSide, Wire};
+use super::{sql, Column, Db, Identity, TableSide, Wire};
 use crate::value::{Key, TypeClass, Value};
 use anyhow::{bail, Result};
 
@@ -44,6 +44,7 @@ impl KeyTable {
             hash_in_process: false,
             native_rows: false,
             coarse_key: false,
+            identity: Identity::Unique,
         };
         Ok(KeyTable { db, side, next: 0 })
     }

@@ -142,6 +142,14 @@ pub trait Dialect: Sync {
     /// only ever added to a condition that is.
     fn exact_key_expr(&self, expr: &str) -> String;
 
+    /// `left` and `right` (a column of this declaration and a value bound for it) compared
+    /// NULL-safely: true where both are NULL, or both hold the same value.
+    fn null_safe_equal(&self, column: &Column, left: &str, right: &str) -> String;
+
+    /// `DELETE` of at most `limit` rows of `table` matching `condition`, which rows being
+    /// immaterial (they are identical copies, see [`Identity::WholeRow`]).
+    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String;
+
     /// `CREATE TEMPORARY TABLE name` with these `columns` of `table` declared exactly as they
     /// are there (type, character set, collation), so that the temporary table compares values
     /// by the table's own equality, and a 64-bit integer column `ordinal` (see
@@ -371,6 +379,24 @@ pub struct TableSide {
     /// columns too: a row found by a key of another spelling (`key7` for the source's `Key7`)
     /// takes the source's spelling, and no delete of `key7` can remove it afterwards.
     pub coarse_key: bool,
+    /// How the key identifies the side's rows, and so how rows are written.
+    pub identity: Identity,
+}
+
+/// How a side's key identifies its rows (decided by `crate::schema`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// The primary key or a unique index: one row per key, rows are upserted.
+    Unique,
+    /// Columns the job file names as the key without a unique index on this side. The source's
+    /// subset is checked to hold each key once before anything is written
+    /// (`crate::collisions`); a target may hold copies of a key, so its rows are written by
+    /// deleting every row of the key, then inserting.
+    Unindexed,
+    /// No key at all: every column is the key and the rows are a multiset. Identical rows are
+    /// told apart by their count only; surplus copies are deleted one statement per distinct row
+    /// with a limit, missing copies inserted (see `crate::compare`).
+    WholeRow,
 }
 
 impl TableSide {

@@ -4,9 +4,10 @@
 //! ever spliced into SQL text.
 
 use super::{
-    Chunk, Column, Dialect, EngineKind, KeyEquality, KeyGroups, Param, Statement, TableSide, Wire,
+    Chunk, Column, Dialect, EngineKind, Identity, KeyEquality, KeyGroups, Param, Statement,
+    TableSide, Wire,
 };
-use crate::value::{Key, TypeClass, Value};
+use crate::value::{key_hash, Key, TypeClass, Value};
 
 /// At most this many rows (or keys) go into one statement, well under every engine's limit on
 /// bound parameters (PostgreSQL and MySQL 65,535; SQLite 32,766).
@@ -181,10 +182,13 @@ fn key_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
     let key: Vec<&Column> = side.key_columns().collect();
     if let [column] = key.as_slice() {
         if column.class == TypeClass::Int && select_expr(kind, column).1 == Wire::Int {
-            return Some(format!(
-                "({} & 4294967295)",
-                dialect.quote_ident(&column.name)
-            ));
+            let low_bits = format!("({} & 4294967295)", dialect.quote_ident(&column.name));
+            if !column.nullable {
+                return Some(low_bits);
+            }
+            // A NULL (a column of a keyless table) hashes as its canonical encoding does.
+            let null = key_hash(&[TypeClass::Int], &[Value::Null]);
+            return Some(format!("COALESCE({low_bits}, {null})"));
         }
     }
     if side.native_rows {
@@ -378,6 +382,11 @@ pub fn extreme_key(kind: EngineKind, side: &TableSide, last: bool) -> String {
 /// Which of these keys exist in the table outside the side's subset (rows a write must not touch).
 /// `None` without a subset.
 pub fn keys_outside_subset(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Option<Statement> {
+    // Without a unique index nothing outside the subset can stand in a new row's way; a target
+    // holding copies of a key outside the subset never sees them deleted (`delete_keys`).
+    if side.identity == Identity::WholeRow {
+        return None;
+    }
     let filter = side.filter.as_deref()?;
     let unfiltered = TableSide {
         filter: None,
@@ -466,7 +475,11 @@ pub fn row_hashes_packed(
 ) -> Option<Statement> {
     let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
         // A query's key may be NULL, which only the row-per-key listing reports clearly.
-        [key] if !side.from_query && matches!(select_expr(kind, key).1, Wire::Int | Wire::Text) => {
+        [key]
+            if !side.from_query
+                && side.identity == Identity::Unique
+                && matches!(select_expr(kind, key).1, Wire::Int | Wire::Text) =>
+        {
             *key
         }
         _ => return None,
@@ -485,11 +498,15 @@ pub fn row_hashes_packed(
 pub fn rows_in_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statement {
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, chunk);
+    // A whole row has no order worth a sort (and a PostgreSQL `json` column none at all).
+    let order = match side.identity {
+        Identity::WholeRow => String::new(),
+        _ => format!(" ORDER BY {}", order_by(kind, side, false)),
+    };
     let text = format!(
-        "SELECT {} FROM {} WHERE {condition} ORDER BY {}",
+        "SELECT {} FROM {} WHERE {condition}{order}",
         select_list(kind, side.columns.iter()),
         side.table,
-        order_by(kind, side, false)
     );
     (text, b.values)
 }
@@ -638,11 +655,59 @@ pub fn count(kind: EngineKind, side: &TableSide) -> Statement {
 
 pub fn delete_keys(kind: EngineKind, side: &TableSide, keys: &[Key]) -> Statement {
     let mut b = Binder::new(kind);
-    let condition = exact_keys_condition(&mut b, side, keys);
+    let mut condition = exact_keys_condition(&mut b, side, keys);
+    // Without a unique index a key may also stand outside the subset, where it stays.
+    if let (Identity::Unindexed, Some(filter)) = (side.identity, &side.filter) {
+        condition = format!("{condition} AND ({filter})");
+    }
     (
         format!("DELETE FROM {} WHERE {condition}", side.table),
         b.values,
     )
+}
+
+/// `DELETE` of `copies` of the rows of a keyless side ([`Identity::WholeRow`]) equal to `row`,
+/// within the subset: every column compared NULL-safely, and exactly where the column's own
+/// equality is coarse, so that `'a'` never deletes an `'A'`.
+pub fn delete_copies(kind: EngineKind, side: &TableSide, row: &Key, copies: u64) -> Statement {
+    let dialect = kind.dialect();
+    let mut b = Binder::new(kind);
+    let mut parts: Vec<String> = side.filter.iter().map(|f| format!("({f})")).collect();
+    for (column, value) in side.columns.iter().zip(row) {
+        let (mut left, mut right) = (
+            dialect.quote_ident(&column.name),
+            b.bind(column, value.clone()),
+        );
+        if dialect.key_equality(column) == KeyEquality::Coarse {
+            (left, right) = (
+                dialect.exact_key_expr(&left),
+                dialect.exact_key_expr(&right),
+            );
+        }
+        parts.push(dialect.null_safe_equal(column, &left, &right));
+    }
+    let condition = if parts.is_empty() {
+        "1 = 1".to_string()
+    } else {
+        parts.join(" AND ")
+    };
+    (
+        dialect.delete_limited(&side.table, &condition, copies),
+        b.values,
+    )
+}
+
+/// A key the side's subset holds on more than one row, if any: one grouped scan.
+pub fn first_duplicate_key(kind: EngineKind, side: &TableSide) -> Statement {
+    let mut b = Binder::new(kind);
+    let condition = chunk_condition(&mut b, side, &Chunk::everything());
+    let text = format!(
+        "SELECT {} FROM {} WHERE {condition} GROUP BY {} HAVING COUNT(*) > 1 LIMIT 1",
+        select_list(kind, side.key_columns()),
+        side.table,
+        order_by(kind, side, false)
+    );
+    (text, b.values)
 }
 
 /// One multi-row INSERT of these rows (values in the side's column order).
@@ -784,6 +849,7 @@ mod tests {
             hash_in_process: false,
             native_rows: false,
             coarse_key: false,
+            identity: Identity::Unique,
         }
     }
 

@@ -20,6 +20,7 @@ mod identifiers;
 mod init;
 mod interrupt;
 mod key_equality;
+mod keyless;
 mod locking;
 mod narrowing;
 mod precision;

@@ -148,6 +148,14 @@ impl Dialect for MySql {
         format!("CAST(CONVERT({expr} USING utf8mb4) AS BINARY)")
     }
 
+    fn null_safe_equal(&self, _column: &Column, left: &str, right: &str) -> String {
+        format!("{left} <=> {right}")
+    }
+
+    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String {
+        format!("DELETE FROM {table} WHERE {condition} LIMIT {limit}")
+    }
+
     /// Declared as the introspected declaration says, character set and collation included.
     fn create_temporary_table(
         &self,

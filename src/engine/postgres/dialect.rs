@@ -169,6 +169,23 @@ impl Dialect for Postgres {
         format!("({expr})::text COLLATE \"C\"")
     }
 
+    /// `json` has no equality operator: its values are compared as `jsonb`.
+    fn null_safe_equal(&self, column: &Column, left: &str, right: &str) -> String {
+        match column.class {
+            TypeClass::Json => format!("({left})::jsonb IS NOT DISTINCT FROM ({right})::jsonb"),
+            _ => format!("{left} IS NOT DISTINCT FROM {right}"),
+        }
+    }
+
+    /// PostgreSQL's `DELETE` takes no `LIMIT`: the rows are picked by their physical address,
+    /// with the partition's `tableoid`, since `ctid`s repeat across a partitioned table's parts.
+    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String {
+        format!(
+            "DELETE FROM {table} WHERE (tableoid, ctid) IN \
+             (SELECT tableoid, ctid FROM {table} WHERE {condition} LIMIT {limit})"
+        )
+    }
+
     /// `CREATE TABLE … AS SELECT` keeps each column's type, modifiers and collation (a domain's
     /// and `citext` too), whatever schema they live in. Dropped at the end of the transaction.
     fn create_temporary_table(

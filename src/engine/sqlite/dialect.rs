@@ -112,6 +112,18 @@ impl Dialect for Sqlite {
         format!("{expr} COLLATE BINARY")
     }
 
+    fn null_safe_equal(&self, _column: &Column, left: &str, right: &str) -> String {
+        format!("{left} IS {right}")
+    }
+
+    /// By `rowid` (a table without a primary key always has one): SQLite builds without
+    /// `SQLITE_ENABLE_UPDATE_DELETE_LIMIT` take no `LIMIT` on `DELETE`.
+    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String {
+        format!(
+            "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {condition} LIMIT {limit})"
+        )
+    }
+
     /// Declared with the column's type (hence its affinity) and the collation its key index
     /// compares by, in the connection's `temp` schema.
     fn create_temporary_table(
