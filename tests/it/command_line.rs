@@ -1,6 +1,7 @@
 //! The command line as a pgsync user types it: a one-line run with `--from` and `--to` and no
-//! job file (and without tables, every table), the mode words (`--preserve`, `--overwrite`, `--truncate`, `--mode`), short flags,
-//! `diff` refusing what only `sync` takes, and help that shows defaults and exit codes.
+//! job file (and without tables, every table), the mode words (`--preserve`, `--overwrite`,
+//! `--truncate`, `--mode`), short flags, `diff` refusing what only `sync` takes, and help that
+//! shows defaults and exit codes.
 
 use crate::common::{dbdelta, describe, Engine, Pair};
 
