@@ -328,6 +328,9 @@ mod tests {
             "--no-sequences",
             "--sleep",
             "5",
+            "--exclude",
+            "tmp_*",
+            "--exclude=audit",
         ])
         .unwrap();
         let CliCommand::Sync(args) = &cli.command else {
@@ -347,6 +350,7 @@ mod tests {
         assert_eq!(overrides.source_url.as_deref(), Some("sqlite://a.db"));
         assert_eq!(overrides.integrity, Some(Integrity::Disable));
         assert_eq!(overrides.sleep, Some(Duration::from_millis(5)));
+        assert_eq!(overrides.exclude, ["tmp_*", "audit"]);
         assert!(overrides.no_sequences && !overrides.allow_remote);
         assert!(Cli::try_parse_from(["dbdelta", "sync", "--jobs", "0"]).is_err());
         // Flags that only writing needs are not `diff`'s.
