@@ -77,8 +77,13 @@ pub struct FileArgs {
     pub config: PathBuf,
     /// Only these tables or groups (`GROUP:VALUE`), in this order (default: all of the job
     /// file's). A table may be followed by a one-off subset, as in `orders "where id < 1000"`; a
-    /// table the file does not list gets the defaults.
+    /// table the file does not list gets the defaults. A pattern (`"orders_*"`, `"public.*"`;
+    /// `*` any characters, `?` one) stands for every source table it matches.
     pub tables: Vec<String>,
+    /// Leave out these tables (a name or a pattern; repeatable), as `exclude` in the job file;
+    /// a table named in TABLES is still synced.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
 }
 
 /// `sync` and `diff`: the job file and tables, and how the run goes.
@@ -87,7 +92,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub file: FileArgs,
     /// The source database, instead of the job file's `[source] url`; with --to and no job
-    /// file, the run needs none (name the tables on the command line).
+    /// file, the run needs none (and without TABLES covers every table of the source).
     #[arg(long, value_name = "URL")]
     pub from: Option<String>,
     /// The target database, instead of the job file's `[target] url`.
@@ -212,6 +217,7 @@ impl FileArgs {
     pub fn overrides(&self) -> Result<Overrides> {
         Ok(Overrides {
             tables: table_arguments(&self.tables)?,
+            exclude: self.exclude.clone(),
             ..Default::default()
         })
     }
@@ -322,6 +328,9 @@ mod tests {
             "--no-sequences",
             "--sleep",
             "5",
+            "--exclude",
+            "tmp_*",
+            "--exclude=audit",
         ])
         .unwrap();
         let CliCommand::Sync(args) = &cli.command else {
@@ -341,6 +350,7 @@ mod tests {
         assert_eq!(overrides.source_url.as_deref(), Some("sqlite://a.db"));
         assert_eq!(overrides.integrity, Some(Integrity::Disable));
         assert_eq!(overrides.sleep, Some(Duration::from_millis(5)));
+        assert_eq!(overrides.exclude, ["tmp_*", "audit"]);
         assert!(overrides.no_sequences && !overrides.allow_remote);
         assert!(Cli::try_parse_from(["dbdelta", "sync", "--jobs", "0"]).is_err());
         // Flags that only writing needs are not `diff`'s.

@@ -7,7 +7,7 @@
 
 use crate::cli::{CliCommand, FileArgs, InitArgs, RunArgs, EXIT_DIFFERENCES, EXIT_ERROR};
 use crate::config::Overrides;
-use crate::config::{Job, TableJob};
+use crate::config::{is_pattern, Job, TableJob};
 use crate::report::{Reporter, RunReport};
 use crate::run::Command;
 use anyhow::Result;
@@ -66,9 +66,14 @@ async fn compare(
     Ok(report)
 }
 
-/// `list`: the job as it would run, on stdout; connects to nothing.
+/// `list`: the job as it would run, on stdout; connects to nothing, so patterns are shown as
+/// patterns and a URL whose `${VAR}` is not set as written.
 fn list(args: &FileArgs) -> Result<()> {
-    let job = Job::load(&args.config, &args.overrides()?)?;
+    let overrides = Overrides {
+        no_connection: true,
+        ..args.overrides()?
+    };
+    let job = Job::load(&args.config, &overrides)?;
     unless_broken_pipe(write!(std::io::stdout().lock(), "{}", listing(&job)))
 }
 
@@ -173,6 +178,9 @@ fn listing(job: &Job) -> String {
     for table in &job.tables {
         out.push_str(&list_table(job, table));
     }
+    if !job.exclusions().is_empty() {
+        out.push_str(&format!("exclude: {}\n", job.exclusions().join(", ")));
+    }
     if !job.data_rules.specs.is_empty() {
         out.push_str("data rules:\n");
         for spec in &job.data_rules.specs {
@@ -182,9 +190,15 @@ fn listing(job: &Job) -> String {
     if !job.groups.is_empty() {
         out.push_str("groups:\n");
         for group in &job.groups {
-            out.push_str(&format!("  {}: {}\n", group.name, group.tables.join(", ")));
+            let names: Vec<&str> = group.tables.iter().map(|t| t.name.as_str()).collect();
+            out.push_str(&format!("  {}: {}\n", group.name, names.join(", ")));
             if let Some(filter) = &group.filter {
                 out.push_str(&format!("    where: {}\n", one_line(filter)));
+            }
+            for table in &group.tables {
+                if let Some(filter) = &table.filter {
+                    out.push_str(&format!("    {} where: {}\n", table.name, one_line(filter)));
+                }
             }
         }
     }
@@ -207,6 +221,9 @@ fn list_table(job: &Job, t: &TableJob) -> String {
         "  {}{target}  key: {key}  mode: {}  chunk_size: {}\n",
         t.name, t.mode, t.chunk_size
     );
+    if is_pattern(&t.name) {
+        out.push_str("    pattern: every source table it matches, when a run connects\n");
+    }
     let subset = t.render(job.source.engine, job.target.engine);
     if let Some(q) = &subset.source_query {
         out.push_str(&format!("    source query: {}\n", one_line(q)));

@@ -1,6 +1,7 @@
 //! `[data_rules]` and `data_rules_seed`: each rule checked with the file position of a mistake.
 //! What the rules do is `crate::rules`.
 
+use super::env::expand_env_if_set;
 use super::expand_env;
 use super::file::JobFile;
 use super::position::JobText;
@@ -8,14 +9,15 @@ use crate::rules::{DataRules, Rule, RuleSpec, Seed, Target};
 use anyhow::{bail, Context, Result};
 use toml::Spanned;
 
-/// The file's data rules with their seed.
-pub(super) fn read(file: &JobFile, at: JobText<'_>) -> Result<DataRules> {
+/// The file's data rules with their seed; with `no_connection` (`list`, which copies nothing), a
+/// seed whose variable is not set is left empty.
+pub(super) fn read(file: &JobFile, at: JobText<'_>, no_connection: bool) -> Result<DataRules> {
     let specs = file
         .data_rules
         .iter()
         .map(|(key, rule)| rule_spec(key, rule, at))
         .collect::<Result<Vec<_>>>()?;
-    let seed = seed(file.data_rules_seed.as_ref(), &specs, at)?;
+    let seed = seed(file.data_rules_seed.as_ref(), &specs, at, no_connection)?;
     Ok(DataRules { specs, seed })
 }
 
@@ -54,7 +56,12 @@ fn rule_spec(
 }
 
 /// `data_rules_seed` with `${VAR}` expanded; required when a rule hashes.
-fn seed(written: Option<&Spanned<String>>, specs: &[RuleSpec], at: JobText<'_>) -> Result<Seed> {
+fn seed(
+    written: Option<&Spanned<String>>,
+    specs: &[RuleSpec],
+    at: JobText<'_>,
+    no_connection: bool,
+) -> Result<Seed> {
     let Some(seed) = written else {
         if let Some(hash) = specs.iter().find(|s| s.rule == Rule::Hash) {
             bail!(
@@ -67,8 +74,15 @@ fn seed(written: Option<&Spanned<String>>, specs: &[RuleSpec], at: JobText<'_>) 
         return Ok(Seed::default());
     };
     let here = at.column_at(seed.span().start);
-    let expanded =
-        expand_env(seed.get_ref()).with_context(|| format!("{here}: data_rules_seed"))?;
+    let context = || format!("{here}: data_rules_seed");
+    let expanded = if no_connection {
+        match expand_env_if_set(seed.get_ref()).with_context(context)? {
+            Some(expanded) => expanded,
+            None => return Ok(Seed::default()),
+        }
+    } else {
+        expand_env(seed.get_ref()).with_context(context)?
+    };
     if expanded.is_empty() {
         bail!("{here}: data_rules_seed is empty");
     }

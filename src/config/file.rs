@@ -30,13 +30,42 @@ pub struct JobFile {
     pub data_rules: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     /// The secret the data rules are keyed with; `${VAR}` is expanded as in URLs.
     pub data_rules_seed: Option<Spanned<String>>,
+    /// Tables (names or patterns) no run covers unless the command line names them.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupFile {
-    pub tables: Vec<String>,
+    pub tables: GroupTablesFile,
     /// The subset of every table in the group; `{1}` is the value after the colon.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+}
+
+/// A group's tables: `["users", "orders"]`, each entry a name or `{ name = …, where = … }`, or
+/// pgsync's table → condition, `{ users = "id = {1}", orders = "user_id = {1}" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum GroupTablesFile {
+    List(Vec<GroupMemberFile>),
+    Conditions(BTreeMap<String, String>),
+}
+
+/// One entry of a group's `tables` array.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum GroupMemberFile {
+    Name(String),
+    Entry(GroupEntryFile),
+}
+
+/// `{ name = "users", where = "id = {1}" }`: a group's table with a `where` of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupEntryFile {
+    pub name: String,
     #[serde(rename = "where")]
     pub filter: Option<String>,
 }

@@ -1,12 +1,13 @@
-//! `[groups.NAME]`: named sets of tables with a shared subset, and how the value in
-//! `dbdelta sync NAME:VALUE` gets into that subset's SQL.
+//! `[groups.NAME]`: named sets of tables with a shared subset (or one per table), and how the
+//! value in `dbdelta sync NAME:VALUE` gets into that subset's SQL.
 //!
 //! A value is never spliced with `replace`: [`render_sql`] reads the template once, left to right,
 //! and writes each placeholder `{n}` as the literal of value n, built once by [`sql_literal`] for
 //! the engine that runs the statement. What a value brings in (a quote, a `{2}`) is never read
-//! again, so it stays data.
+//! again, so it stays data. A placeholder already between quotes (`day = '{1}'`, pgsync's habit)
+//! gets the value escaped for inside that literal instead, so both spellings select the same rows.
 
-use super::file::GroupFile;
+use super::file::{GroupFile, GroupMemberFile, GroupTablesFile};
 use super::EngineKind;
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -15,29 +16,69 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub name: String,
-    /// The tables, by `[[tables]]` name or plain table name.
-    pub tables: Vec<String>,
+    /// The tables, by `[[tables]]` name, plain table name or pattern, in the file's order.
+    pub tables: Vec<GroupTable>,
     /// The `where` shared by the group's tables; `{1}` is the value after the colon.
+    pub filter: Option<String>,
+}
+
+/// One table of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupTable {
+    pub name: String,
+    /// This table's own `where` in the group, which wins over the group's.
     pub filter: Option<String>,
 }
 
 impl Group {
     /// Checks one `[groups.NAME]` entry.
     pub(super) fn from_file(name: &str, group: &GroupFile, path: &Path) -> Result<Group> {
-        if group.tables.is_empty() {
-            bail!("{}: group {name:?} lists no tables", path.display());
+        let member = |name: &str, filter: Option<&String>| GroupTable {
+            name: name.trim().to_string(),
+            filter: filter.cloned(),
+        };
+        let tables: Vec<GroupTable> = match &group.tables {
+            GroupTablesFile::List(entries) => entries
+                .iter()
+                .map(|entry| match entry {
+                    GroupMemberFile::Name(table) => member(table, None),
+                    GroupMemberFile::Entry(e) => member(&e.name, e.filter.as_ref()),
+                })
+                .collect(),
+            GroupTablesFile::Conditions(conditions) => conditions
+                .iter()
+                .map(|(table, filter)| member(table, Some(filter)))
+                .collect(),
+        };
+        let at = path.display();
+        if tables.is_empty() {
+            bail!("{at}: group {name:?} lists no tables");
+        }
+        for table in &tables {
+            if table.name.is_empty() {
+                bail!("{at}: group {name:?} has a table with an empty name");
+            }
+            if table.filter.as_deref().is_some_and(|f| f.trim().is_empty()) {
+                bail!(
+                    "{at}: group {name:?} has an empty `where` for {:?}",
+                    table.name
+                );
+            }
         }
         Ok(Group {
             name: name.to_string(),
-            tables: group.tables.clone(),
+            tables,
             filter: group.filter.clone(),
         })
     }
 
-    /// The values for `{1}`, … from `NAME:VALUE`: one value exactly when the `where` has `{1}`.
+    /// The values for `{1}`, … from `NAME:VALUE`: one value exactly when a `where` of the group
+    /// (its own or one of its tables') has `{1}`.
     pub(super) fn args(&self, value: Option<&str>) -> Result<Vec<String>> {
         let name = &self.name;
-        let needs_value = self.filter.as_deref().is_some_and(|f| f.contains("{1}"));
+        let needs_value = std::iter::once(&self.filter)
+            .chain(self.tables.iter().map(|t| &t.filter))
+            .any(|f| f.as_deref().is_some_and(|f| f.contains("{1}")));
         match (value, needs_value) {
             (Some(v), true) => Ok(vec![v.to_string()]),
             (None, false) => Ok(Vec::new()),
@@ -52,27 +93,65 @@ impl Group {
 /// Replaces `{1}`, `{2}`, … with `args` as SQL literals for `kind` (see [`sql_literal`]), in one
 /// pass: the text a value brings in is copied, never scanned for placeholders again. A
 /// placeholder without a value (`{3}` with two) is left as written.
+///
+/// The template's own string literals (`'…'`, a quote inside written `''`, and on MySQL a
+/// backslash escaping the next character) are followed, so that a placeholder inside one gets
+/// the value escaped for inside a literal rather than a second pair of quotes.
 pub fn render_sql(template: &str, args: &[String], kind: EngineKind) -> String {
     let literals: Vec<String> = args.iter().map(|arg| sql_literal(arg, kind)).collect();
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let filled = placeholder(after).and_then(|(n, len)| Some((literals.get(n - 1)?, len)));
-        match filled {
-            Some((literal, len)) => {
-                out.push_str(literal);
-                rest = &after[len + 1..];
-            }
-            None => {
-                out.push('{');
+    let mut quoted = false;
+    while let Some(at) = rest.find(['{', '\'', '\\']) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        match rest.as_bytes()[at] {
+            b'\'' => {
+                // `''` inside a literal toggles twice: the literal goes on, as SQL reads it.
+                quoted = !quoted;
+                out.push('\'');
                 rest = after;
+            }
+            b'\\' if quoted && kind == EngineKind::MySql => {
+                out.push('\\');
+                let escaped = after.chars().next().map_or(0, char::len_utf8);
+                out.push_str(&after[..escaped]);
+                rest = &after[escaped..];
+            }
+            b'\\' => {
+                out.push('\\');
+                rest = after;
+            }
+            _ => {
+                let filled =
+                    placeholder(after).and_then(|(n, len)| Some((literals.get(n - 1)?, len)));
+                match filled {
+                    Some((literal, len)) if quoted => {
+                        out.push_str(inside_quotes(literal));
+                        rest = &after[len + 1..];
+                    }
+                    Some((literal, len)) => {
+                        out.push_str(literal);
+                        rest = &after[len + 1..];
+                    }
+                    None => {
+                        out.push('{');
+                        rest = after;
+                    }
+                }
             }
         }
     }
     out.push_str(rest);
     out
+}
+
+/// A literal without its surrounding quotes (a number is its own inside).
+fn inside_quotes(literal: &str) -> &str {
+    literal
+        .strip_prefix('\'')
+        .and_then(|l| l.strip_suffix('\''))
+        .unwrap_or(literal)
 }
 
 /// The number of a placeholder whose `{` was just read (`12}…` → 12) and its digits' length;
@@ -188,7 +267,10 @@ mod tests {
     fn a_group_takes_a_value_exactly_when_its_where_has_one() {
         let group = |filter: Option<&str>| Group {
             name: "tenant".into(),
-            tables: vec!["t".into()],
+            tables: vec![GroupTable {
+                name: "t".into(),
+                filter: None,
+            }],
             filter: filter.map(String::from),
         };
         assert_eq!(
@@ -200,5 +282,41 @@ mod tests {
         assert!(err.contains("needs a value: `tenant:VALUE`"), "{err}");
         let err = group(None).args(Some("7")).unwrap_err().to_string();
         assert!(err.contains("takes no value"), "{err}");
+        let mut own = group(None);
+        own.tables[0].filter = Some("user_id = {1}".into());
+        assert_eq!(own.args(Some("7")).unwrap(), ["7".to_string()]);
+    }
+
+    #[test]
+    fn a_placeholder_between_quotes_gets_the_inside_of_a_literal() {
+        let day = ["2024-02-01"];
+        for kind in [EngineKind::Postgres, EngineKind::MySql, EngineKind::Sqlite] {
+            assert_eq!(
+                render("day = '{1}'", &day, kind),
+                render("day = {1}", &day, kind)
+            );
+            assert_eq!(render("n = '{1}'", &["7"], kind), "n = '7'");
+        }
+        assert_eq!(
+            render("a = 'x{1}y' AND b = {1}", &["o'k"], EngineKind::Postgres),
+            "a = 'xo''ky' AND b = 'o''k'"
+        );
+        assert_eq!(
+            render("a = '{1}'", &["\\' OR 1=1 --"], EngineKind::MySql),
+            "a = '\\\\'' OR 1=1 --'"
+        );
+        // A quote written inside a literal does not end it.
+        assert_eq!(
+            render("a = 'it''s {1}' AND b = {1}", &["v"], EngineKind::Sqlite),
+            "a = 'it''s v' AND b = 'v'"
+        );
+        assert_eq!(
+            render("a = 'it\\'s {1}' AND b = {1}", &["v"], EngineKind::MySql),
+            "a = 'it\\'s v' AND b = 'v'"
+        );
+        assert_eq!(
+            render("a = '{1}'", &["{1}"], EngineKind::Postgres),
+            "a = '{1}'"
+        );
     }
 }

@@ -4,11 +4,14 @@
 //! and layers the command line over the file through `precedence.rs`. No other part of the
 //! program reads the job file.
 
+use super::env::expand_env_if_set;
 use super::file::{EndpointFile, JobFile};
 use super::groups::{render_sql, Group};
 use super::position::JobText;
 use super::precedence::{self, Layers, Overrides, MAX_JOBS};
-use super::{data_rules, expand_env, select, tables, DbUrl, EngineKind};
+use super::select::Selection;
+use super::{data_rules, expand_env, is_pattern, tables, DbUrl, EngineKind};
+use crate::engine::SourceTable;
 use crate::rules::DataRules;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -37,12 +40,15 @@ pub struct Job {
     pub integrity: Integrity,
     /// After a sync, advance the target's sequences past the copied keys.
     pub sequences: bool,
-    /// The tables of this run, in order: the file's, or those the command line chose.
+    /// The tables of this run, in order: the file's, or those the command line chose. A name
+    /// may be a pattern until [`Job::expand`] replaces it by the source's tables it matches.
     pub tables: Vec<TableJob>,
     /// The file's groups, by name.
     pub groups: Vec<Group>,
     /// `[data_rules]` with their seed.
     pub data_rules: DataRules,
+    /// How `tables` were chosen, to choose them again with the source's tables.
+    selection: Selection,
 }
 
 /// One table of a job, with defaults applied.
@@ -200,21 +206,24 @@ impl Job {
         let jobs = number(&defaults.jobs, "jobs", Some(MAX_JOBS), at)?;
         let source = match &cli.source_url {
             Some(url) => command_line_url(url, "--from")?,
-            None => endpoint(&file.source, "source", at)?,
+            None => endpoint(&file.source, "source", at, cli.no_connection)?,
         };
         let target = match &cli.target_url {
             Some(url) => command_line_url(url, "--to")?,
-            None => endpoint(&file.target, "target", at)?,
+            None => endpoint(&file.target, "target", at, cli.no_connection)?,
         };
-        let data_rules = data_rules::read(file, at)?;
-        if file.tables.is_empty() && cli.tables.is_empty() {
-            if at.path == Path::new(COMMAND_LINE) {
-                bail!("name the tables to sync after --from and --to, as in `dbdelta sync --from URL --to URL users orders`");
+        let data_rules = data_rules::read(file, at, cli.no_connection)?;
+        let mut wanted = cli.tables.clone();
+        if file.tables.is_empty() && wanted.is_empty() {
+            // `dbdelta sync --from URL --to URL` syncs every table, as pgsync does.
+            if at.path != Path::new(COMMAND_LINE) {
+                bail!(
+                    "{}: no [[tables]] to sync: add at least one [[tables]] entry with a name \
+                     (`name = \"*\"` for every table of the source)",
+                    at.path.display()
+                );
             }
-            bail!(
-                "{}: no [[tables]] to sync: add at least one [[tables]] entry with a name",
-                at.path.display()
-            );
+            wanted.push(("*".to_string(), None));
         }
         let listed = tables::listed(&file.tables, &layers, at)?;
         let groups = file
@@ -222,10 +231,16 @@ impl Job {
             .iter()
             .map(|(name, group)| Group::from_file(name, group, at.path))
             .collect::<Result<Vec<_>>>()?;
-        let mut tables = select::tables(listed, &groups, &cli.tables, &layers)?;
-        for table in &mut tables {
-            precedence::mode(cli.mode, table);
-        }
+        let selection = Selection {
+            listed,
+            groups: groups.clone(),
+            wanted,
+            layers,
+            exclude: file.exclude.iter().chain(&cli.exclude).cloned().collect(),
+            mode: cli.mode,
+            source: source.engine,
+        };
+        let tables = selection.tables(None)?;
         let connect_timeout = number(&defaults.connect_timeout, "connect_timeout", None, at)?;
         let max_connections = number(
             &file.source.max_connections,
@@ -255,7 +270,37 @@ impl Job {
             tables,
             groups,
             data_rules,
+            selection,
         })
+    }
+
+    /// Whether a table name of the run is a pattern, to expand with [`Job::expand`].
+    pub fn has_patterns(&self) -> bool {
+        self.tables.iter().any(|t| is_pattern(&t.name))
+    }
+
+    /// The job with its patterns replaced by the source's tables they match (see `select.rs`);
+    /// a pattern matching none is an error naming it. Tables whose name no job file can write
+    /// are left out, as `dbdelta init` leaves them out.
+    pub fn expand(&self, source_tables: &[SourceTable]) -> Result<Job> {
+        let names: Vec<String> = source_tables
+            .iter()
+            .filter(|t| !t.naming_conflict)
+            .map(|t| t.name.clone())
+            .collect();
+        let tables = self
+            .selection
+            .tables(Some(&names))
+            .with_context(|| format!("{}: choosing the tables of the run", self.path.display()))?;
+        Ok(Job {
+            tables,
+            ..self.clone()
+        })
+    }
+
+    /// The tables (names or patterns) left out of the run: the file's `exclude` and `--exclude`.
+    pub fn exclusions(&self) -> &[String] {
+        &self.selection.exclude
     }
 
     /// How many chunks run at once: `jobs` (when not set, 4, or 12 for a `remote` source, one
@@ -345,7 +390,6 @@ pub(super) fn number(
     }
 }
 
-/// `[source]` or `[target]`'s URL with `${VAR}` expanded; a mistake is named with its line.
 /// What messages call a job made of the command line alone (`--from`, `--to`, tables).
 const COMMAND_LINE: &str = "the command line";
 
@@ -357,9 +401,25 @@ fn command_line_url(url: &str, flag: &str) -> Result<DbUrl> {
     DbUrl::parse(url, Path::new(".")).with_context(|| flag.to_string())
 }
 
-fn endpoint(endpoint: &EndpointFile, side: &str, at: JobText<'_>) -> Result<DbUrl> {
+/// `[source]` or `[target]`'s URL with `${VAR}` expanded; a mistake is named with its line. With
+/// `no_connection` (`list`), a URL whose variable is not set is kept as written.
+fn endpoint(
+    endpoint: &EndpointFile,
+    side: &str,
+    at: JobText<'_>,
+    no_connection: bool,
+) -> Result<DbUrl> {
     let here = || format!("{}: [{side}] url", at.line_at(endpoint.url.span().start));
-    let expanded = expand_env(endpoint.url.get_ref()).with_context(here)?;
+    let written = endpoint.url.get_ref();
+    let expanded = if no_connection {
+        match expand_env_if_set(written).with_context(here)? {
+            Some(expanded) => expanded,
+            // Shown as written: the text before expansion holds no secret from the environment.
+            None => return Ok(DbUrl::as_written(written)),
+        }
+    } else {
+        expand_env(written).with_context(here)?
+    };
     let base = at.path.parent().unwrap_or(Path::new("."));
     DbUrl::parse(&expanded, base).with_context(here)
 }
@@ -383,6 +443,7 @@ fn integrity_in_file(file: &JobFile, path: &Path) -> Result<Option<Integrity>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::precedence::DEFAULT_CHUNK_SIZE;
     use crate::rules::Rule;
 
     fn parse(text: &str) -> Result<Job> {
@@ -574,6 +635,188 @@ mod tests {
         assert_eq!(query.target_filter.as_deref(), Some("k = 'a\\\\''{1}'"));
         let plain = job.tables[1].render(EngineKind::Sqlite, EngineKind::MySql);
         assert_eq!(plain.source_filter.as_deref(), Some("k = 'a\\''{1}'"));
+    }
+
+    fn source(names: &[&str]) -> Vec<SourceTable> {
+        names
+            .iter()
+            .map(|name| SourceTable {
+                name: name.to_string(),
+                naming_conflict: false,
+                rows_estimate: None,
+            })
+            .collect()
+    }
+
+    fn names(job: &Job) -> Vec<&str> {
+        job.tables.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn patterns_expand_against_the_source_and_own_entries_win() {
+        let text = format!(
+            "exclude = [\"tmp_*\"]\n{}[[tables]]\nname = \"orders_*\"\nchunk_size = 5\n\
+             [[tables]]\nname = \"orders_b\"\nchunk_size = 7\n[[tables]]\nname = \"*\"\n",
+            MINIMAL.replace("[[tables]]\nname = \"t\"\n", "")
+        );
+        let job = parse(&text).unwrap();
+        assert_eq!(names(&job), ["orders_*", "orders_b", "*"]);
+        assert!(job.has_patterns());
+        let tables = source(&["orders_a", "orders_b", "tmp_x", "users"]);
+        let expanded = job.expand(&tables).unwrap();
+        assert_eq!(names(&expanded), ["orders_a", "orders_b", "users"]);
+        let sizes: Vec<u64> = expanded.tables.iter().map(|t| t.chunk_size).collect();
+        assert_eq!(sizes, [5, 7, DEFAULT_CHUNK_SIZE]);
+        assert!(!expanded.has_patterns());
+
+        // On the command line: a pattern, a name a file pattern covers, an excluded name typed.
+        let cli = Overrides {
+            tables: vec![
+                ("orders_*".into(), Some("id < 3".into())),
+                ("orders_c".into(), None),
+                ("tmp_x".into(), None),
+            ],
+            exclude: vec!["orders_a".into()],
+            ..Default::default()
+        };
+        let job = parse_with(&text, &cli).unwrap();
+        assert_eq!(names(&job), ["orders_*", "orders_c", "tmp_x"]);
+        assert_eq!(
+            job.tables[1].chunk_size, 5,
+            "orders_c takes orders_*'s entry"
+        );
+        let expanded = job
+            .expand(&source(&["orders_a", "orders_b", "orders_c", "tmp_x"]))
+            .unwrap();
+        assert_eq!(names(&expanded), ["orders_b", "orders_c", "tmp_x"]);
+        assert_eq!(expanded.tables[0].chunk_size, 7, "orders_b keeps its own");
+        assert_eq!(expanded.tables[0].filter.as_deref(), Some("id < 3"));
+
+        let err = job.expand(&source(&["users"])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("pattern \"orders_*\" matches no table of the source"),
+            "{err:#}"
+        );
+        let all_out = Overrides {
+            exclude: vec!["*".into()],
+            ..Default::default()
+        };
+        let err = parse_with(&text, &all_out)
+            .unwrap()
+            .expand(&tables)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("every table of the run is excluded"));
+        let query =
+            format!("{MINIMAL}[[tables]]\nname = \"q_*\"\nquery = \"SELECT 1\"\nkey = \"id\"\n");
+        let err = parse(&query).unwrap_err().to_string();
+        assert!(err.contains("is a pattern"), "{err}");
+    }
+
+    #[test]
+    fn postgres_patterns_name_schemas() {
+        let text = MINIMAL
+            .replace("sqlite://a.db", "postgres://u@127.0.0.1/a")
+            .replace("name = \"t\"", "name = \"public.*\"");
+        let job = parse(&text).unwrap();
+        let expanded = job
+            .expand(&source(&["orders", "users", "audit.log"]))
+            .unwrap();
+        assert_eq!(names(&expanded), ["orders", "users"]);
+        let cli = Overrides {
+            tables: vec![("*".into(), None), ("audit.*".into(), None)],
+            exclude: vec!["public.users".into()],
+            ..Default::default()
+        };
+        let job = parse_with(&text, &cli).unwrap();
+        let expanded = job
+            .expand(&source(&["orders", "users", "audit.log"]))
+            .unwrap();
+        assert_eq!(names(&expanded), ["orders", "audit.log"]);
+    }
+
+    #[test]
+    fn a_command_line_job_without_tables_covers_every_table() {
+        let cli = Overrides {
+            source_url: Some("sqlite:///tmp/a.db".into()),
+            target_url: Some("sqlite:///tmp/b.db".into()),
+            exclude: vec!["schema_migrations".into()],
+            ..Default::default()
+        };
+        let job = Job::parse(COMMAND_LINE_JOB, Path::new(COMMAND_LINE), &cli).unwrap();
+        assert_eq!(names(&job), ["*"]);
+        let expanded = job
+            .expand(&source(&["schema_migrations", "users"]))
+            .unwrap();
+        assert_eq!(names(&expanded), ["users"]);
+        let err = parse(&MINIMAL.replace("[[tables]]\nname = \"t\"\n", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no [[tables]]") && err.contains("name = \"*\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_group_may_give_each_table_its_own_where() {
+        for groups in [
+            "[groups.tenant]\ntables = { users = \"id = {1}\", orders = \"user_id = {1}\" }\n",
+            "[groups.tenant]\ntables = [{ name = \"users\", where = \"id = {1}\" }, \
+             { name = \"orders\", where = \"user_id = {1}\" }]\n",
+            "[groups.tenant]\nwhere = \"user_id = {1}\"\n\
+             tables = [\"orders\", { name = \"users\", where = \"id = {1}\" }]\n",
+        ] {
+            let cli = Overrides {
+                tables: vec![("tenant:4".into(), None)],
+                ..Default::default()
+            };
+            let job = parse_with(&format!("{MINIMAL}{groups}"), &cli).unwrap();
+            let mut filters: Vec<(String, String)> = job
+                .tables
+                .iter()
+                .map(|t| {
+                    let subset = t.render(EngineKind::Sqlite, EngineKind::Sqlite);
+                    (t.name.clone(), subset.source_filter.unwrap_or_default())
+                })
+                .collect();
+            filters.sort();
+            assert_eq!(
+                filters,
+                [
+                    ("orders".to_string(), "user_id = 4".to_string()),
+                    ("users".to_string(), "id = 4".to_string())
+                ],
+                "{groups}"
+            );
+        }
+        let typo = format!("{MINIMAL}[groups.g]\ntables = [{{ name = \"u\", were = \"x\" }}]\n");
+        assert!(parse(&typo).is_err());
+    }
+
+    #[test]
+    fn list_keeps_urls_whose_variables_are_not_set() {
+        let text = format!(
+            "data_rules_seed = \"${{DBDELTA_SURELY_UNSET_SEED}}\"\n{}[data_rules]\nssn = \"hash\"\n",
+            MINIMAL.replace("sqlite://a.db", "${DBDELTA_SURELY_UNSET_URL}")
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("DBDELTA_SURELY_UNSET_URL"),
+            "{err:#}"
+        );
+        let listing = Overrides {
+            no_connection: true,
+            ..Default::default()
+        };
+        let job = parse_with(&text, &listing).unwrap();
+        assert_eq!(job.source.display, "${DBDELTA_SURELY_UNSET_URL}");
+        let misplaced = parse(&format!("{MINIMAL}exclude = [\"x\"]\n")).unwrap_err();
+        assert!(
+            misplaced.to_string().contains("before [source]"),
+            "{misplaced}"
+        );
+        let malformed = MINIMAL.replace("sqlite://a.db", "${OPEN");
+        assert!(parse_with(&malformed, &listing).is_err());
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!    tables, combinations of keys, URL schemes), expands `${VAR}` from the environment (`env.rs`),
 //!    resolves SQLite paths against the job file's folder, layers the command line's
 //!    [`Overrides`] over the file, and picks the tables and groups the command line names
-//!    (`select.rs`, `groups.rs`).
+//!    (`select.rs`, `groups.rs`). Table-name patterns (`patterns.rs`) are kept as written until
+//!    a run connects and [`Job::expand`] matches them against the source's tables.
 //!
 //! Every "who wins" rule — command line over table over `[defaults]` over built-in default — is
 //! one small function in `precedence.rs`; no other part of the configuration picks a winner.
@@ -23,6 +24,7 @@ mod env;
 mod file;
 mod groups;
 mod job;
+mod patterns;
 mod position;
 mod precedence;
 mod select;
@@ -32,4 +34,5 @@ mod tables;
 pub use crate::engine::{DbUrl, EngineKind};
 pub use env::expand_env;
 pub use job::{Integrity, Job, Mode, TableJob};
+pub use patterns::is_pattern;
 pub use precedence::{Overrides, DEFAULT_CONNECT_TIMEOUT, MAX_JOBS, REMOTE_ROUND_TRIP};

@@ -29,7 +29,15 @@ impl<'a> JobText<'a> {
 
     /// A TOML error as "path: line L, column C: message", without echoing the source line.
     pub fn toml_error(&self, e: &toml::de::Error) -> anyhow::Error {
-        let message = e.message().trim();
+        let mut message = e.message().trim().to_string();
+        // TOML puts a key under the last [section] above it: these two belong before [source].
+        for top_level in ["exclude", "data_rules_seed"] {
+            if message.starts_with(&format!("unknown field `{top_level}`")) {
+                message.push_str(&format!(
+                    " (`{top_level}` is a top-level key: put it before [source])"
+                ));
+            }
+        }
         let described = match e.span() {
             Some(span) => {
                 let (line, column) = position(self.text, span.start);

@@ -50,8 +50,14 @@ pub struct Overrides {
     /// `--no-sequences`: leave the target's sequences alone.
     pub no_sequences: bool,
     /// Only these tables, in this order, each with an optional one-off subset condition that
-    /// replaces the file's `where`. A table the file does not list gets the defaults.
+    /// replaces the file's `where`. A table the file does not list gets the defaults. A name
+    /// may be a pattern (`orders_*`), expanded against the source's tables.
     pub tables: Vec<(String, Option<String>)>,
+    /// `--exclude`: more tables (names or patterns) to leave out, besides the file's `exclude`.
+    pub exclude: Vec<String>,
+    /// `list`: nothing will connect, so a URL (or `data_rules_seed`) whose `${VAR}` is not set
+    /// is kept as written instead of failing.
+    pub no_connection: bool,
 }
 
 impl Overrides {
@@ -142,15 +148,26 @@ pub(super) fn sleep(cli: Option<Duration>) -> Duration {
     cli.unwrap_or_default()
 }
 
-/// A group's `where` replaces the table's own; a query table keeps its `query` and
-/// `target_where`, into which the group's value goes instead.
-pub(super) fn group_subset(table: &mut TableJob, group_where: Option<&str>, args: &[String]) {
-    if table.query.is_none() {
-        if let Some(filter) = group_where {
-            table.filter = Some(filter.to_string());
-        }
+/// A group's `where` replaces the table's own: the one the group gives this table, else the
+/// group's shared one. A query table keeps its `query` and `target_where`, into which the group's
+/// value goes instead; a `where` the group gives it by name cannot apply, and is refused.
+pub(super) fn group_subset(
+    table: &mut TableJob,
+    own: Option<&str>,
+    shared: Option<&str>,
+    args: &[String],
+) -> Result<()> {
+    match (&table.query, own.or(shared)) {
+        (Some(_), _) if own.is_some() => bail!(
+            "table {:?} is defined by a query; a group's `where` for it cannot apply (put the \
+             condition in its `query` and `target_where`)",
+            table.name
+        ),
+        (None, Some(filter)) => table.filter = Some(filter.to_string()),
+        _ => {}
     }
     table.args = args.to_vec();
+    Ok(())
 }
 
 /// A one-off `where` from the command line replaces the table's own; a query table has none.
@@ -205,18 +222,26 @@ mod tests {
     fn subsets_from_groups_and_the_command_line() {
         let mut plain = TableJob::with_defaults("t", 10);
         plain.filter = Some("own".into());
-        group_subset(&mut plain, Some("g = {1}"), &["7".into()]);
+        group_subset(&mut plain, None, Some("g = {1}"), &["7".into()]).unwrap();
         assert_eq!(plain.filter.as_deref(), Some("g = {1}"));
         assert_eq!(plain.args, ["7"]);
         let mut kept = TableJob::with_defaults("t", 10);
         kept.filter = Some("own".into());
-        group_subset(&mut kept, None, &[]);
+        group_subset(&mut kept, None, None, &[]).unwrap();
         assert_eq!(kept.filter.as_deref(), Some("own"));
+        let mut by_name = TableJob::with_defaults("t", 10);
+        group_subset(&mut by_name, Some("u = {1}"), Some("g = {1}"), &[]).unwrap();
+        assert_eq!(by_name.filter.as_deref(), Some("u = {1}"));
 
         let mut query = TableJob::with_defaults("q", 10);
         query.query = Some("SELECT 1".into());
-        group_subset(&mut query, Some("g = {1}"), &["7".into()]);
-        assert_eq!((query.filter, query.args), (None, vec!["7".to_string()]));
+        group_subset(&mut query, None, Some("g = {1}"), &["7".into()]).unwrap();
+        assert_eq!(
+            (query.filter.clone(), query.args.clone()),
+            (None, vec!["7".to_string()])
+        );
+        let err = group_subset(&mut query, Some("u = {1}"), None, &[]).unwrap_err();
+        assert!(err.to_string().contains("defined by a query"), "{err}");
         let mut query = TableJob::with_defaults("q", 10);
         query.query = Some("SELECT 1".into());
         let err = one_off_subset(&mut query, "x = 1").unwrap_err();

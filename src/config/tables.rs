@@ -3,6 +3,7 @@
 
 use super::file::TableFile;
 use super::job::{number, TableJob};
+use super::patterns::is_pattern;
 use super::position::JobText;
 use super::precedence::Layers;
 use anyhow::{bail, Result};
@@ -33,6 +34,12 @@ fn table(t: &TableFile, layers: &Layers, at: JobText<'_>) -> Result<TableJob> {
     let name = t.name.get_ref().trim().to_string();
     if name.is_empty() {
         bail!("{here}: table name is empty");
+    }
+    if is_pattern(&name) && (t.query.is_some() || t.target.is_some()) {
+        bail!(
+            "{here}: table {name:?} is a pattern, so it cannot have `query` or `target`, which \
+             stand for one table"
+        );
     }
     let key = key(t, &name, &here)?;
     let chunk_size = layers.chunk_size(number(&t.chunk_size, "chunk_size", None, at)?);

@@ -131,6 +131,24 @@ impl DbUrl {
         })
     }
 
+    /// A URL shown as written because a `${VAR}` in it is not set, for `dbdelta list`, which
+    /// connects to nothing: never connected to. Its engine is the written scheme's; when the
+    /// scheme itself is a variable, PostgreSQL's, whose string literals are standard SQL's.
+    pub fn as_written(url: &str) -> DbUrl {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        let engine = match scheme.as_deref() {
+            Some("mysql" | "mariadb") => EngineKind::MySql,
+            Some("sqlite") => EngineKind::Sqlite,
+            _ => EngineKind::Postgres,
+        };
+        DbUrl {
+            engine,
+            secret: String::new(),
+            display: redact_unparsed(url),
+            sqlite_path: None,
+        }
+    }
+
     /// Whether the database is on this machine: a SQLite file, or a server at `localhost`,
     /// `127.0.0.0/8` or `::1`.
     pub fn is_local(&self) -> bool {

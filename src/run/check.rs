@@ -29,6 +29,8 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     )?;
     say(&format!("source: {} ({})", source.display, source.kind));
     say(&format!("target: {} ({})", target.display, target.kind));
+    let expanded = super::expand_patterns(job, &source).await?;
+    let job = expanded.as_ref().unwrap_or(job);
     let mut failed = Vec::new();
     let mut planned = Vec::new();
     for table in &job.tables {

@@ -122,6 +122,8 @@ pub async fn run_until(
         .await
         .context("cannot reach the source")?
         >= REMOTE_ROUND_TRIP;
+    let expanded = expand_patterns(job, &source).await?;
+    let job = expanded.as_ref().unwrap_or(job);
     let (source, target) = (Arc::new(source), Arc::new(target));
     let sides = Sides {
         source: &source,
@@ -132,6 +134,16 @@ pub async fn run_until(
     let result = run_connected(job, command, reporter, sides, started, &stop).await;
     tokio::join!(source.close(), target.close());
     result
+}
+
+/// The job with its table-name patterns matched against the source's tables (`None` when it has
+/// none, so that listing the source's tables is skipped).
+pub(crate) async fn expand_patterns(job: &Job, source: &Db) -> Result<Option<Job>> {
+    if !job.has_patterns() {
+        return Ok(None);
+    }
+    let tables = source.list_tables().await?;
+    job.expand(&tables).map(Some)
 }
 
 /// The report of a run stopped before any table started.

@@ -33,4 +33,5 @@ mod sync_engines;
 mod sync_keys;
 mod sync_queries_groups;
 mod sync_subsets;
+mod table_selection;
 mod write_limits;
