@@ -2,14 +2,25 @@
 //! [`TablePlan`], or refuse the table with a reason; a missing target table is created here
 //! (`create_missing`), and a `query` source gets a definition from its columns.
 
-use crate::config::TableJob;
+use crate::config::{Job, TableJob};
 use crate::convert::has_zone;
 use crate::engine::types::create_table;
-use crate::engine::{Chunk, Column, Db, Identity, TableInfo, TableSide};
+use crate::engine::{Chunk, Column, Db, Identity, MissingFile, TableInfo, TableSide};
 use crate::rules::DataRules;
 use crate::schema::{plan_table, Definitions, TablePlan};
 use crate::value::{TypeClass, Value};
 use anyhow::{bail, Context, Result};
+
+/// How a job opens a SQLite target file that does not exist: a `sync` that may create missing
+/// tables creates it, the commands that only read (`diff`, `check`, `--dry-run`) read an empty
+/// database instead and create nothing, and a job without `create_missing` refuses it.
+pub fn missing_target_file(job: &Job, write: bool) -> MissingFile {
+    match (job.tables.iter().any(|t| t.create_missing), write) {
+        (false, _) => MissingFile::Refuse,
+        (true, true) => MissingFile::Create,
+        (true, false) => MissingFile::ReadEmpty,
+    }
+}
 
 /// Introspects both sides and matches them; refuses tables that cannot be compared. A missing
 /// target table is created (`create_missing`) only when `may_create`, i.e. for a real `sync`:

@@ -263,6 +263,21 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Turn foreign key checks off in every session (`--disable-integrity`).
     pub disable_integrity: bool,
+    /// What a SQLite URL naming a file that does not exist opens.
+    pub missing_file: MissingFile,
+}
+
+/// What opening a SQLite database whose file does not exist does (other engines have no file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MissingFile {
+    /// Fail: the URL names no database.
+    #[default]
+    Refuse,
+    /// Create the file: a `sync` whose job creates missing tables (`create_missing`).
+    Create,
+    /// Open an empty database in memory instead and create nothing: `diff`, `check` and
+    /// `sync --dry-run` of such a job, which then report every table as one `sync` will create.
+    ReadEmpty,
 }
 
 /// Makes one connection and closes it again, so that a refused or unreachable server fails at

@@ -5,8 +5,8 @@
 
 use crate::collisions::refuse_colliding_keys;
 use crate::config::{Job, TableJob};
-use crate::engine::Db;
-use crate::prepare::prepare_table;
+use crate::engine::{ConnectOptions, Db};
+use crate::prepare::{missing_target_file, prepare_table};
 use crate::report::error_messages;
 use crate::schema::TablePlan;
 use anyhow::{bail, Context, Result};
@@ -22,7 +22,12 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
                 .with_context(|| format!("cannot connect to the source ({})", job.source.display))
         },
         async {
-            Db::connect(&job.target, 1, false, job.connect_timeout)
+            let options = ConnectOptions {
+                timeout: job.connect_timeout,
+                disable_integrity: false,
+                missing_file: missing_target_file(job, false),
+            };
+            Db::connect_with(&job.target, 1, &options)
                 .await
                 .with_context(|| format!("cannot connect to the target ({})", job.target.display))
         },

@@ -37,9 +37,9 @@ pub use shutdown::{stop_on_signals, Stop};
 use crate::apply::HeldDeletes;
 use crate::collisions::refuse_colliding_keys;
 use crate::config::{Integrity, Job, REMOTE_ROUND_TRIP};
-use crate::engine::Db;
+use crate::engine::{ConnectOptions, Db};
 use crate::order::{write_order, WriteOrder};
-use crate::prepare::prepare_table;
+use crate::prepare::{missing_target_file, prepare_table};
 use crate::report::{error_messages, Reporter, RunReport, Signal, TableReport};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
@@ -91,24 +91,24 @@ pub async fn run_until(
                     })
             },
             async {
-                Db::connect(
-                    &job.target,
-                    connections,
+                let options = ConnectOptions {
+                    timeout: job.connect_timeout,
                     disable_integrity,
-                    job.connect_timeout,
-                )
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot connect to the target ({}){}",
-                        job.target.display,
-                        if disable_integrity {
-                            " with --disable-integrity, which on PostgreSQL needs a superuser"
-                        } else {
-                            ""
-                        }
-                    )
-                })
+                    missing_file: missing_target_file(job, policy.write),
+                };
+                Db::connect_with(&job.target, connections, &options)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot connect to the target ({}){}",
+                            job.target.display,
+                            if disable_integrity {
+                                " with --disable-integrity, which on PostgreSQL needs a superuser"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
             },
         )
     };
