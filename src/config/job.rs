@@ -37,6 +37,8 @@ pub struct Job {
     pub integrity: Integrity,
     /// After a sync, advance the target's sequences past the copied keys.
     pub sequences: bool,
+    /// `sync --schema-only`: create the missing target tables (`create_missing`), copy no rows.
+    pub schema_only: bool,
     /// The tables of this run, in order: the file's, or those the command line chose.
     pub tables: Vec<TableJob>,
     /// The file's groups, by name.
@@ -252,6 +254,7 @@ impl Job {
             ),
             integrity: precedence::integrity(cli.integrity, integrity),
             sequences: precedence::sequences(cli.no_sequences, defaults.sequences),
+            schema_only: cli.schema_only,
             tables,
             groups,
             data_rules,

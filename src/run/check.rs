@@ -96,7 +96,7 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
 /// One table planned as `sync` would plan it, its source keys checked against the target's key
 /// equality, and both sides' subset queries run.
 async fn check_table(source: &Db, target: &Db, job: &Job, table: &TableJob) -> Result<TablePlan> {
-    let plan = prepare_table(source, target, table, &job.data_rules, false).await?;
+    let plan = prepare_table(source, target, job, table, false).await?;
     refuse_colliding_keys(source, target, &plan).await?;
     source
         .probe(&plan.source)
