@@ -141,6 +141,9 @@ pub struct SyncArgs {
     /// Exits 0 unless something fails.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+    /// Create the missing target tables (tables with `create_missing`), copy no rows.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub schema_only: bool,
     /// How every table is written, over the file's `mode` [default: sync]
     #[arg(long, value_enum, value_name = "MODE", group = "modes")]
     pub mode: Option<Mode>,
@@ -254,6 +257,7 @@ impl SyncArgs {
                 None
             },
             no_sequences: self.no_sequences,
+            schema_only: self.schema_only,
             ..self.run.overrides()?
         })
     }

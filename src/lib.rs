@@ -16,6 +16,7 @@
 //! | `config/` | the job file's serde types (`file.rs`), then one validated `Job` with every precedence decided (`job.rs`, `precedence.rs`) |
 //! | `engine/` | the `Dialect` and `Engine` traits, one folder per engine (`postgres/`, `mysql/`, `sqlite/`: connect, introspect, dialect, lock), `Db` (a pool or a transaction of any engine) and the engine-neutral SQL builders; PostgreSQL's fast paths as `Db::postgres` |
 //! | `prepare`, `schema`, `order` | introspect both sides and match them into a `TablePlan`; the order tables are written in (foreign keys) |
+//! | `create` | `create_missing`: a missing target table created from the source's definition (defaults, numbered key, unique indexes, comments, foreign keys between the job's tables), or its empty stand-in for the commands that write nothing |
 //! | `collisions` | keys that cannot identify rows: a source holding a key twice where no unique index forbids it, or a target that takes two of the source's keys for one (a coarser collation), refused before anything is written |
 //! | `side` | a side's rows: data rules applied, hashed in-process where the plan says so |
 //! | `plan` | the key-order model and the chunks of a table (key ranges, or hash buckets) |
@@ -36,6 +37,7 @@ mod commands;
 mod compare;
 mod config;
 mod convert;
+mod create;
 mod engine;
 mod init;
 mod narrow;

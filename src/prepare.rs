@@ -1,24 +1,35 @@
 //! Preparing a table: introspect both sides, match their columns and keys into a
 //! [`TablePlan`], or refuse the table with a reason; a missing target table is created here
-//! (`create_missing`), and a `query` source gets a definition from its columns.
+//! (`create_missing`, see `crate::create`), or planned against as `sync` will create it, and a
+//! `query` source gets a definition from its columns.
 
-use crate::config::TableJob;
-use crate::convert::has_zone;
-use crate::engine::types::create_table;
-use crate::engine::{Chunk, Column, Db, Identity, TableInfo, TableSide};
-use crate::rules::DataRules;
+use crate::config::{Job, TableJob};
+use crate::create::{blueprint, Creation};
+use crate::engine::{Column, Db, MissingFile, TableInfo};
 use crate::schema::{plan_table, Definitions, TablePlan};
-use crate::value::{TypeClass, Value};
+use crate::value::TypeClass;
 use anyhow::{bail, Context, Result};
+
+/// How a job opens a SQLite target file that does not exist: a `sync` that may create missing
+/// tables creates it, the commands that only read (`diff`, `check`, `--dry-run`) read an empty
+/// database instead and create nothing, and a job without `create_missing` refuses it.
+pub fn missing_target_file(job: &Job, write: bool) -> MissingFile {
+    match (job.tables.iter().any(|t| t.create_missing), write) {
+        (false, _) => MissingFile::Refuse,
+        (true, true) => MissingFile::Create,
+        (true, false) => MissingFile::ReadEmpty,
+    }
+}
 
 /// Introspects both sides and matches them; refuses tables that cannot be compared. A missing
 /// target table is created (`create_missing`) only when `may_create`, i.e. for a real `sync`:
-/// `diff`, `--dry-run` and `check` write nothing.
+/// `diff`, `--dry-run` and `check` write nothing, and compare with an empty table shaped as
+/// `sync` will create it ([`Creation::Planned`]).
 pub async fn prepare_table(
     source: &Db,
     target: &Db,
+    job: &Job,
     table: &TableJob,
-    rules: &DataRules,
     may_create: bool,
 ) -> Result<TablePlan> {
     let subset = table.render(source.kind, target.kind);
@@ -53,16 +64,24 @@ pub async fn prepare_table(
             source.display
         );
     };
-    let tgt = match tgt {
-        Some(tgt) => tgt,
-        None if table.create_missing && may_create => {
-            create_target(&src, source, target, table).await?
+    let mut target_table = target.quote_table(&table.target_name);
+    let mut warnings = Vec::new();
+    let (tgt, creation) = match tgt {
+        Some(tgt) => (tgt, Creation::Exists),
+        None if table.create_missing => {
+            let mut blueprint = blueprint(source, target, job, table, &src).await?;
+            let (tgt, creation) = if may_create {
+                blueprint.create(target, &table.target_name).await?
+            } else {
+                warnings.push(
+                    "does not exist in the target; `sync` will create it (create_missing)".into(),
+                );
+                target_table = blueprint.empty_relation(target.dialect());
+                (blueprint.definition(), Creation::Planned)
+            };
+            warnings.append(&mut blueprint.warnings);
+            (tgt, creation)
         }
-        None if table.create_missing => bail!(
-            "table {} does not exist in the target ({}); `sync` would create it (create_missing)",
-            table.target_name,
-            target.display
-        ),
         None => bail!(
             "table {} does not exist in the target ({}); set `create_missing = true` to create it",
             table.target_name,
@@ -73,7 +92,7 @@ pub async fn prepare_table(
         Some(query) => source.query_as_table(query),
         None => source.quote_table(&table.name),
     };
-    plan_table(
+    let mut plan = plan_table(
         table,
         Definitions {
             source_kind: source.kind,
@@ -81,109 +100,16 @@ pub async fn prepare_table(
             source_table,
             target_kind: target.kind,
             target: &tgt,
-            target_table: target.quote_table(&table.target_name),
-            rules,
+            target_table,
+            rules: &job.data_rules,
         },
-    )
-}
-
-/// Creates the missing target table from the source's definition (`create_missing`), and
-/// returns its definition as the target now reports it.
-async fn create_target(
-    src: &TableInfo,
-    source: &Db,
-    target: &Db,
-    table: &TableJob,
-) -> Result<TableInfo> {
-    let key = table.key.clone().unwrap_or_else(|| src.primary_key.clone());
-    if key.is_empty() {
-        bail!(
-            "table {} has no primary key in the source, so it cannot be created in the target: set `key`",
-            table.name
-        );
-    }
-    let wanted = |c: &&Column| {
-        table
-            .columns
-            .as_ref()
-            .is_none_or(|list| list.contains(&c.name))
-            && !table.exclude_columns.contains(&c.name)
-            && !c.generated
-    };
-    let mut columns: Vec<Column> = src.columns.iter().filter(wanted).cloned().collect();
-    zoned_timestamps(source, target, table, &mut columns).await?;
-    let sql = create_table(
-        target.dialect(),
-        &target.quote_table(&table.target_name),
-        source.kind,
-        &columns,
-        &key,
-    );
-    target
-        .execute_in_transaction(&[(sql, Vec::new())])
-        .await
-        .with_context(|| format!("cannot create table {} in the target", table.target_name))?;
-    target
-        .table_info(&table.target_name)
-        .await?
-        .with_context(|| {
-            format!(
-                "table {} was created but cannot be found",
-                table.target_name
-            )
-        })
-}
-
-/// Where the source's declared types are only hints (SQLite), a timestamp column may hold texts
-/// with a UTC offset (`2020-01-01 17:10:10+02:00`): such a column is created with a time zone
-/// (`timestamptz`), so each value arrives as the same instant. A column without a time zone
-/// would keep the wall-clock time and drop the offset. Reads every value of those columns once.
-async fn zoned_timestamps(
-    source: &Db,
-    target: &Db,
-    table: &TableJob,
-    columns: &mut [Column],
-) -> Result<()> {
-    if !source.dialect().declared_types_are_hints() || target.dialect().declared_types_are_hints() {
-        return Ok(());
-    }
-    let timestamps: Vec<usize> = (0..columns.len())
-        .filter(|&i| columns[i].class == TypeClass::Timestamp)
-        .collect();
-    if timestamps.is_empty() {
-        return Ok(());
-    }
-    let side = TableSide {
-        table: source.quote_table(&table.name),
-        columns: timestamps.iter().map(|&i| columns[i].clone()).collect(),
-        // Only for the scan's order: any column will do.
-        key: vec![0],
-        filter: None,
-        from_query: false,
-        hash_in_process: true,
-        native_rows: false,
-        coarse_key: false,
-        identity: Identity::WholeRow,
-    };
-    let mut zoned = vec![false; timestamps.len()];
-    source
-        .for_each_row(&side, &Chunk::everything(), None, |row| {
-            for (seen, value) in zoned.iter_mut().zip(&row) {
-                *seen |= matches!(value, Value::Text(text) if has_zone(text));
-            }
-            Ok(())
-        })
-        .await
-        .with_context(|| {
-            format!(
-                "reading the timestamps of table {} in the source",
-                table.name
-            )
-        })?;
-    for (&i, _) in timestamps.iter().zip(&zoned).filter(|(_, &zoned)| zoned) {
-        columns[i].class = TypeClass::TimestampTz;
-    }
-    Ok(())
+    )?;
+    // The stand-in of a table yet to be created is only read.
+    plan.target.from_query = creation == Creation::Planned;
+    plan.creation = creation;
+    warnings.append(&mut plan.warnings);
+    plan.warnings = warnings;
+    Ok(plan)
 }
 
 /// The "definition" of a query source: its columns typed like the target's columns of the same

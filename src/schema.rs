@@ -8,6 +8,7 @@
 //! insert fail and is refused up front. Generated target columns are never written.
 
 use crate::config::{Mode, TableJob};
+use crate::create::Creation;
 use crate::engine::{Column, Db, EngineKind, Identity, KeyEquality, TableInfo, TableSide};
 use crate::rules::{compile, DataRules, TableRules};
 use crate::side::Side;
@@ -33,6 +34,8 @@ pub struct TablePlan {
     pub keys_may_collide: bool,
     /// Differences between the two definitions that do not stop the sync.
     pub warnings: Vec<String>,
+    /// Whether the target table exists or is created (`create_missing`).
+    pub creation: Creation,
 }
 
 impl TablePlan {
@@ -179,6 +182,7 @@ pub fn plan_table(job: &TableJob, defs: Definitions<'_>) -> Result<TablePlan> {
         chunk_size: job.chunk_size,
         keys_may_collide: equality.may_collide,
         warnings,
+        creation: Creation::Exists,
     })
 }
 

@@ -40,6 +40,8 @@ pub struct Job {
     pub integrity: Integrity,
     /// After a sync, advance the target's sequences past the copied keys.
     pub sequences: bool,
+    /// `sync --schema-only`: create the missing target tables (`create_missing`), copy no rows.
+    pub schema_only: bool,
     /// The tables of this run, in order: the file's, or those the command line chose. A name
     /// may be a pattern until [`Job::expand`] replaces it by the source's tables it matches.
     pub tables: Vec<TableJob>,
@@ -267,6 +269,7 @@ impl Job {
             ),
             integrity: precedence::integrity(cli.integrity, integrity),
             sequences: precedence::sequences(cli.no_sequences, defaults.sequences),
+            schema_only: cli.schema_only,
             tables,
             groups,
             data_rules,

@@ -49,6 +49,8 @@ pub struct Overrides {
     pub integrity: Option<Integrity>,
     /// `--no-sequences`: leave the target's sequences alone.
     pub no_sequences: bool,
+    /// `--schema-only`: create the missing tables, copy no rows.
+    pub schema_only: bool,
     /// Only these tables, in this order, each with an optional one-off subset condition that
     /// replaces the file's `where`. A table the file does not list gets the defaults. A name
     /// may be a pattern (`orders_*`), expanded against the source's tables.

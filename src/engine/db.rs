@@ -14,7 +14,7 @@ use super::postgres::{self, Postgres};
 use super::sqlite::Sqlite;
 use super::{
     sql, Checksum, Chunk, ConnectOptions, DbUrl, Dialect, Engine, EngineKind, Identity, KeyGroups,
-    Param, SourceTable, Statement, TableInfo, TableLock, TableSide, Wire,
+    MissingFile, Param, SourceTable, Statement, TableExtras, TableInfo, TableLock, TableSide, Wire,
 };
 use crate::value::{is_unhashable_sum, key_bucket, rows_size, sum_mod_2_64, Key, TypeClass, Value};
 use anyhow::{anyhow, bail, Context, Result};
@@ -222,7 +222,18 @@ impl Db {
         let options = ConnectOptions {
             timeout,
             disable_integrity,
+            missing_file: MissingFile::Refuse,
         };
+        Db::connect_with(url, connections, &options).await
+    }
+
+    /// [`Db::connect`] with every option, the handling of a missing SQLite file included.
+    pub async fn connect_with(
+        url: &DbUrl,
+        connections: u32,
+        options: &ConnectOptions,
+    ) -> Result<Db> {
+        let options = *options;
         let pool = match url.engine {
             EngineKind::Postgres => {
                 Pool::Postgres(Postgres::connect(url, connections, &options).await?)
@@ -354,6 +365,21 @@ impl Db {
         .with_context(|| {
             format!(
                 "cannot read the definition of table {name} on {}",
+                self.display
+            )
+        })
+    }
+
+    /// What the table's definition holds beyond columns and keys (see [`TableExtras`]).
+    pub async fn table_extras(&self, name: &str) -> Result<TableExtras> {
+        match &self.pool {
+            Pool::Postgres(p) => Postgres::table_extras(p, name).await,
+            Pool::MySql(p) => MySql::table_extras(p, name).await,
+            Pool::Sqlite(p) => Sqlite::table_extras(p, name).await,
+        }
+        .with_context(|| {
+            format!(
+                "cannot read the defaults, comments and constraints of table {name} on {}",
                 self.display
             )
         })

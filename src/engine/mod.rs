@@ -24,6 +24,7 @@
 //! 4. Run the cross-engine and differential tests with the new engine in their engine lists.
 
 mod db;
+pub mod extras;
 mod key_table;
 pub mod mysql;
 pub mod postgres;
@@ -33,6 +34,7 @@ pub mod types;
 mod url;
 
 pub use db::Db;
+pub use extras::{ColumnDefault, DefaultValue, ForeignKey, TableExtras};
 pub use key_table::KeyTable;
 pub(crate) use url::redact_unparsed;
 pub use url::{DbUrl, EngineKind};
@@ -116,6 +118,20 @@ pub trait Dialect: Sync {
 
     /// How a column of `source`'s engine is declared in this engine by `create_missing`.
     fn declare(&self, source: EngineKind, column: &Column, is_key: bool) -> String;
+
+    /// How `create_missing` declares an integer key column that this engine numbers itself
+    /// when a row omits it (as the source's `serial`, identity, `AUTO_INCREMENT` or rowid
+    /// column was), from the column's declaration here; `None` where that type cannot be one.
+    fn declare_numbered(&self, declared: &str) -> Option<String>;
+
+    /// A default as this engine writes it after `DEFAULT` for a created `column` (declared
+    /// here, compared as its class); `None` where this engine cannot express it for that column.
+    fn default_sql(&self, default: &DefaultValue, column: &Column) -> Option<String>;
+
+    /// A NULL of this declaration, for the empty stand-in of a table `sync` will create.
+    fn typed_null(&self, _declared: &str) -> String {
+        "NULL".into()
+    }
 
     /// Whether rows are hashed in SQL on the server; `false` where the engine has no MD5 in SQL
     /// (SQLite), whose rows are read and hashed in-process by the same definition.
@@ -225,6 +241,10 @@ pub trait Engine: Dialect {
     /// positions in the list.
     async fn foreign_keys(pool: &Self::Pool, tables: &[String]) -> Result<Vec<(usize, usize)>>;
 
+    /// What the table's definition holds beyond columns and keys (defaults, numbered columns,
+    /// comments, foreign keys, checks), for `create_missing` to carry over.
+    async fn table_extras(pool: &Self::Pool, name: &str) -> Result<TableExtras>;
+
     /// Takes the lock named `name` that keeps two runs from writing one table at once, waiting
     /// up to `timeout`; `None` when another run held it all that time. `location` names the
     /// database (the SQLite file).
@@ -263,6 +283,21 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Turn foreign key checks off in every session (`--disable-integrity`).
     pub disable_integrity: bool,
+    /// What a SQLite URL naming a file that does not exist opens.
+    pub missing_file: MissingFile,
+}
+
+/// What opening a SQLite database whose file does not exist does (other engines have no file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MissingFile {
+    /// Fail: the URL names no database.
+    #[default]
+    Refuse,
+    /// Create the file: a `sync` whose job creates missing tables (`create_missing`).
+    Create,
+    /// Open an empty database in memory instead and create nothing: `diff`, `check` and
+    /// `sync --dry-run` of such a job, which then report every table as one `sync` will create.
+    ReadEmpty,
 }
 
 /// Makes one connection and closes it again, so that a refused or unreachable server fails at

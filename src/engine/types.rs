@@ -1,8 +1,5 @@
 //! Declared column types: what a declaration allows (integer ranges, character limits, decimal
-//! precision, fractional seconds), read the same way for every engine, and the `CREATE TABLE` of
-//! `create_missing` (each column declared by the target's [`Dialect`]).
-
-use super::{Column, Dialect, EngineKind};
+//! precision, fractional seconds), read the same way for every engine.
 
 /// The value range of a declared integer type, where the engine enforces one.
 pub fn integer_range(decl: &str) -> Option<(i128, i128)> {
@@ -80,33 +77,4 @@ pub fn declared_fraction_digits(decl: &str, default: usize) -> Option<usize> {
         Some((_, rest)) => rest.split_once(')')?.0.trim().parse().ok(),
         None => Some(default),
     }
-}
-
-/// `CREATE TABLE` for a target table shaped like the source's `columns`, keyed by `key`.
-pub fn create_table(
-    target: &dyn Dialect,
-    table: &str,
-    source: EngineKind,
-    columns: &[Column],
-    key: &[String],
-) -> String {
-    let mut parts: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            let is_key = key.contains(&c.name);
-            let null = if c.nullable && !is_key {
-                ""
-            } else {
-                " NOT NULL"
-            };
-            format!(
-                "{} {}{null}",
-                target.quote_ident(&c.name),
-                target.declare(source, c, is_key)
-            )
-        })
-        .collect();
-    let key: Vec<String> = key.iter().map(|k| target.quote_ident(k)).collect();
-    parts.push(format!("PRIMARY KEY ({})", key.join(", ")));
-    format!("CREATE TABLE {table} ({})", parts.join(", "))
 }

@@ -5,8 +5,8 @@
 
 use crate::collisions::refuse_colliding_keys;
 use crate::config::{Job, TableJob};
-use crate::engine::Db;
-use crate::prepare::prepare_table;
+use crate::engine::{ConnectOptions, Db};
+use crate::prepare::{missing_target_file, prepare_table};
 use crate::report::error_messages;
 use crate::schema::TablePlan;
 use anyhow::{bail, Context, Result};
@@ -22,7 +22,12 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
                 .with_context(|| format!("cannot connect to the source ({})", job.source.display))
         },
         async {
-            Db::connect(&job.target, 1, false, job.connect_timeout)
+            let options = ConnectOptions {
+                timeout: job.connect_timeout,
+                disable_integrity: false,
+                missing_file: missing_target_file(job, false),
+            };
+            Db::connect_with(&job.target, 1, &options)
                 .await
                 .with_context(|| format!("cannot connect to the target ({})", job.target.display))
         },
@@ -93,7 +98,7 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
 /// One table planned as `sync` would plan it, its source keys checked against the target's key
 /// equality, and both sides' subset queries run.
 async fn check_table(source: &Db, target: &Db, job: &Job, table: &TableJob) -> Result<TablePlan> {
-    let plan = prepare_table(source, target, table, &job.data_rules, false).await?;
+    let plan = prepare_table(source, target, job, table, false).await?;
     refuse_colliding_keys(source, target, &plan).await?;
     source
         .probe(&plan.source)

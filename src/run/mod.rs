@@ -37,9 +37,10 @@ pub use shutdown::{stop_on_signals, Stop};
 use crate::apply::HeldDeletes;
 use crate::collisions::refuse_colliding_keys;
 use crate::config::{Integrity, Job, REMOTE_ROUND_TRIP};
-use crate::engine::Db;
+use crate::create::add_foreign_keys;
+use crate::engine::{ConnectOptions, Db};
 use crate::order::{write_order, WriteOrder};
-use crate::prepare::prepare_table;
+use crate::prepare::{missing_target_file, prepare_table};
 use crate::report::{error_messages, Reporter, RunReport, Signal, TableReport};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
@@ -91,24 +92,24 @@ pub async fn run_until(
                     })
             },
             async {
-                Db::connect(
-                    &job.target,
-                    connections,
+                let options = ConnectOptions {
+                    timeout: job.connect_timeout,
                     disable_integrity,
-                    job.connect_timeout,
-                )
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot connect to the target ({}){}",
-                        job.target.display,
-                        if disable_integrity {
-                            " with --disable-integrity, which on PostgreSQL needs a superuser"
-                        } else {
-                            ""
-                        }
-                    )
-                })
+                    missing_file: missing_target_file(job, policy.write),
+                };
+                Db::connect_with(&job.target, connections, &options)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot connect to the target ({}){}",
+                            job.target.display,
+                            if disable_integrity {
+                                " with --disable-integrity, which on PostgreSQL needs a superuser"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
             },
         )
     };
@@ -193,6 +194,20 @@ async fn run_connected(
     let Some(plans) = plan_tables(job, run_policy, reporter, source, target, stop).await? else {
         return Ok(interrupted_before_tables(command, job, started, stop));
     };
+    if job.schema_only && run_policy.write {
+        // Preparing created what was missing; no row is compared or copied.
+        let tables = plans
+            .iter()
+            .map(|(plan, timings)| TableReport {
+                table: plan.name.clone(),
+                warnings: plan.warnings.clone(),
+                timings: *timings,
+                ..Default::default()
+            })
+            .collect();
+        let elapsed = started.elapsed().as_secs_f64();
+        return Ok(RunReport::new(command.name(), true, elapsed, tables));
+    }
     let order = if run_policy.write {
         let names: Vec<String> = plans.iter().map(|(p, _)| p.target_name.clone()).collect();
         write_order(target, &names, job.integrity, reporter).await?
@@ -275,14 +290,23 @@ async fn plan_tables(
             return Ok(None);
         }
         let t0 = Instant::now();
-        let plan = prepare_table(source, target, table, &job.data_rules, run_policy.write).await?;
+        let plan = prepare_table(source, target, job, table, run_policy.write).await?;
         if run_policy.refuse_key_collisions {
             refuse_colliding_keys(source, target, &plan).await?;
         }
         let mut timings = Timings::default();
         timings.add(Phase::Introspect, t0.elapsed());
-        plans.push((Arc::new(plan), timings));
+        plans.push((plan, timings));
     }
+    // Every table exists now: the foreign keys of those just created can point at each other.
+    for (plan, _) in &mut plans {
+        let refused = add_foreign_keys(target, &plan.creation).await;
+        plan.warnings.extend(refused);
+    }
+    let plans: Vec<(Arc<TablePlan>, Timings)> = plans
+        .into_iter()
+        .map(|(plan, timings)| (Arc::new(plan), timings))
+        .collect();
     for (plan, _) in &plans {
         for w in &plan.warnings {
             reporter.warning(&plan.name, w);

@@ -403,34 +403,6 @@ async fn hostile_and_malformed_job_entries_are_named() {
     target_untouched(&pair).await;
 }
 
-#[tokio::test]
-async fn only_a_real_sync_creates_missing_tables() {
-    let pair = sqlite_pair().await;
-    pair.source
-        .exec("CREATE TABLE fresh (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-        .await;
-    pair.source.exec("INSERT INTO fresh VALUES (1, 'x')").await;
-    let job = pair.job_file("[defaults]\ncreate_missing = true\n[[tables]]\nname = \"fresh\"\n");
-    let job = job.to_str().unwrap_or_default();
-    for args in [
-        &["diff", "-c", job][..],
-        &["sync", "--dry-run", "-c", job][..],
-        &["check", "-c", job][..],
-    ] {
-        let output = dbdelta(pair.dir.path(), args);
-        assert_error(&output, &["`sync` would create it"]);
-    }
-    let exists = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'fresh'";
-    assert_eq!(
-        pair.target.rows(exists).await[0][0].as_deref(),
-        Some("i:0"),
-        "nothing was created"
-    );
-    let output = dbdelta(pair.dir.path(), &["sync", "-c", job]);
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(pair.target.count("fresh").await, 1);
-}
-
 /// `check` runs each side's subset as `sync` would, so a `where` naming a missing column and a
 /// `query` that does not run inside a `FROM` fail there; every table is checked and reported,
 /// and the exit code says that some failed.

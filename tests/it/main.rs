@@ -10,6 +10,7 @@ mod cli_errors;
 mod command_line;
 mod converging_values;
 mod crash;
+mod create_missing;
 mod cross_engine;
 mod data_rules;
 mod differential;

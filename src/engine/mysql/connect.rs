@@ -9,6 +9,7 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
     let ConnectOptions {
         timeout,
         disable_integrity,
+        missing_file: _,
     } = *options;
     // sqlx already runs sessions with time_zone '+00:00' and utf8mb4, which the canonical
     // encoding relies on (TIMESTAMP columns print in UTC, text hashes as UTF-8).

@@ -3,7 +3,7 @@
 //! what MySQL cannot store (non-finite floats, timestamps outside its ranges).
 
 use super::super::types::{integer_range, length_limit, precision_scale, standard_integer};
-use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
+use super::super::{Column, DefaultValue, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::MySql;
 use crate::value::{TypeClass, Value, UNHASHABLE_ROW};
 use anyhow::{bail, Result};
@@ -95,6 +95,54 @@ impl Dialect for MySql {
                 Some(n) => format!("varchar({n})"),
                 None => "longtext".into(),
             },
+        }
+    }
+
+    fn declare_numbered(&self, declared: &str) -> Option<String> {
+        let lower = declared.to_ascii_lowercase();
+        ["tinyint", "smallint", "mediumint", "int", "bigint"]
+            .iter()
+            .any(|t| lower.starts_with(t))
+            .then(|| format!("{declared} AUTO_INCREMENT"))
+    }
+
+    /// `CURRENT_TIMESTAMP` with the column's fractional digits (MySQL refuses another
+    /// precision); literals of BLOB, TEXT and JSON columns in parentheses, the only form MySQL
+    /// takes for them (MariaDB takes both).
+    fn default_sql(&self, default: &DefaultValue, column: &Column) -> Option<String> {
+        let decl = column.decl_type.to_ascii_lowercase();
+        let long = [
+            "tinytext",
+            "text",
+            "mediumtext",
+            "longtext",
+            "tinyblob",
+            "blob",
+            "mediumblob",
+            "longblob",
+            "json",
+        ]
+        .iter()
+        .any(|t| decl.starts_with(t));
+        let literal = |text: String| if long { format!("({text})") } else { text };
+        match default {
+            DefaultValue::Number(n) => Some(literal(n.clone())),
+            DefaultValue::Text(text) => Some(literal(self.string_literal(text))),
+            DefaultValue::Bool(b) => Some(literal(if *b { "1" } else { "0" }.into())),
+            DefaultValue::CurrentTimestamp
+                if matches!(column.class, TypeClass::Timestamp | TypeClass::TimestampTz) =>
+            {
+                Some(
+                    match super::super::types::declared_fraction_digits(&decl, 0) {
+                        Some(digits) if digits > 0 => format!("CURRENT_TIMESTAMP({digits})"),
+                        _ => "CURRENT_TIMESTAMP".into(),
+                    },
+                )
+            }
+            DefaultValue::CurrentDate if column.class == TypeClass::Date => {
+                Some("(CURRENT_DATE)".into())
+            }
+            _ => None,
         }
     }
 

@@ -1,6 +1,10 @@
-//! Reading `information_schema`: a table's columns and keys, the base tables, foreign keys.
+//! Reading `information_schema`: a table's columns and keys, the base tables, foreign keys, and
+//! what `create_missing` carries over (defaults, AUTO_INCREMENT, comments, constraints).
 
-use super::super::{Column, SourceTable, TableInfo};
+use super::super::extras::{common_default, quoted_literal};
+use super::super::{
+    Column, ColumnDefault, DefaultValue, ForeignKey, SourceTable, TableExtras, TableInfo,
+};
 use crate::value::TypeClass;
 use anyhow::{Context, Result};
 use sqlx::mysql::MySqlPool;
@@ -202,4 +206,137 @@ pub async fn foreign_keys(pool: &MySqlPool, tables: &[String]) -> Result<Vec<(us
         }
     }
     Ok(pairs)
+}
+
+/// Defaults, `AUTO_INCREMENT`, comments, foreign keys and checks from `information_schema`.
+pub async fn table_extras(pool: &MySqlPool, name: &str) -> Result<TableExtras> {
+    let (schema, table) = split_name(name);
+    let version: String = sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)")
+        .fetch_one(pool)
+        .await?;
+    let mariadb = version.contains("MariaDB");
+    let rows = sqlx::query(
+        "SELECT CAST(column_name AS CHAR), CAST(column_default AS CHAR), CAST(extra AS CHAR), \
+                CAST(column_comment AS CHAR) \
+         FROM information_schema.columns \
+         WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \
+         ORDER BY ordinal_position",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    let mut extras = TableExtras::default();
+    for r in rows {
+        let column: String = r.try_get(0)?;
+        let default: Option<String> = r.try_get(1)?;
+        let extra: String = r.try_get::<Option<String>, _>(2)?.unwrap_or_default();
+        let comment: Option<String> = r.try_get(3)?;
+        let extra = extra.to_ascii_lowercase();
+        if extra.contains("auto_increment") {
+            extras.numbered.push(column.clone());
+        }
+        let generated = extra.contains("generated") && !extra.contains("default_generated");
+        if let Some(raw) = default.filter(|_| !generated) {
+            let value = if mariadb {
+                mariadb_default(&raw)
+            } else {
+                mysql_default(&raw, extra.contains("default_generated"))
+            };
+            if let Some(value) = value {
+                extras
+                    .defaults
+                    .push((column.clone(), ColumnDefault { raw, value }));
+            }
+        }
+        if let Some(comment) = comment.filter(|c| !c.is_empty()) {
+            extras.column_comments.push((column, comment));
+        }
+    }
+    let comment: Option<String> = sqlx::query_scalar(
+        "SELECT CAST(table_comment AS CHAR) FROM information_schema.tables \
+         WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    extras.comment = comment.filter(|c| !c.is_empty());
+    let key_rows = sqlx::query(
+        "SELECT CAST(constraint_name AS CHAR), CAST(column_name AS CHAR), \
+                CAST(referenced_table_schema AS CHAR), CAST(referenced_table_name AS CHAR), \
+                CAST(referenced_column_name AS CHAR), CAST(table_schema AS CHAR) \
+         FROM information_schema.key_column_usage \
+         WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \
+           AND referenced_table_name IS NOT NULL \
+         ORDER BY constraint_name, ordinal_position",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    for r in key_rows {
+        let name: String = r.try_get(0)?;
+        let (column, parent_column): (String, String) = (r.try_get(1)?, r.try_get(4)?);
+        let (parent_schema, parent, own_schema): (String, String, String) =
+            (r.try_get(2)?, r.try_get(3)?, r.try_get(5)?);
+        match extras.foreign_keys.last_mut() {
+            Some(key) if key.name.as_deref() == Some(name.as_str()) => {
+                key.columns.push(column);
+                key.parent_columns.push(parent_column);
+            }
+            _ => extras.foreign_keys.push(ForeignKey {
+                name: Some(name),
+                columns: vec![column],
+                parent: if parent_schema == own_schema {
+                    parent
+                } else {
+                    format!("{parent_schema}.{parent}")
+                },
+                parent_columns: vec![parent_column],
+            }),
+        }
+    }
+    // MariaDB's CHECK_CONSTRAINTS has a table column (MySQL's does not: then none are read).
+    // A `json` column's own `json_valid` check comes with its type.
+    let checks: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(constraint_name AS CHAR), CAST(check_clause AS CHAR) \
+         FROM information_schema.check_constraints \
+         WHERE constraint_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    extras.checks = checks
+        .into_iter()
+        .filter(|(_, clause)| !clause.starts_with("json_valid("))
+        .map(|(name, _)| name)
+        .collect();
+    Ok(extras)
+}
+
+/// A default as MariaDB's `COLUMN_DEFAULT` prints it: string literals quoted, numbers and
+/// expressions bare, `NULL` for none.
+fn mariadb_default(raw: &str) -> Option<DefaultValue> {
+    if raw.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    if let Some((value, "")) = quoted_literal(raw) {
+        return Some(DefaultValue::Text(value));
+    }
+    Some(common_default(raw).unwrap_or(DefaultValue::Expression))
+}
+
+/// A default as MySQL's `COLUMN_DEFAULT` prints it: literals bare and unquoted, expressions
+/// marked `DEFAULT_GENERATED` in `EXTRA` (and `CURRENT_TIMESTAMP` bare before 8.0.13).
+fn mysql_default(raw: &str, expression: bool) -> Option<DefaultValue> {
+    let now = common_default(raw).filter(|v| *v == DefaultValue::CurrentTimestamp);
+    Some(match (expression, now) {
+        (_, Some(now)) => now,
+        (true, None) => common_default(raw).unwrap_or(DefaultValue::Expression),
+        (false, None) => DefaultValue::Text(raw.to_string()),
+    })
 }

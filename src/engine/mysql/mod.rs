@@ -9,7 +9,7 @@ mod lock;
 
 pub(in crate::engine) use connect::{max_allowed_packet, SNAPSHOT_BEGIN};
 
-use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableInfo, TableLock};
+use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableExtras, TableInfo, TableLock};
 use anyhow::Result;
 use sqlx::mysql::MySqlPool;
 use std::time::Duration;
@@ -34,6 +34,10 @@ impl Engine for MySql {
 
     async fn foreign_keys(pool: &MySqlPool, tables: &[String]) -> Result<Vec<(usize, usize)>> {
         introspect::foreign_keys(pool, tables).await
+    }
+
+    async fn table_extras(pool: &MySqlPool, name: &str) -> Result<TableExtras> {
+        introspect::table_extras(pool, name).await
     }
 
     async fn lock(

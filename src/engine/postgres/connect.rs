@@ -9,6 +9,7 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
     let ConnectOptions {
         timeout,
         disable_integrity,
+        missing_file: _,
     } = *options;
     let mut options = PgConnectOptions::from_str(url.secret())
         .map_err(|e| {

@@ -1,6 +1,10 @@
-//! Reading PostgreSQL's system catalogs: a table's columns and keys, the user tables, foreign keys.
+//! Reading PostgreSQL's system catalogs: a table's columns and keys, the user tables, foreign
+//! keys, and what `create_missing` carries over (defaults, identity, comments, constraints).
 
-use super::super::{Column, SourceTable, TableInfo};
+use super::super::extras::{common_default, quoted_literal};
+use super::super::{
+    Column, ColumnDefault, DefaultValue, ForeignKey, SourceTable, TableExtras, TableInfo,
+};
 use crate::value::TypeClass;
 use anyhow::{Context, Result};
 use sqlx::postgres::PgPool;
@@ -165,4 +169,101 @@ pub async fn foreign_keys(pool: &PgPool, tables: &[String]) -> Result<Vec<(usize
             Ok((child as usize - 1, parent as usize - 1))
         })
         .collect()
+}
+
+/// Defaults (`pg_get_expr`), `serial` and identity columns, comments, foreign keys and checks.
+pub async fn table_extras(pool: &PgPool, name: &str) -> Result<TableExtras> {
+    let rel = regclass_text(name);
+    let rows = sqlx::query(
+        "SELECT a.attname::text, pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '', \
+                col_description(a.attrelid, a.attnum) \
+         FROM pg_attribute a \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
+           AND a.attgenerated = '' \
+         ORDER BY a.attnum",
+    )
+    .bind(&rel)
+    .fetch_all(pool)
+    .await?;
+    let mut extras = TableExtras::default();
+    for r in rows {
+        let column: String = r.try_get(0)?;
+        let default: Option<String> = r.try_get(1)?;
+        let identity: bool = r.try_get(2)?;
+        let comment: Option<String> = r.try_get(3)?;
+        // A `serial` column is an integer whose default draws from a sequence it owns.
+        let serial = default
+            .as_deref()
+            .is_some_and(|d| d.starts_with("nextval("));
+        if identity || serial {
+            extras.numbered.push(column.clone());
+        }
+        if let Some(raw) = default {
+            if let Some(value) = default_value(&raw) {
+                extras
+                    .defaults
+                    .push((column.clone(), ColumnDefault { raw, value }));
+            }
+        }
+        if let Some(comment) = comment {
+            extras.column_comments.push((column, comment));
+        }
+    }
+    extras.comment = sqlx::query_scalar("SELECT obj_description(to_regclass($1), 'pg_class')")
+        .bind(&rel)
+        .fetch_one(pool)
+        .await?;
+    let keys = sqlx::query(
+        "SELECT c.conname::text, c.confrelid::regclass::text, \
+                ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(n, o) \
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), \
+                ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(n, o) \
+                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o) \
+         FROM pg_constraint c WHERE c.conrelid = to_regclass($1) AND c.contype = 'f' \
+         ORDER BY c.conname",
+    )
+    .bind(&rel)
+    .fetch_all(pool)
+    .await?;
+    for r in keys {
+        extras.foreign_keys.push(ForeignKey {
+            name: Some(r.try_get(0)?),
+            parent: r.try_get(1)?,
+            columns: r.try_get(2)?,
+            parent_columns: r.try_get(3)?,
+        });
+    }
+    extras.checks = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint \
+         WHERE conrelid = to_regclass($1) AND contype = 'c' ORDER BY conname",
+    )
+    .bind(&rel)
+    .fetch_all(pool)
+    .await?;
+    Ok(extras)
+}
+
+/// A default as `pg_get_expr` prints it: a literal with an optional cast (`'x'::text`,
+/// `'-1'::integer`), a number, a boolean, the current time; `None` for `NULL`.
+fn default_value(raw: &str) -> Option<DefaultValue> {
+    if raw.to_ascii_lowercase().starts_with("null") {
+        return None;
+    }
+    if let Some(value) = common_default(raw) {
+        return Some(value);
+    }
+    let plain_cast = |rest: &str| {
+        rest.is_empty()
+            || rest.strip_prefix("::").is_some_and(|ty| {
+                !ty.contains("::")
+                    && ty
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || " _\"().,[]".contains(c))
+            })
+    };
+    Some(match quoted_literal(raw) {
+        Some((value, rest)) if plain_cast(rest) => DefaultValue::Text(value),
+        _ => DefaultValue::Expression,
+    })
 }

@@ -15,7 +15,7 @@ pub(in crate::engine) use copy::copy_rows;
 pub(in crate::engine) use dialect::on_conflict_clause;
 pub(in crate::engine) use sequences::advance_sequences;
 
-use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableInfo, TableLock};
+use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableExtras, TableInfo, TableLock};
 use anyhow::Result;
 use sqlx::postgres::PgPool;
 use std::time::Duration;
@@ -44,6 +44,10 @@ impl Engine for Postgres {
 
     async fn foreign_keys(pool: &PgPool, tables: &[String]) -> Result<Vec<(usize, usize)>> {
         introspect::foreign_keys(pool, tables).await
+    }
+
+    async fn table_extras(pool: &PgPool, name: &str) -> Result<TableExtras> {
+        introspect::table_extras(pool, name).await
     }
 
     async fn lock(

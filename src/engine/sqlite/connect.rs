@@ -1,6 +1,6 @@
 //! Opening a SQLite database file as a pool, and the pragmas that shape its sessions.
 
-use super::super::{check_connection, ConnectOptions, DbUrl};
+use super::super::{check_connection, ConnectOptions, DbUrl, MissingFile};
 use anyhow::{bail, Context, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
 use std::time::Duration;
@@ -13,16 +13,23 @@ pub async fn connect(
     let ConnectOptions {
         timeout,
         disable_integrity,
+        missing_file,
     } = *options;
     let Some(path) = &url.sqlite_path else {
         bail!("{} is not a SQLite URL", url.display);
     };
-    if !path.is_file() {
-        bail!("SQLite database file {} does not exist", path.display());
-    }
-    let connect_options = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(false)
+    let exists = path.is_file();
+    let base = match missing_file {
+        _ if exists => SqliteConnectOptions::new().filename(path),
+        MissingFile::Refuse => bail!("SQLite database file {} does not exist", path.display()),
+        // Only a `sync` that creates tables creates the file, which then has them.
+        MissingFile::Create => SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true),
+        // Each connection of the pool opens its own empty database; nothing is written to them.
+        MissingFile::ReadEmpty => SqliteConnectOptions::new().in_memory(true),
+    };
+    let connect_options = base
         .foreign_keys(!disable_integrity)
         // Another process (or our own writer) may hold the write lock for a moment.
         .busy_timeout(Duration::from_secs(30));

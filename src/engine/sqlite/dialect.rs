@@ -3,7 +3,7 @@
 //! are only hints, so values are stored as they come and checked only for what SQLite would
 //! change (NaN becomes NULL, long decimals become doubles).
 
-use super::super::{Column, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
+use super::super::{Column, DefaultValue, Dialect, EngineKind, KeyEquality, KeyOrder, Wire};
 use super::Sqlite;
 use crate::value::{canonical_number, TypeClass, Value};
 use anyhow::{bail, Result};
@@ -83,6 +83,30 @@ impl Dialect for Sqlite {
             TypeClass::Uuid | TypeClass::Text | TypeClass::Other => "TEXT",
         }
         .to_string()
+    }
+
+    /// A single-column `INTEGER` primary key is the rowid, which SQLite assigns when a row
+    /// omits it.
+    fn declare_numbered(&self, _declared: &str) -> Option<String> {
+        Some("INTEGER".into())
+    }
+
+    /// Any column takes any literal; `CURRENT_TIMESTAMP` and `CURRENT_DATE` are text in UTC.
+    fn default_sql(&self, default: &DefaultValue, column: &Column) -> Option<String> {
+        match default {
+            DefaultValue::Number(n) => Some(n.clone()),
+            DefaultValue::Text(text) => Some(self.string_literal(text)),
+            DefaultValue::Bool(b) => Some(if *b { "1" } else { "0" }.into()),
+            DefaultValue::CurrentTimestamp
+                if matches!(column.class, TypeClass::Timestamp | TypeClass::TimestampTz) =>
+            {
+                Some("CURRENT_TIMESTAMP".into())
+            }
+            DefaultValue::CurrentDate if column.class == TypeClass::Date => {
+                Some("CURRENT_DATE".into())
+            }
+            _ => None,
+        }
     }
 
     /// Only integers: any column may hold values of every storage class, which sort by class

@@ -1,6 +1,10 @@
-//! Reading SQLite's pragmas: a table's columns and keys, the tables, foreign keys.
+//! Reading SQLite's pragmas: a table's columns and keys, the tables, foreign keys, and what
+//! `create_missing` carries over (defaults, the rowid key, foreign keys; checks are named).
 
-use super::super::{Column, SourceTable, TableInfo};
+use super::super::extras::{common_default, quoted_literal};
+use super::super::{
+    Column, ColumnDefault, DefaultValue, ForeignKey, SourceTable, TableExtras, TableInfo,
+};
 use crate::value::TypeClass;
 use anyhow::{Context, Result};
 use sqlx::sqlite::SqlitePool;
@@ -186,6 +190,125 @@ pub async fn foreign_keys(pool: &SqlitePool, tables: &[String]) -> Result<Vec<(u
     Ok(pairs)
 }
 
+/// Defaults as written in the table's SQL, the rowid key, foreign keys, and the table's
+/// `CHECK` clauses (SQLite keeps no comments).
+pub async fn table_extras(pool: &SqlitePool, name: &str) -> Result<TableExtras> {
+    let (schema, table) = match name.split_once('.') {
+        Some((schema, table)) => (schema, table),
+        None => ("main", name),
+    };
+    let rows = sqlx::query(
+        "SELECT name, type, dflt_value, pk FROM pragma_table_xinfo(?, ?) \
+         WHERE hidden NOT IN (2, 3) ORDER BY cid",
+    )
+    .bind(table)
+    .bind(schema)
+    .fetch_all(pool)
+    .await?;
+    let mut extras = TableExtras::default();
+    let mut key: Vec<(String, String)> = Vec::new();
+    for r in rows {
+        let column: String = r.try_get(0)?;
+        let decl: String = r.try_get(1)?;
+        let default: Option<String> = r.try_get(2)?;
+        if r.try_get::<i64, _>(3)? > 0 {
+            key.push((column.clone(), decl));
+        }
+        if let Some(raw) = default {
+            if let Some(value) = default_value(&raw) {
+                extras.defaults.push((column, ColumnDefault { raw, value }));
+            }
+        }
+    }
+    // The one INTEGER PRIMARY KEY column is the rowid, numbered by SQLite when omitted.
+    if let [(column, decl)] = key.as_slice() {
+        if decl.eq_ignore_ascii_case("integer") {
+            extras.numbered.push(column.clone());
+        }
+    }
+    let key_rows = sqlx::query(
+        "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?, ?) ORDER BY id, seq",
+    )
+    .bind(table)
+    .bind(schema)
+    .fetch_all(pool)
+    .await?;
+    let mut last_id = None;
+    for r in key_rows {
+        let id: i64 = r.try_get(0)?;
+        let parent: String = r.try_get(1)?;
+        let (column, parent_column): (String, Option<String>) = (r.try_get(2)?, r.try_get(3)?);
+        match extras.foreign_keys.last_mut() {
+            Some(key) if last_id == Some(id) => {
+                key.columns.push(column);
+                key.parent_columns.extend(parent_column);
+            }
+            _ => extras.foreign_keys.push(ForeignKey {
+                name: None,
+                columns: vec![column],
+                parent,
+                parent_columns: parent_column.into_iter().collect(),
+            }),
+        }
+        last_id = Some(id);
+    }
+    let sql: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT sql FROM {}.sqlite_master WHERE type = 'table' AND name = ?",
+        super::super::sql::quote_ident(super::super::EngineKind::Sqlite, schema)
+    ))
+    .bind(table)
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    extras.checks = check_clauses(sql.as_deref().unwrap_or_default());
+    Ok(extras)
+}
+
+/// A default as the table's SQL writes it; `None` for `NULL`.
+fn default_value(raw: &str) -> Option<DefaultValue> {
+    if raw.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    if let Some((value, "")) = quoted_literal(raw) {
+        return Some(DefaultValue::Text(value));
+    }
+    Some(common_default(raw).unwrap_or(DefaultValue::Expression))
+}
+
+/// The `CHECK (…)` clauses of a `CREATE TABLE` statement, as written.
+fn check_clauses(sql: &str) -> Vec<String> {
+    let upper = sql.to_ascii_uppercase();
+    let mut clauses = Vec::new();
+    let mut from = 0;
+    while let Some(found) = upper[from..].find("CHECK") {
+        let start = from + found;
+        from = start + 5;
+        let Some(open) = upper[from..]
+            .trim_start()
+            .starts_with('(')
+            .then(|| upper[from..].find('('))
+            .flatten()
+        else {
+            continue;
+        };
+        let mut depth = 0;
+        for (i, c) in sql[from + open..].char_indices() {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            if depth == 0 {
+                let end = from + open + i + 1;
+                clauses.push(sql[start..end].to_string());
+                from = end;
+                break;
+            }
+        }
+    }
+    clauses
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +321,15 @@ mod tests {
         assert_eq!(classify("NUMERIC(12,2)"), TypeClass::Decimal);
         assert_eq!(classify("DATETIME"), TypeClass::Timestamp);
         assert_eq!(classify(""), TypeClass::Other);
+    }
+
+    #[test]
+    fn check_clauses_are_found_in_the_table_sql() {
+        let sql =
+            "CREATE TABLE t (a INTEGER CHECK (a > 0), b TEXT, checked INT, CHECK(length(b) < (5)))";
+        assert_eq!(
+            check_clauses(sql),
+            ["CHECK (a > 0)", "CHECK(length(b) < (5))"]
+        );
     }
 }

@@ -9,7 +9,7 @@ mod lock;
 
 use connect::DEFER_CONSTRAINTS;
 
-use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableInfo, TableLock};
+use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableExtras, TableInfo, TableLock};
 use anyhow::Result;
 use sqlx::sqlite::SqlitePool;
 use std::time::Duration;
@@ -38,6 +38,10 @@ impl Engine for Sqlite {
 
     async fn foreign_keys(pool: &SqlitePool, tables: &[String]) -> Result<Vec<(usize, usize)>> {
         introspect::foreign_keys(pool, tables).await
+    }
+
+    async fn table_extras(pool: &SqlitePool, name: &str) -> Result<TableExtras> {
+        introspect::table_extras(pool, name).await
     }
 
     async fn lock(
