@@ -16,7 +16,7 @@ use crate::engine::{
     TableSide,
 };
 use crate::value::{TypeClass, Value};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 /// Whether a plan's target table exists, or is created by `create_missing`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,13 +86,9 @@ pub async fn blueprint(
     table: &TableJob,
     src: &TableInfo,
 ) -> Result<Blueprint> {
+    // Without a primary key (or a `key` of the job's) the table is created without one too:
+    // its unique indexes, if any, come along below, and a keyless table syncs as a multiset.
     let key = table.key.clone().unwrap_or_else(|| src.primary_key.clone());
-    if key.is_empty() {
-        bail!(
-            "table {} has no primary key in the source, so it cannot be created in the target: set `key`",
-            table.name
-        );
-    }
     let wanted = |c: &&Column| {
         table
             .columns
@@ -217,7 +213,9 @@ pub async fn blueprint(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    parts.push(format!("PRIMARY KEY ({})", quote_list(&key)));
+    if !key.is_empty() {
+        parts.push(format!("PRIMARY KEY ({})", quote_list(&key)));
+    }
 
     let mut foreign_keys = Vec::new();
     for fk in &extras.foreign_keys {
@@ -305,6 +303,7 @@ impl Blueprint {
             columns: self.columns.clone(),
             primary_key: self.key.clone(),
             unique_keys: std::iter::once(self.key.clone())
+                .filter(|key| !key.is_empty())
                 .chain(self.unique_keys.iter().cloned())
                 .collect(),
         }

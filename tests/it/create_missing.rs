@@ -402,3 +402,39 @@ async fn tables_created_in_mariadb_from_postgres_are_usable() {
 async fn tables_created_in_sqlite_from_mariadb_are_usable() {
     created_tables_are_usable(Engine::MySql, Engine::Sqlite).await;
 }
+
+/// A source table without a primary key is created without one (its unique indexes come along)
+/// and syncs as a multiset of rows: duplicates arrive, and a second run writes nothing.
+#[tokio::test]
+async fn a_keyless_table_is_created_without_a_key_and_synced_as_a_multiset() {
+    let Some(link) = Link::new(Engine::Sqlite, Engine::Postgres).await else {
+        return;
+    };
+    link.source()
+        .exec(
+            "CREATE TABLE audit_log (at TEXT, action TEXT, detail TEXT);
+             INSERT INTO audit_log VALUES ('2024-01-01', 'login', NULL),
+               ('2024-01-01', 'login', NULL), ('2024-01-02', 'logout', '');",
+        )
+        .await;
+    let job = link.job("[defaults]\ncreate_missing = true\n[[tables]]\nname = \"audit_log\"\n");
+    let first = dbdelta(link.dir(), &["sync", "-c", &job]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    let keys = one(
+        link.target(),
+        "SELECT count(*)::text FROM pg_constraint WHERE conrelid = 'audit_log'::regclass",
+    )
+    .await;
+    assert_eq!(keys, "0", "no key was made up");
+    let read = "SELECT at, action, coalesce(detail, '<null>') FROM audit_log ORDER BY 1, 2, 3";
+    let rows = link.target().rows(read).await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[0], rows[1], "both copies arrived");
+    let (code, report) = dbdelta_json(link.dir(), &["sync", "-c", &job]);
+    assert_eq!(
+        (code, report["in_sync"].as_bool()),
+        (0, Some(true)),
+        "{report}"
+    );
+    link.cleanup().await;
+}
