@@ -367,6 +367,15 @@ pub fn compile(
                 spec.position
             )
         };
+        if key.len() == source.len() {
+            bail!(
+                "{}: the table has no key (it syncs as a multiset of whole rows), and rules are \
+                 derived from a row's key; set `key` to columns that identify a row, or exempt the \
+                 column with `\"{table}.{}\" = \"untouched\"`",
+                about(),
+                s.name
+            );
+        }
         if key.contains(&index) {
             bail!(
                 "{}: the column is part of the key, and rules are derived from the key, so a key \
@@ -794,6 +803,17 @@ mod tests {
             err.contains("table users, column \"id\"") && err.contains("key"),
             "{err}"
         );
+        let keyless = compile(
+            &rules(vec![spec("age", Rule::Null)], "s"),
+            "users",
+            &users(),
+            &users(),
+            &(0..users().len()).collect::<Vec<_>>(),
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(keyless.contains("has no key"), "{keyless}");
         let err = compile_one("age", Rule::UniqueEmail);
         assert!(
             err.contains("unique_email") && err.contains("smallint"),
