@@ -19,6 +19,7 @@
 //! ```
 
 pub mod data;
+pub mod lines;
 pub mod log;
 pub mod progress;
 pub mod summary;
@@ -250,62 +251,7 @@ impl Reporter {
         }) {
             return;
         }
-        let line = match &report.error {
-            Some(e) => format!("{}: FAILED after {:.1}s: {e}", report.table, report.seconds),
-            None if report.interrupted => {
-                let w = report.written();
-                let found = if writing {
-                    format!(
-                        "inserted {}, updated {}, deleted {}",
-                        w.inserted, w.updated, w.deleted
-                    )
-                } else {
-                    format!(
-                        "{} rows only in source, {} only in target, {} changed",
-                        report.rows_only_in_source,
-                        report.rows_only_in_target,
-                        report.rows_changed
-                    )
-                };
-                format!(
-                    "{}: interrupted after {} of {} chunks, {} differing; {found} ({:.1}s)",
-                    report.table,
-                    report.chunks_compared,
-                    report.chunks,
-                    report.chunks_differing,
-                    report.seconds
-                )
-            }
-            None if report.chunks_differing == 0 => format!(
-                "{}: in sync, {} rows in {} chunks, nothing {} ({:.1}s)",
-                report.table,
-                report.rows_source,
-                report.chunks,
-                if writing { "written" } else { "differs" },
-                report.seconds
-            ),
-            None if writing => {
-                let w = report.written();
-                let present = match report.deleted_present_in_source {
-                    0 => String::new(),
-                    n => format!(" ({n} of them still in the source, outside its subset)"),
-                };
-                format!(
-                    "{}: {} of {} chunks differed; inserted {}, updated {}, deleted {}{present} ({:.1}s)",
-                    report.table, report.chunks_differing, report.chunks, w.inserted, w.updated, w.deleted, report.seconds
-                )
-            }
-            None => format!(
-                "{}: {} of {} chunks differ; {} rows only in source, {} only in target, {} changed ({:.1}s)",
-                report.table,
-                report.chunks_differing,
-                report.chunks,
-                report.rows_only_in_source,
-                report.rows_only_in_target,
-                report.rows_changed,
-                report.seconds
-            ),
-        };
+        let line = lines::finished(report, writing);
         match (self.output, &report.error) {
             (Output::Lines, _) => eprintln!("{line}"),
             // A failure is never silent, not even with bars or --quiet.

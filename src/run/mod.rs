@@ -470,10 +470,15 @@ fn warn_deleted_present_in_source(report: &mut TableReport, policy: Policy, repo
             "they are listed as `still in the source`",
         )
     };
+    let (are, these_rows) = if n == 1 {
+        ("is", "this row")
+    } else {
+        ("are", "these rows")
+    };
     let message = format!(
-        "{n} of the rows {what} are still in the source, outside its subset: either the two \
+        "{n} of the rows {what} {are} still in the source, outside its subset: either the two \
          sides disagree on which rows the `where` selects (text compared under different \
-         collations, say), or these rows left the subset since the last sync; {listed}"
+         collations, say), or {these_rows} left the subset since the last sync; {listed}"
     );
     reporter.warning(&report.table, &message);
     report.warnings.push(message);
