@@ -2,7 +2,9 @@
 //! failure lines under the summary: counts spelled with [`counted`], so one row is `1 row`.
 
 use super::data::TableReport;
+use super::progress::{RunSnapshot, Snapshot};
 use crate::words::{counted, noun_for};
+use indicatif::HumanDuration;
 
 /// What a table found: `3 rows only in source, 1 only in target, 0 changed`.
 pub fn found(report: &TableReport) -> String {
@@ -26,6 +28,31 @@ pub fn written(report: &TableReport) -> String {
 /// `2 of 5 chunks`: pluralized by the total.
 pub fn of_chunks(part: u64, whole: u64) -> String {
     format!("{part} of {whole} {}", noun_for(whole, "chunk"))
+}
+
+/// A periodic progress line of a running table, with the run's:
+/// `progress: orders: 12 of 40 chunks, 120,000 rows compared, 300 copied, 4,000 rows/s, 30
+/// seconds elapsed, about 1 minute left; run: table 2 of 5, …`.
+pub fn progress(table: &str, now: &Snapshot, run: &RunSnapshot) -> String {
+    let doing = match now.chunks {
+        None => now.phase.to_string(),
+        Some(chunks) => format!(
+            "{}, {}, {}",
+            of_chunks(chunks.done, chunks.of),
+            now.counts(),
+            now.rate()
+        ),
+    };
+    format!(
+        "progress: {table}: {doing}, {} elapsed, {}; run: table {} of {}, {}, {} elapsed, {}",
+        HumanDuration(now.elapsed),
+        now.left(false),
+        (run.tables_done + 1).min(run.tables),
+        run.tables,
+        run.totals.counts(),
+        HumanDuration(run.totals.elapsed),
+        run.totals.left(false),
+    )
 }
 
 /// The line for a finished (or failed, or interrupted) table.

@@ -1,8 +1,10 @@
 //! What a run tells its user: progress while it runs, a summary at the end, JSON on request.
 //!
 //! Everything human goes to stderr, so stdout carries only results (`--json`, `diff` listings).
-//! On a terminal each table gets a progress bar; elsewhere (cron, CI) there are no bars but one
-//! plain line per table as it finishes; `--quiet` leaves only errors. With `--log-format json`
+//! On a terminal each table gets a spinner, then a progress bar, above a bar for the whole run;
+//! elsewhere (cron, CI) there are no bars but a progress line per running table every
+//! `--progress-interval` seconds and one plain line per table as it finishes; `--quiet` leaves
+//! only errors. With `--log-format json`
 //! every message is an event line instead (see [`log`]). All of a run's stderr output goes
 //! through [`Reporter`], so no plain text escapes in JSON mode.
 //!
@@ -13,7 +15,8 @@
 //! ```text
 //! mod.rs       Reporter: decides, per message, between a JSON event, a line or nothing
 //!   ├─ summary.rs    the human summary and timing tables at the end of a run
-//!   ├─ progress.rs   progress bars
+//!   ├─ progress.rs   progress counts, bars and what periodic lines read
+//!   ├─ lines.rs      plain lines: a table's account, a periodic progress line
 //!   ├─ log.rs        JSON event lines (`--log-format json`)
 //!   └─ data.rs       RunReport, TableReport, Totals, ChunkListing, Signal: plain data
 //! ```
@@ -28,13 +31,16 @@ pub use data::{error_messages, ChunkListing, RunReport, Signal, TableReport};
 pub use log::LogFormat;
 pub use progress::TableProgress;
 
+use progress::{RunCounts, TableCounts};
+
 use crate::apply::ApplyStats;
 use indicatif::MultiProgress;
 use indicatif::ProgressDrawTarget;
 use log::Level;
 use serde_json::json;
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Output {
@@ -55,6 +61,9 @@ pub struct ReporterOptions {
     pub format: LogFormat,
     /// A table of the time per phase after the summary.
     pub timings: bool,
+    /// Without bars: a progress line (or `progress` event) per running table this often;
+    /// `None` for none.
+    pub progress_interval: Option<Duration>,
 }
 
 /// Progress and messages on stderr: the one place a run writes there. Cheap to clone (the bars
@@ -65,6 +74,9 @@ pub struct Reporter {
     verbose: bool,
     timings: bool,
     multi: MultiProgress,
+    progress_interval: Option<Duration>,
+    /// The run's progress counts, shared by its tables' progress.
+    run: Arc<RunCounts>,
 }
 
 impl Reporter {
@@ -86,6 +98,8 @@ impl Reporter {
             verbose: options.verbose,
             timings: options.timings,
             multi: MultiProgress::with_draw_target(target),
+            progress_interval: options.progress_interval.filter(|i| !i.is_zero()),
+            run: Arc::new(RunCounts::default()),
         }
     }
 
@@ -117,6 +131,7 @@ impl Reporter {
 
     /// The run connects; `source` and `target` are display forms, passwords hidden.
     pub fn run_started(&self, command: &str, source: &str, target: &str, tables: usize) {
+        self.run.start(tables as u64, self.bars());
         self.event(
             Level::Info,
             "run_started",
@@ -227,10 +242,76 @@ impl Reporter {
         }
     }
 
-    /// Starts the progress display of one table with `chunks` chunks.
-    pub fn table(&self, name: &str, chunks: u64, writing: bool) -> TableProgress {
-        let bars = (self.output == Output::Bars).then_some(&self.multi);
-        progress::table_progress(bars, name, chunks, writing)
+    /// The bars' display, on a terminal.
+    fn bars(&self) -> Option<&MultiProgress> {
+        (self.output == Output::Bars).then_some(&self.multi)
+    }
+
+    /// Starts the progress of one table, in `phase` until its chunks are planned: a spinner,
+    /// then a bar, on a terminal; elsewhere a progress line (or event) every
+    /// `--progress-interval` while it runs.
+    pub fn table(&self, name: &str, writing: bool, phase: &'static str) -> TableProgress {
+        let mut progress = TableProgress::start(&self.run, self.bars(), name, writing, phase);
+        let periodic = match self.output {
+            Output::Lines => true,
+            Output::Json(least) => least <= Level::Info,
+            Output::Bars | Output::Quiet => false,
+        };
+        // Only inside the runtime, where runs are; a progress made elsewhere has no ticker.
+        if let (true, Some(every), Ok(runtime)) = (
+            periodic,
+            self.progress_interval,
+            tokio::runtime::Handle::try_current(),
+        ) {
+            let reporter = self.clone();
+            let counts = progress.counts().clone();
+            progress.set_ticker(runtime.spawn(async move {
+                let first = tokio::time::Instant::now() + every;
+                let mut ticks = tokio::time::interval_at(first, every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    reporter.progress(&counts);
+                }
+            }));
+        }
+        progress
+    }
+
+    /// One periodic progress report of a running table.
+    fn progress(&self, counts: &TableCounts) {
+        let now = Instant::now();
+        let (table, run) = (counts.snapshot(now), self.run.snapshot(now));
+        // `sync` counts rows copied; `diff` and `--dry-run` rows found differing.
+        let changed = if table.writing {
+            "rows_copied"
+        } else {
+            "rows_differing"
+        };
+        if !self.event(Level::Info, "progress", || {
+            let chunks = table.chunks;
+            json!({
+                "table": counts.name,
+                "phase": chunks.is_none().then_some(table.phase),
+                "chunks": chunks.map(|c| c.of),
+                "chunks_done": chunks.map(|c| c.done),
+                "rows_compared": table.rows_compared,
+                changed: table.rows_changed,
+                "rows_per_second": table.rows_per_second(),
+                "elapsed_seconds": table.elapsed.as_secs_f64(),
+                "left_seconds": table.left.map(|d| d.as_secs_f64()),
+                "run": {
+                    "tables": run.tables,
+                    "tables_done": run.tables_done,
+                    "rows_compared": run.totals.rows_compared,
+                    changed: run.totals.rows_changed,
+                    "elapsed_seconds": run.totals.elapsed.as_secs_f64(),
+                    "left_seconds": run.totals.left.map(|d| d.as_secs_f64()),
+                },
+            })
+        }) {
+            self.note(&lines::progress(&counts.name, &table, &run));
+        }
     }
 
     /// The account of a finished table: always for a failure, otherwise only where there are no
@@ -266,6 +347,7 @@ impl Reporter {
     /// The end of a run: a `run_finished` event with the totals, or the human summary table
     /// (when `summary`, i.e. not replaced by `--json`) and, with `--timings`, the phase table.
     pub fn run_finished(&self, report: &RunReport, summary: bool) {
+        self.run.finish();
         let level = match (report.totals.tables_failed, report.interrupted) {
             (0, false) => Level::Info,
             (0, true) => Level::Warn,

@@ -367,7 +367,13 @@ impl Tables<'_> {
         };
         let holding =
             (policy.hold_deletions && holds).then(|| Arc::new(Mutex::new(HeldDeletes::default())));
+        let waiting = if policy.write {
+            "waiting for its lock"
+        } else {
+            "planning"
+        };
         let table = TableRun {
+            progress: reporter.table(&plan.name, policy.write, waiting),
             source: self.source.clone(),
             target: self.writer.clone(),
             plan: plan.clone(),

@@ -24,6 +24,7 @@ mod keyless;
 mod locking;
 mod narrowing;
 mod precision;
+mod progress;
 mod reconnect;
 mod reporting;
 mod seeding;
