@@ -55,8 +55,9 @@ pub fn progress(table: &str, now: &Snapshot, run: &RunSnapshot) -> String {
     )
 }
 
-/// The line for a finished (or failed, or interrupted) table.
-pub fn finished(report: &TableReport, writing: bool) -> String {
+/// The line for a finished (or failed, or interrupted) table, which still has `held` rows to
+/// delete after the tables that reference it.
+pub fn finished(report: &TableReport, writing: bool, held: u64) -> String {
     let table = &report.table;
     let seconds = report.seconds;
     if let Some(e) = &report.error {
@@ -91,8 +92,15 @@ pub fn finished(report: &TableReport, writing: bool) -> String {
             0 => String::new(),
             n => format!(" ({n} of them still in the source, outside its subset)"),
         };
+        let held = match held {
+            0 => String::new(),
+            n => format!(
+                "; {} to delete after the tables that reference it",
+                counted(n, "row")
+            ),
+        };
         format!(
-            "{table}: {chunks} differed; {}{present} ({seconds:.1}s)",
+            "{table}: {chunks} differed; {}{present}{held} ({seconds:.1}s)",
             written(report)
         )
     } else {
@@ -118,7 +126,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            finished(&report, true),
+            finished(&report, true, 0),
             "t: in sync, 1 row in 1 chunk, nothing written (0.2s)"
         );
         let differing = TableReport {
@@ -127,7 +135,7 @@ mod tests {
             ..report
         };
         assert_eq!(
-            finished(&differing, false),
+            finished(&differing, false, 0),
             "t: 1 of 1 chunk differ; 1 row only in source, 0 only in target, 0 changed (0.2s)"
         );
     }

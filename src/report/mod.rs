@@ -31,9 +31,20 @@ pub use data::{error_messages, ChunkListing, RunReport, Signal, TableReport};
 pub use log::LogFormat;
 pub use progress::TableProgress;
 
+/// What became of a table's held deletions (see [`Reporter::held_deletions`]).
+#[derive(Debug, Clone, Copy)]
+pub enum HeldDeletions<'a> {
+    /// This many rows deleted.
+    Applied(u64),
+    Failed(&'a str),
+    /// A stop came first.
+    Skipped,
+}
+
 use progress::{RunCounts, TableCounts};
 
 use crate::apply::ApplyStats;
+use crate::words::counted;
 use indicatif::MultiProgress;
 use indicatif::ProgressDrawTarget;
 use log::Level;
@@ -315,8 +326,10 @@ impl Reporter {
     }
 
     /// The account of a finished table: always for a failure, otherwise only where there are no
-    /// bars to show it.
-    pub fn table_finished(&self, report: &TableReport, writing: bool) {
+    /// bars to show it. Told as the table's own pass ends, so that tables are told in the order
+    /// they are written (parents first, as in the summary); `held` rows it still has to delete
+    /// wait for the tables that reference it (see [`Reporter::held_deletions`]).
+    pub fn table_finished(&self, report: &TableReport, writing: bool, held: u64) {
         let level = match report.error {
             Some(_) => Level::Error,
             None => Level::Info,
@@ -327,12 +340,15 @@ impl Reporter {
             if let Some(fields) = fields.as_object_mut() {
                 fields.remove("differences");
                 fields.remove("warnings");
+                if held > 0 {
+                    fields.insert("deletions_held".into(), json!(held));
+                }
             }
             fields
         }) {
             return;
         }
-        let line = lines::finished(report, writing);
+        let line = lines::finished(report, writing, held);
         match (self.output, &report.error) {
             (Output::Lines, _) => eprintln!("{line}"),
             // A failure is never silent, not even with bars or --quiet.
@@ -341,6 +357,46 @@ impl Reporter {
             }
             (Output::Quiet, Some(_)) => eprintln!("{line}"),
             _ => {}
+        }
+    }
+
+    /// A table's held deletions, after the tables that reference it: applied (a `--verbose`
+    /// detail), failed (never silent) or skipped by a stop (the next run applies them).
+    pub fn held_deletions(&self, table: &str, outcome: HeldDeletions<'_>, seconds: f64) {
+        match outcome {
+            HeldDeletions::Applied(deleted) => self.detail(
+                "held_deletions_applied",
+                || json!({ "table": table, "deleted": deleted, "seconds": seconds }),
+                || {
+                    format!(
+                        "{table}: deleted {} held back for the tables that reference it ({seconds:.1}s)",
+                        counted(deleted, "row")
+                    )
+                },
+            ),
+            HeldDeletions::Failed(error) => {
+                if !self.event(Level::Error, "held_deletions_failed", || {
+                    json!({ "table": table, "error": error, "seconds": seconds })
+                }) {
+                    let line = format!(
+                        "{table}: FAILED deleting the rows held back for the tables that reference it: {error}"
+                    );
+                    match self.output {
+                        Output::Bars => {
+                            let _ = self.multi.println(&line);
+                        }
+                        _ => eprintln!("{line}"),
+                    }
+                }
+            }
+            HeldDeletions::Skipped => {
+                let message = "stopped before the rows held back for the tables that reference it were deleted; the next run deletes them";
+                if !self.event(Level::Warn, "held_deletions_skipped", || {
+                    json!({ "table": table, "message": message })
+                }) {
+                    self.note(&format!("{table}: {message}"));
+                }
+            }
         }
     }
 

@@ -40,7 +40,7 @@ use crate::config::{Integrity, Job, REMOTE_ROUND_TRIP};
 use crate::engine::Db;
 use crate::order::{write_order, WriteOrder};
 use crate::prepare::prepare_table;
-use crate::report::{error_messages, Reporter, RunReport, Signal, TableReport};
+use crate::report::{error_messages, HeldDeletions, Reporter, RunReport, Signal, TableReport};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
 use anyhow::{anyhow, bail, Context, Result};
@@ -347,7 +347,8 @@ impl Tables<'_> {
         (reports, held)
     }
 
-    /// One table, under its lock; its report is told unless its deletions are held.
+    /// One table, under its lock; its report is told as its own pass ends, with the deletions
+    /// it holds for after the tables that reference it.
     async fn run_table(
         &self,
         i: usize,
@@ -411,9 +412,9 @@ impl Tables<'_> {
         report.seconds = t0.elapsed().as_secs_f64();
         report.bytes_from_source = self.source.bytes_received() - received.0;
         report.bytes_from_target = writer.bytes_received() - received.1;
-        if held.is_none() {
-            reporter.table_finished(&report, policy.write);
-        }
+        // Every deletion the table found waits for the tables that reference it.
+        let waiting = held.as_ref().map_or(0, |_| report.rows_only_in_target);
+        reporter.table_finished(&report, policy.write, waiting);
         (report, held)
     }
 
@@ -434,7 +435,8 @@ impl Tables<'_> {
             // wait for the next run.
             if self.stop.requested().is_some() {
                 report.interrupted = true;
-                self.reporter.table_finished(report, policy.write);
+                self.reporter
+                    .held_deletions(&report.table, HeldDeletions::Skipped, 0.0);
                 continue;
             }
             let t0 = Instant::now();
@@ -446,13 +448,23 @@ impl Tables<'_> {
                     .context("deleting rows after the tables that reference them")
             })
             .await;
-            match outcome {
-                Ok(Some(deleted)) => report.deleted += deleted,
-                Ok(None) => report.interrupted = true,
-                Err(e) => report.error = Some(error_messages(&e).join(": ")),
-            }
-            report.seconds += t0.elapsed().as_secs_f64();
-            self.reporter.table_finished(report, policy.write);
+            let seconds = t0.elapsed().as_secs_f64();
+            report.seconds += seconds;
+            let told = match outcome {
+                Ok(Some(deleted)) => {
+                    report.deleted += deleted;
+                    HeldDeletions::Applied(deleted)
+                }
+                Ok(None) => {
+                    report.interrupted = true;
+                    HeldDeletions::Skipped
+                }
+                Err(e) => {
+                    report.error = Some(error_messages(&e).join(": "));
+                    HeldDeletions::Failed(report.error.as_deref().unwrap_or_default())
+                }
+            };
+            self.reporter.held_deletions(&report.table, told, seconds);
         }
     }
 }
