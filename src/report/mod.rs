@@ -483,6 +483,8 @@ impl Reporter {
         // and anyhow's `{:#}` print them).
         let messages = error_messages(e);
         let line = messages.join(": ");
+        // The run's bar ends first, so the error is not drawn over.
+        self.run.finish();
         if self.event(Level::Error, "error", || {
             json!({
                 "message": line,
