@@ -283,10 +283,11 @@ async fn prepare<'a>(
         .context("checking the target for rows outside the subset")?;
     if let Some(key) = outside.first() {
         bail!(
-            "the source row with key {} exists in the target outside the subset ({} such rows in this \
+            "the source row with key {} exists in the target outside the subset ({} such {} in this \
              chunk); refusing to overwrite rows the `where` does not select",
             key_to_string(key),
-            outside.len()
+            outside.len(),
+            crate::words::noun_for(outside.len() as u64, "row")
         );
     }
     let stats = ApplyStats {

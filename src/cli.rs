@@ -130,7 +130,15 @@ pub struct RunArgs {
     /// Also show the time spent per phase (introspect, plan, checksum, narrow, copy).
     #[arg(long)]
     pub timings: bool,
+    /// Without a terminal (cron, CI), print a progress line per running table this often
+    /// (with `--log-format json`, a `progress` event); 0 for none.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_PROGRESS_INTERVAL)]
+    pub progress_interval: u64,
 }
+
+/// `--progress-interval`: often enough that a log shows a long table moving, rarely enough not
+/// to flood it.
+const DEFAULT_PROGRESS_INTERVAL: u64 = 10;
 
 /// `sync`: what `diff` takes, and how the target is written.
 #[derive(Args)]
@@ -207,6 +215,7 @@ impl Cli {
                 verbose: a.verbose,
                 format: a.log_format,
                 timings: a.timings,
+                progress_interval: Some(Duration::from_secs(a.progress_interval)),
             },
             CliCommand::List(_) | CliCommand::Check(_) | CliCommand::Init(_) => {
                 ReporterOptions::default()
@@ -335,6 +344,8 @@ mod tests {
             "--exclude",
             "tmp_*",
             "--exclude=audit",
+            "--progress-interval",
+            "0",
         ])
         .unwrap();
         let CliCommand::Sync(args) = &cli.command else {
@@ -356,6 +367,14 @@ mod tests {
         assert_eq!(overrides.sleep, Some(Duration::from_millis(5)));
         assert_eq!(overrides.exclude, ["tmp_*", "audit"]);
         assert!(overrides.no_sequences && !overrides.allow_remote);
+        assert_eq!(args.run.progress_interval, 0);
+        let Ok(Cli {
+            command: CliCommand::Diff(args),
+        }) = Cli::try_parse_from(["dbdelta", "diff"])
+        else {
+            panic!("diff parses");
+        };
+        assert_eq!(args.progress_interval, DEFAULT_PROGRESS_INTERVAL);
         assert!(Cli::try_parse_from(["dbdelta", "sync", "--jobs", "0"]).is_err());
         // Flags that only writing needs are not `diff`'s.
         for sync_only in ["--dry-run", "--mode=upsert", "--preserve", "--allow-remote"] {

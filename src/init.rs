@@ -9,6 +9,7 @@
 use crate::config::{expand_env, DbUrl, DEFAULT_CONNECT_TIMEOUT};
 use crate::engine::Db;
 use crate::schema::{usable_key, KeyOrigin};
+use crate::words::counted;
 use anyhow::{anyhow, Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -176,12 +177,10 @@ fn render(
         out.push('\n');
         let mut about = Vec::new();
         if let Some(rows) = entry.rows_estimate {
-            about.push(format!("~{rows} rows (estimate)"));
+            about.push(format!("~{} (estimate)", counted(rows, "row")));
         }
-        match entry.columns {
-            0 => {}
-            1 => about.push("1 column".into()),
-            n => about.push(format!("{n} columns")),
+        if entry.columns > 0 {
+            about.push(counted(entry.columns as u64, "column"));
         }
         if !about.is_empty() {
             out.push_str(&format!("# {}\n", about.join(", ")));

@@ -26,6 +26,7 @@
 //! | `rules` | data rules (anonymisation) |
 //! | `run/` | orchestration: `Policy::of(command, mode)`, chunks as tasks under a semaphore, one stop path for Ctrl-C and SIGTERM |
 //! | `report/` | progress, summary, JSON and log events, over plain report data |
+//! | `words` | counted nouns for human text (`1 row`, `2 rows`) |
 //!
 //! The modules are private; the names the binary, the examples and the tests use are
 //! re-exported here.
@@ -51,6 +52,7 @@ mod schema;
 mod side;
 mod timings;
 mod value;
+mod words;
 
 pub use cli::{Cli, EXIT_DIFFERENCES, EXIT_ERROR};
 pub use commands::execute;

@@ -11,6 +11,8 @@
 //! compatible with chunk checksums: the source side of such a table is hashed in-process *after*
 //! the transformation, the target's stored values hash the same, and a re-run finds nothing to
 //! write. Rules never apply to key columns, since the key is what every rule is derived from.
+//! Being derived from the key, a rule fills a column where the source holds NULL too; only
+//! `null`, `hash` (of the value) and `untouched` keep a NULL a NULL.
 
 use crate::engine::types::{integer_range, length_limit};
 use crate::engine::Column;
@@ -758,6 +760,55 @@ mod tests {
         // A hash depends on the value (and the seed), not on the key.
         assert_eq!(a[6], all_rules("s1").apply(row(8)).unwrap()[6]);
         assert!(matches!(&a[6], Value::Text(t) if t.len() == HASH_DIGITS));
+    }
+
+    #[test]
+    fn what_each_rule_makes_of_null() {
+        let null_row = |id: i64| {
+            let mut row = row(id);
+            for value in &mut row[1..] {
+                *value = Value::Null;
+            }
+            row
+        };
+        // Rules derived from the key write a value whatever the source holds.
+        let out = all_rules("s").apply(null_row(7)).unwrap();
+        assert_eq!(
+            out[1],
+            Value::Text("user-7@example.com".into()),
+            "unique_email"
+        );
+        assert_eq!(out[2], Value::Text("5550000007".into()), "unique_phone");
+        assert!(matches!(out[3], Value::Int(18..=99)), "random_int");
+        assert!(
+            matches!(&out[4], Value::Text(d) if d.len() == 10),
+            "random_date"
+        );
+        assert!(
+            matches!(&out[5], Value::Text(t) if t.len() == 8),
+            "random_string"
+        );
+        // `hash` depends on the value only: NULL stays NULL.
+        assert_eq!(out[6], Value::Null, "hash");
+        // The same values as for a row holding something: NULL changes nothing.
+        assert_eq!(out[1..6], all_rules("s").apply(row(7)).unwrap()[1..6]);
+
+        let r = rules(
+            vec![
+                spec("email", Rule::Null),
+                spec("phone", Rule::Fixed(Fixed::Text("none".into()))),
+                spec("age", Rule::Untouched),
+            ],
+            "s",
+        );
+        let table = compile(&r, "users", &users(), &users(), &[0])
+            .unwrap()
+            .unwrap();
+        let out = table.apply(null_row(7)).unwrap();
+        assert_eq!(out[1], Value::Null, "null");
+        assert_eq!(out[2], Value::Text("none".into()), "{{ value = … }}");
+        assert_eq!(out[3], Value::Null, "untouched");
+        assert_eq!(table.apply(row(7)).unwrap()[1], Value::Null, "null");
     }
 
     #[test]

@@ -490,7 +490,10 @@ impl Db {
                 (Value::Int(n), Value::Text(s)) => (*n, s.clone()),
                 other => bail!("unexpected checksum result {other:?}"),
             },
-            _ => bail!("checksum query returned {} rows", row.len()),
+            _ => bail!(
+                "checksum query returned {}",
+                crate::words::counted(row.len() as u64, "row")
+            ),
         };
         let sum = self.hash_sum(&sum)?;
         Ok(Some(Checksum {
@@ -717,7 +720,10 @@ impl Db {
                 [Value::Int(n)] => Ok(*n as u64),
                 other => bail!("unexpected count {other:?}"),
             },
-            rows => bail!("count returned {} rows", rows.len()),
+            rows => bail!(
+                "count returned {}",
+                crate::words::counted(rows.len() as u64, "row")
+            ),
         }
     }
 

@@ -261,7 +261,7 @@ pub trait Engine: Dialect {
 pub enum TableLock {
     Postgres(sqlx::postgres::PgConnection),
     MySql(sqlx::mysql::MySqlConnection),
-    File(std::fs::File),
+    File(sqlite::LockFile),
 }
 
 impl TableLock {
@@ -271,7 +271,10 @@ impl TableLock {
         let _ = match self {
             TableLock::Postgres(c) => sqlx::Connection::close(c).await,
             TableLock::MySql(c) => sqlx::Connection::close(c).await,
-            TableLock::File(_) => Ok(()),
+            TableLock::File(lock) => {
+                lock.release();
+                Ok(())
+            }
         };
     }
 }

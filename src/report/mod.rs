@@ -1,8 +1,10 @@
 //! What a run tells its user: progress while it runs, a summary at the end, JSON on request.
 //!
 //! Everything human goes to stderr, so stdout carries only results (`--json`, `diff` listings).
-//! On a terminal each table gets a progress bar; elsewhere (cron, CI) there are no bars but one
-//! plain line per table as it finishes; `--quiet` leaves only errors. With `--log-format json`
+//! On a terminal each table gets a spinner, then a progress bar, above a bar for the whole run;
+//! elsewhere (cron, CI) there are no bars but a progress line per running table every
+//! `--progress-interval` seconds and one plain line per table as it finishes; `--quiet` leaves
+//! only errors. With `--log-format json`
 //! every message is an event line instead (see [`log`]). All of a run's stderr output goes
 //! through [`Reporter`], so no plain text escapes in JSON mode.
 //!
@@ -13,12 +15,14 @@
 //! ```text
 //! mod.rs       Reporter: decides, per message, between a JSON event, a line or nothing
 //!   ├─ summary.rs    the human summary and timing tables at the end of a run
-//!   ├─ progress.rs   progress bars
+//!   ├─ progress.rs   progress counts, bars and what periodic lines read
+//!   ├─ lines.rs      plain lines: a table's account, a periodic progress line
 //!   ├─ log.rs        JSON event lines (`--log-format json`)
 //!   └─ data.rs       RunReport, TableReport, Totals, ChunkListing, Signal: plain data
 //! ```
 
 pub mod data;
+pub mod lines;
 pub mod log;
 pub mod progress;
 pub mod summary;
@@ -27,13 +31,27 @@ pub use data::{error_messages, ChunkListing, RunReport, Signal, TableReport};
 pub use log::LogFormat;
 pub use progress::TableProgress;
 
+/// What became of a table's held deletions (see [`Reporter::held_deletions`]).
+#[derive(Debug, Clone, Copy)]
+pub enum HeldDeletions<'a> {
+    /// This many rows deleted.
+    Applied(u64),
+    Failed(&'a str),
+    /// A stop came first.
+    Skipped,
+}
+
+use progress::{RunCounts, TableCounts};
+
 use crate::apply::ApplyStats;
+use crate::words::counted;
 use indicatif::MultiProgress;
 use indicatif::ProgressDrawTarget;
 use log::Level;
 use serde_json::json;
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Output {
@@ -54,6 +72,9 @@ pub struct ReporterOptions {
     pub format: LogFormat,
     /// A table of the time per phase after the summary.
     pub timings: bool,
+    /// Without bars: a progress line (or `progress` event) per running table this often;
+    /// `None` for none.
+    pub progress_interval: Option<Duration>,
 }
 
 /// Progress and messages on stderr: the one place a run writes there. Cheap to clone (the bars
@@ -64,6 +85,9 @@ pub struct Reporter {
     verbose: bool,
     timings: bool,
     multi: MultiProgress,
+    progress_interval: Option<Duration>,
+    /// The run's progress counts, shared by its tables' progress.
+    run: Arc<RunCounts>,
 }
 
 impl Reporter {
@@ -85,6 +109,8 @@ impl Reporter {
             verbose: options.verbose,
             timings: options.timings,
             multi: MultiProgress::with_draw_target(target),
+            progress_interval: options.progress_interval.filter(|i| !i.is_zero()),
+            run: Arc::new(RunCounts::default()),
         }
     }
 
@@ -116,6 +142,7 @@ impl Reporter {
 
     /// The run connects; `source` and `target` are display forms, passwords hidden.
     pub fn run_started(&self, command: &str, source: &str, target: &str, tables: usize) {
+        self.run.start(tables as u64, self.bars());
         self.event(
             Level::Info,
             "run_started",
@@ -226,15 +253,83 @@ impl Reporter {
         }
     }
 
-    /// Starts the progress display of one table with `chunks` chunks.
-    pub fn table(&self, name: &str, chunks: u64, writing: bool) -> TableProgress {
-        let bars = (self.output == Output::Bars).then_some(&self.multi);
-        progress::table_progress(bars, name, chunks, writing)
+    /// The bars' display, on a terminal.
+    fn bars(&self) -> Option<&MultiProgress> {
+        (self.output == Output::Bars).then_some(&self.multi)
+    }
+
+    /// Starts the progress of one table, in `phase` until its chunks are planned: a spinner,
+    /// then a bar, on a terminal; elsewhere a progress line (or event) every
+    /// `--progress-interval` while it runs.
+    pub fn table(&self, name: &str, writing: bool, phase: &'static str) -> TableProgress {
+        let mut progress = TableProgress::start(&self.run, self.bars(), name, writing, phase);
+        let periodic = match self.output {
+            Output::Lines => true,
+            Output::Json(least) => least <= Level::Info,
+            Output::Bars | Output::Quiet => false,
+        };
+        // Only inside the runtime, where runs are; a progress made elsewhere has no ticker.
+        if let (true, Some(every), Ok(runtime)) = (
+            periodic,
+            self.progress_interval,
+            tokio::runtime::Handle::try_current(),
+        ) {
+            let reporter = self.clone();
+            let counts = progress.counts().clone();
+            progress.set_ticker(runtime.spawn(async move {
+                let first = tokio::time::Instant::now() + every;
+                let mut ticks = tokio::time::interval_at(first, every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    reporter.progress(&counts);
+                }
+            }));
+        }
+        progress
+    }
+
+    /// One periodic progress report of a running table.
+    fn progress(&self, counts: &TableCounts) {
+        let now = Instant::now();
+        let (table, run) = (counts.snapshot(now), self.run.snapshot(now));
+        // `sync` counts rows copied; `diff` and `--dry-run` rows found differing.
+        let changed = if table.writing {
+            "rows_copied"
+        } else {
+            "rows_differing"
+        };
+        if !self.event(Level::Info, "progress", || {
+            let chunks = table.chunks;
+            json!({
+                "table": counts.name,
+                "phase": chunks.is_none().then_some(table.phase),
+                "chunks": chunks.map(|c| c.of),
+                "chunks_done": chunks.map(|c| c.done),
+                "rows_compared": table.rows_compared,
+                changed: table.rows_changed,
+                "rows_per_second": table.rows_per_second(),
+                "elapsed_seconds": table.elapsed.as_secs_f64(),
+                "left_seconds": table.left.map(|d| d.as_secs_f64()),
+                "run": {
+                    "tables": run.tables,
+                    "tables_done": run.tables_done,
+                    "rows_compared": run.totals.rows_compared,
+                    changed: run.totals.rows_changed,
+                    "elapsed_seconds": run.totals.elapsed.as_secs_f64(),
+                    "left_seconds": run.totals.left.map(|d| d.as_secs_f64()),
+                },
+            })
+        }) {
+            self.note(&lines::progress(&counts.name, &table, &run));
+        }
     }
 
     /// The account of a finished table: always for a failure, otherwise only where there are no
-    /// bars to show it.
-    pub fn table_finished(&self, report: &TableReport, writing: bool) {
+    /// bars to show it. Told as the table's own pass ends, so that tables are told in the order
+    /// they are written (parents first, as in the summary); `held` rows it still has to delete
+    /// wait for the tables that reference it (see [`Reporter::held_deletions`]).
+    pub fn table_finished(&self, report: &TableReport, writing: bool, held: u64) {
         let level = match report.error {
             Some(_) => Level::Error,
             None => Level::Info,
@@ -245,67 +340,15 @@ impl Reporter {
             if let Some(fields) = fields.as_object_mut() {
                 fields.remove("differences");
                 fields.remove("warnings");
+                if held > 0 {
+                    fields.insert("deletions_held".into(), json!(held));
+                }
             }
             fields
         }) {
             return;
         }
-        let line = match &report.error {
-            Some(e) => format!("{}: FAILED after {:.1}s: {e}", report.table, report.seconds),
-            None if report.interrupted => {
-                let w = report.written();
-                let found = if writing {
-                    format!(
-                        "inserted {}, updated {}, deleted {}",
-                        w.inserted, w.updated, w.deleted
-                    )
-                } else {
-                    format!(
-                        "{} rows only in source, {} only in target, {} changed",
-                        report.rows_only_in_source,
-                        report.rows_only_in_target,
-                        report.rows_changed
-                    )
-                };
-                format!(
-                    "{}: interrupted after {} of {} chunks, {} differing; {found} ({:.1}s)",
-                    report.table,
-                    report.chunks_compared,
-                    report.chunks,
-                    report.chunks_differing,
-                    report.seconds
-                )
-            }
-            None if report.chunks_differing == 0 => format!(
-                "{}: in sync, {} rows in {} chunks, nothing {} ({:.1}s)",
-                report.table,
-                report.rows_source,
-                report.chunks,
-                if writing { "written" } else { "differs" },
-                report.seconds
-            ),
-            None if writing => {
-                let w = report.written();
-                let present = match report.deleted_present_in_source {
-                    0 => String::new(),
-                    n => format!(" ({n} of them still in the source, outside its subset)"),
-                };
-                format!(
-                    "{}: {} of {} chunks differed; inserted {}, updated {}, deleted {}{present} ({:.1}s)",
-                    report.table, report.chunks_differing, report.chunks, w.inserted, w.updated, w.deleted, report.seconds
-                )
-            }
-            None => format!(
-                "{}: {} of {} chunks differ; {} rows only in source, {} only in target, {} changed ({:.1}s)",
-                report.table,
-                report.chunks_differing,
-                report.chunks,
-                report.rows_only_in_source,
-                report.rows_only_in_target,
-                report.rows_changed,
-                report.seconds
-            ),
-        };
+        let line = lines::finished(report, writing, held);
         match (self.output, &report.error) {
             (Output::Lines, _) => eprintln!("{line}"),
             // A failure is never silent, not even with bars or --quiet.
@@ -317,9 +360,50 @@ impl Reporter {
         }
     }
 
+    /// A table's held deletions, after the tables that reference it: applied (a `--verbose`
+    /// detail), failed (never silent) or skipped by a stop (the next run applies them).
+    pub fn held_deletions(&self, table: &str, outcome: HeldDeletions<'_>, seconds: f64) {
+        match outcome {
+            HeldDeletions::Applied(deleted) => self.detail(
+                "held_deletions_applied",
+                || json!({ "table": table, "deleted": deleted, "seconds": seconds }),
+                || {
+                    format!(
+                        "{table}: deleted {} held back for the tables that reference it ({seconds:.1}s)",
+                        counted(deleted, "row")
+                    )
+                },
+            ),
+            HeldDeletions::Failed(error) => {
+                if !self.event(Level::Error, "held_deletions_failed", || {
+                    json!({ "table": table, "error": error, "seconds": seconds })
+                }) {
+                    let line = format!(
+                        "{table}: FAILED deleting the rows held back for the tables that reference it: {error}"
+                    );
+                    match self.output {
+                        Output::Bars => {
+                            let _ = self.multi.println(&line);
+                        }
+                        _ => eprintln!("{line}"),
+                    }
+                }
+            }
+            HeldDeletions::Skipped => {
+                let message = "stopped before the rows held back for the tables that reference it were deleted; the next run deletes them";
+                if !self.event(Level::Warn, "held_deletions_skipped", || {
+                    json!({ "table": table, "message": message })
+                }) {
+                    self.note(&format!("{table}: {message}"));
+                }
+            }
+        }
+    }
+
     /// The end of a run: a `run_finished` event with the totals, or the human summary table
     /// (when `summary`, i.e. not replaced by `--json`) and, with `--timings`, the phase table.
     pub fn run_finished(&self, report: &RunReport, summary: bool) {
+        self.run.finish();
         let level = match (report.totals.tables_failed, report.interrupted) {
             (0, false) => Level::Info,
             (0, true) => Level::Warn,
@@ -399,6 +483,8 @@ impl Reporter {
         // and anyhow's `{:#}` print them).
         let messages = error_messages(e);
         let line = messages.join(": ");
+        // The run's bar ends first, so the error is not drawn over.
+        self.run.finish();
         if self.event(Level::Error, "error", || {
             json!({
                 "message": line,

@@ -4,6 +4,7 @@
 //! them.
 
 use super::data::RunReport;
+use super::lines;
 use crate::timings::Phase;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
 
@@ -63,18 +64,12 @@ pub fn print_summary(report: &RunReport) {
     }
     for t in &report.tables {
         if let Some(error) = &t.error {
-            let w = t.written();
             eprintln!(
-                "{}: FAILED; found {} rows only in source, {} only in target, {} changed in the {} of {} chunks compared; written before the failure: inserted {}, updated {}, deleted {}; error: {error}",
+                "{}: FAILED; found {} in the {} compared; written before the failure: {}; error: {error}",
                 t.table,
-                t.rows_only_in_source,
-                t.rows_only_in_target,
-                t.rows_changed,
-                t.chunks_compared,
-                t.chunks,
-                w.inserted,
-                w.updated,
-                w.deleted
+                lines::found(t),
+                lines::of_chunks(t.chunks_compared, t.chunks),
+                lines::written(t),
             );
         }
     }

@@ -9,6 +9,7 @@ use crate::engine::{ConnectOptions, Db};
 use crate::prepare::{missing_target_file, prepare_table};
 use crate::report::error_messages;
 use crate::schema::TablePlan;
+use crate::words::counted;
 use anyhow::{bail, Context, Result};
 
 /// Connects to both sides and checks every table without comparing anything, telling `say` one
@@ -43,9 +44,9 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
             Ok(plan) => {
                 let key: Vec<&str> = plan.source.key_columns().map(|c| c.name.as_str()).collect();
                 say(&format!(
-                    "ok: {}: {} columns compared, key ({}), mode {}",
+                    "ok: {}: {} compared, key ({}), mode {}",
                     plan.name,
-                    plan.source.columns.len(),
+                    counted(plan.source.columns.len() as u64, "column"),
                     key.join(", "),
                     plan.mode
                 ));
@@ -86,9 +87,9 @@ pub async fn check(job: &Job, say: &mut dyn FnMut(&str)) -> Result<()> {
     tokio::join!(source.close(), target.close());
     if !failed.is_empty() {
         bail!(
-            "{} of {} tables cannot be synced: {}",
+            "{} of {} cannot be synced: {}",
             failed.len(),
-            job.tables.len(),
+            counted(job.tables.len() as u64, "table"),
             failed.join(", ")
         );
     }

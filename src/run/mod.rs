@@ -41,7 +41,7 @@ use crate::create::add_foreign_keys;
 use crate::engine::{ConnectOptions, Db};
 use crate::order::{write_order, WriteOrder};
 use crate::prepare::{missing_target_file, prepare_table};
-use crate::report::{error_messages, Reporter, RunReport, Signal, TableReport};
+use crate::report::{error_messages, HeldDeletions, Reporter, RunReport, Signal, TableReport};
 use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
 use anyhow::{anyhow, bail, Context, Result};
@@ -383,7 +383,8 @@ impl Tables<'_> {
         (reports, held)
     }
 
-    /// One table, under its lock; its report is told unless its deletions are held.
+    /// One table, under its lock; its report is told as its own pass ends, with the deletions
+    /// it holds for after the tables that reference it.
     async fn run_table(
         &self,
         i: usize,
@@ -403,7 +404,13 @@ impl Tables<'_> {
         };
         let holding =
             (policy.hold_deletions && holds).then(|| Arc::new(Mutex::new(HeldDeletes::default())));
+        let waiting = if policy.write {
+            "waiting for its lock"
+        } else {
+            "planning"
+        };
         let table = TableRun {
+            progress: reporter.table(&plan.name, policy.write, waiting),
             source: self.source.clone(),
             target: self.writer.clone(),
             plan: plan.clone(),
@@ -441,9 +448,9 @@ impl Tables<'_> {
         report.seconds = t0.elapsed().as_secs_f64();
         report.bytes_from_source = self.source.bytes_received() - received.0;
         report.bytes_from_target = writer.bytes_received() - received.1;
-        if held.is_none() {
-            reporter.table_finished(&report, policy.write);
-        }
+        // Every deletion the table found waits for the tables that reference it.
+        let waiting = held.as_ref().map_or(0, |_| report.rows_only_in_target);
+        reporter.table_finished(&report, policy.write, waiting);
         (report, held)
     }
 
@@ -464,7 +471,8 @@ impl Tables<'_> {
             // wait for the next run.
             if self.stop.requested().is_some() {
                 report.interrupted = true;
-                self.reporter.table_finished(report, policy.write);
+                self.reporter
+                    .held_deletions(&report.table, HeldDeletions::Skipped, 0.0);
                 continue;
             }
             let t0 = Instant::now();
@@ -476,13 +484,23 @@ impl Tables<'_> {
                     .context("deleting rows after the tables that reference them")
             })
             .await;
-            match outcome {
-                Ok(Some(deleted)) => report.deleted += deleted,
-                Ok(None) => report.interrupted = true,
-                Err(e) => report.error = Some(error_messages(&e).join(": ")),
-            }
-            report.seconds += t0.elapsed().as_secs_f64();
-            self.reporter.table_finished(report, policy.write);
+            let seconds = t0.elapsed().as_secs_f64();
+            report.seconds += seconds;
+            let told = match outcome {
+                Ok(Some(deleted)) => {
+                    report.deleted += deleted;
+                    HeldDeletions::Applied(deleted)
+                }
+                Ok(None) => {
+                    report.interrupted = true;
+                    HeldDeletions::Skipped
+                }
+                Err(e) => {
+                    report.error = Some(error_messages(&e).join(": "));
+                    HeldDeletions::Failed(report.error.as_deref().unwrap_or_default())
+                }
+            };
+            self.reporter.held_deletions(&report.table, told, seconds);
         }
     }
 }
@@ -506,10 +524,15 @@ fn warn_deleted_present_in_source(report: &mut TableReport, policy: Policy, repo
             "they are listed as `still in the source`",
         )
     };
+    let (are, these_rows) = if n == 1 {
+        ("is", "this row")
+    } else {
+        ("are", "these rows")
+    };
     let message = format!(
-        "{n} of the rows {what} are still in the source, outside its subset: either the two \
+        "{n} of the rows {what} {are} still in the source, outside its subset: either the two \
          sides disagree on which rows the `where` selects (text compared under different \
-         collations, say), or these rows left the subset since the last sync; {listed}"
+         collations, say), or {these_rows} left the subset since the last sync; {listed}"
     );
     reporter.warning(&report.table, &message);
     report.warnings.push(message);

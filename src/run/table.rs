@@ -83,6 +83,8 @@ pub(super) struct TableRun {
     pub slots: Arc<Semaphore>,
     /// The source is 5 ms or more away: narrowing saves bytes before scans.
     pub remote: bool,
+    /// The table's progress, shown from before its lock is taken.
+    pub progress: TableProgress,
 }
 
 /// What every chunk task of a table shares.
@@ -96,7 +98,6 @@ struct Shared {
     /// taken by the chunk's first try.
     listed: Mutex<HashMap<usize, RowLists>>,
     density: Density,
-    progress: TableProgress,
 }
 
 /// A chunk done: its position, comparison and what was written.
@@ -121,6 +122,7 @@ impl From<anyhow::Error> for Failed {
 pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Result<()> {
     let (source, target, plan, policy) = (&table.source, &table.target, &table.plan, table.policy);
     if policy.truncate {
+        table.progress.phase("emptying the subset");
         let t0 = Instant::now();
         report.deleted = target
             .delete_subset(&plan.target)
@@ -128,6 +130,7 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
             .context("emptying the target's subset")?;
         report.timings.add(Phase::Copy, t0.elapsed());
     }
+    table.progress.phase("planning");
     let planning = Instant::now();
     // Planning and summing only read, so a stop abandons them.
     let planned = table.stop.unless_stopped(async {
@@ -164,6 +167,7 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
     // Buckets are summed through finer groups, where narrowing a differing bucket starts.
     let fine = match layout.grouping {
         Some(Grouping::Buckets { of }) if !copy_only => {
+            table.progress.phase("summing checksums");
             let by = first_split(of * plan.chunk_size, of);
             let both = table.stop.unless_stopped(async {
                 tokio::try_join!(
@@ -194,9 +198,7 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
         let of = report.chunks;
         (bucket_sums(src, of), bucket_sums(tgt, of))
     });
-    let progress = table
-        .reporter
-        .table(&plan.name, report.chunks, policy.write);
+    table.progress.planned(report.chunks);
     let buckets = match (layout.grouping, fine) {
         (Some(Grouping::Buckets { of }), Some(fine)) => Some((of, fine)),
         _ => None,
@@ -207,7 +209,6 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
         sums,
         listed: Mutex::new(HashMap::new()),
         density: Density::default(),
-        progress,
     });
     let chunks: Vec<(usize, Chunk)> = chunks.into_iter().enumerate().collect();
     let result = match buckets {
@@ -217,7 +218,7 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
     if result.is_ok() && report.chunks_compared < report.chunks {
         report.interrupted = true;
     }
-    shared.progress.finish();
+    shared.run.progress.finish();
     // Listings in key order read better than completion order.
     report.differences.sort_by_key(|listing| listing.chunk);
     result
@@ -511,9 +512,15 @@ impl Shared {
         };
         let differs = comparison.diff.is_some();
         self.density.record(&comparison);
-        self.progress.compared(differs);
+        let rows = comparison.source.rows.max(comparison.target.rows);
+        let changed = match &comparison.diff {
+            _ if run.policy.write => written.total(),
+            Some(diff) => planned_stats(diff).total(),
+            None => 0,
+        };
+        // A chunk copied without comparing counts what it copied.
+        run.progress.chunk_done(rows.max(written.inserted), changed);
         if run.policy.write && differs {
-            self.progress.copied();
             run.reporter
                 .chunk_copied(&run.plan.name, &describe_chunk(&chunk), &written);
         }

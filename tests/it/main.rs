@@ -25,6 +25,7 @@ mod keyless;
 mod locking;
 mod narrowing;
 mod precision;
+mod progress;
 mod reconnect;
 mod reporting;
 mod seeding;

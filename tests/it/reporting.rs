@@ -490,3 +490,82 @@ async fn a_failed_table_reports_what_it_found_and_the_error() {
     );
     pair.cleanup().await;
 }
+
+/// Two tables in foreign key order, listed child first: the per-table lines and the summary
+/// both follow the write order (parents first); the parent's deletions, held until its child is
+/// written, are announced on its line and, with `-v`, told when applied (a JSON event too).
+#[tokio::test]
+async fn tables_are_told_in_write_order_and_held_deletions_with_verbose() {
+    let pair = Pair::new(Engine::Sqlite).await.expect("SQLite is embedded");
+    pair.exec_both(
+        "CREATE TABLE owners (id INTEGER PRIMARY KEY, v TEXT);
+         CREATE TABLE pets (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES owners (id));
+         INSERT INTO owners VALUES (1, 'a'), (2, 'b');
+         INSERT INTO pets VALUES (1, 1), (2, 2);",
+    )
+    .await;
+    let stale = "INSERT INTO owners VALUES (3, 'gone'); INSERT INTO pets VALUES (3, 3);";
+    pair.target.exec(stale).await;
+    let job = pair.job_file("[[tables]]\nname = \"pets\"\n[[tables]]\nname = \"owners\"\n");
+    let job = job.to_str().unwrap_or_default();
+    let dir = pair.dir.path();
+    let output = dbdelta(dir, &["sync", "-c", job, "-v"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let at = |needle: &str| {
+        stderr
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing:\n{stderr}"))
+    };
+    let owners = at("owners: 1 of 1 chunk differed; inserted 0, updated 0, deleted 0; 1 row to delete after the tables that reference it");
+    let pets = at("pets: 1 of 1 chunk differed; inserted 0, updated 0, deleted 1");
+    let held = at("owners: deleted 1 row held back for the tables that reference it");
+    let summary_owners = at("│ owners");
+    let summary_pets = at("│ pets");
+    assert!(
+        owners < pets && pets < held,
+        "lines in write order:\n{stderr}"
+    );
+    assert!(
+        held < summary_owners && summary_owners < summary_pets,
+        "{stderr}"
+    );
+    assert_eq!(pair.target.count("owners").await, 2);
+
+    // Without -v no held-deletion line; with JSON logs, an event (with -v).
+    pair.target.exec(stale).await;
+    let output = dbdelta(dir, &["sync", "-c", job]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("held back"));
+    pair.target.exec(stale).await;
+    let output = dbdelta(dir, &["sync", "-c", job, "-v", "--log-format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let events = events(&output);
+    let told: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|e| Some((e["event"].as_str()?, e["table"].as_str()?)))
+        .filter(|(event, _)| !["table_started", "chunk_copied"].contains(event))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("table_finished", "owners"),
+            ("table_finished", "pets"),
+            ("held_deletions_applied", "owners")
+        ],
+        "{}",
+        describe(&output)
+    );
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "table_finished")
+        .expect("owners");
+    assert_eq!(finished["deletions_held"], 1);
+    let applied = events
+        .iter()
+        .find(|e| e["event"] == "held_deletions_applied")
+        .expect("event");
+    assert_eq!(applied["deleted"], 1);
+    assert_eq!(applied["level"], "debug");
+    assert_eq!(pair.target.count("owners").await, 2);
+    pair.cleanup().await;
+}

@@ -7,6 +7,8 @@ mod dialect;
 mod introspect;
 mod lock;
 
+pub use lock::LockFile;
+
 use connect::DEFER_CONSTRAINTS;
 
 use super::{ConnectOptions, DbUrl, Engine, SourceTable, TableExtras, TableInfo, TableLock};
