@@ -249,6 +249,16 @@ async fn prepare<'a>(
         };
     let key_of = |row: &Vec<Value>| plan.source.key_of(row);
     let bytes_read = rows.iter().map(|row| rows_size(row)).sum();
+    // Which rows the target lacks, by the keys the comparison listed: fitting a row below may
+    // respell its key (SQLite's `2024-1-5` as `2024-01-05`), which no listed key then matches.
+    let is_new: Vec<bool> = rows
+        .iter()
+        .map(|row| {
+            new_keys
+                .as_ref()
+                .is_none_or(|new| new.contains(&key_of(row)))
+        })
+        .collect();
     // Unless both sides declare every column alike, every value is checked against its target
     // column before anything is written: a narrower target would round it without a word.
     let rows = if plan.source.native_rows {
@@ -270,11 +280,13 @@ async fn prepare<'a>(
             )
         })?;
     }
-    // Rows whose key the target lacks; the rest of `rows` update existing target rows.
+    // Rows whose key the target lacks, as they will be written; the rest of `rows` update
+    // existing target rows.
     let inserting: Vec<Key> = rows
         .iter()
-        .map(key_of)
-        .filter(|k| new_keys.as_ref().is_none_or(|new| new.contains(k)))
+        .zip(&is_new)
+        .filter(|(_, &new)| new)
+        .map(|(row, _)| key_of(row))
         .collect();
     let inserted = inserting.len() as u64;
     let outside = target

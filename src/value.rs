@@ -530,6 +530,10 @@ fn offset_to_utc(text: &str) -> Option<String> {
     let (clock, offset) = time.split_at(time.find(['+', '-'])?);
     let sign = if offset.starts_with('-') { -1 } else { 1 };
     let digits = offset[1..].replace(':', "");
+    // Only ASCII digits: the slicing below is by bytes.
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let offset_minutes: i64 = match digits.len() {
         2 => digits.parse::<i64>().ok()? * 60,
         4 => digits[..2].parse::<i64>().ok()? * 60 + digits[2..].parse::<i64>().ok()?,
@@ -1054,6 +1058,10 @@ mod tests {
         assert_eq!(respell(TypeClass::Text, text("10:30")), text("10:30"));
         assert_eq!(respell(TypeClass::Time, Value::Int(5)), Value::Int(5));
         assert!(has_utc_offset("2024-01-01 10:00:00+02:00"));
+        assert!(
+            !has_utc_offset("2024-01-01 10:00:00+1é1"),
+            "no panic either"
+        );
         assert!(!has_utc_offset("2024-01-01 10:00:00Z"));
         assert!(!has_utc_offset("2024-01-01"));
     }

@@ -5,9 +5,11 @@
 //! and writes each placeholder `{n}` as the literal of value n, built once by [`sql_literal`] for
 //! the engine that runs the statement. What a value brings in (a quote, a `{2}`) is never read
 //! again, so it stays data. A placeholder already between quotes (`day = '{1}'`, pgsync's habit)
-//! gets the value escaped for inside that literal instead, so both spellings select the same rows.
+//! gets the value escaped for inside that literal instead, so both spellings select the same rows;
+//! one in a comment or a quoted identifier is left alone (see `sql_text`).
 
 use super::file::{GroupFile, GroupMemberFile, GroupTablesFile};
+use super::sql_text::{self, Context};
 use super::EngineKind;
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -94,56 +96,42 @@ impl Group {
 /// pass: the text a value brings in is copied, never scanned for placeholders again. A
 /// placeholder without a value (`{3}` with two) is left as written.
 ///
-/// The template's own string literals (`'…'`, a quote inside written `''`, and on MySQL a
-/// backslash escaping the next character) are followed, so that a placeholder inside one gets
-/// the value escaped for inside a literal rather than a second pair of quotes.
+/// Where a placeholder stands is read by [`sql_text::pieces`]: in code it becomes the whole
+/// literal; inside an ordinary `'…'` string (`day = '{1}'`, `name LIKE '%{1}%'`) the value
+/// escaped for inside it; in a comment, a quoted identifier or a dollar-quoted or `E'…'` string
+/// it is left as written, since no value could go there and stay data.
 pub fn render_sql(template: &str, args: &[String], kind: EngineKind) -> String {
     let literals: Vec<String> = args.iter().map(|arg| sql_literal(arg, kind)).collect();
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    let mut quoted = false;
-    while let Some(at) = rest.find(['{', '\'', '\\']) {
+    for (context, piece) in sql_text::pieces(template, kind) {
+        match context {
+            Context::Code => fill(piece, &literals, |literal| literal, &mut out),
+            Context::Quoted => fill(piece, &literals, inside_quotes, &mut out),
+            Context::Elsewhere => out.push_str(piece),
+        }
+    }
+    out
+}
+
+/// Copies `text` into `out` with each placeholder that has a value replaced by `form` of its
+/// literal.
+fn fill(text: &str, literals: &[String], form: fn(&str) -> &str, out: &mut String) {
+    let mut rest = text;
+    while let Some(at) = rest.find('{') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
-        match rest.as_bytes()[at] {
-            b'\'' => {
-                // `''` inside a literal toggles twice: the literal goes on, as SQL reads it.
-                quoted = !quoted;
-                out.push('\'');
+        match placeholder(after).and_then(|(n, len)| Some((literals.get(n - 1)?, len))) {
+            Some((literal, len)) => {
+                out.push_str(form(literal));
+                rest = &after[len + 1..];
+            }
+            None => {
+                out.push('{');
                 rest = after;
-            }
-            b'\\' if quoted && kind == EngineKind::MySql => {
-                out.push('\\');
-                let escaped = after.chars().next().map_or(0, char::len_utf8);
-                out.push_str(&after[..escaped]);
-                rest = &after[escaped..];
-            }
-            b'\\' => {
-                out.push('\\');
-                rest = after;
-            }
-            _ => {
-                let filled =
-                    placeholder(after).and_then(|(n, len)| Some((literals.get(n - 1)?, len)));
-                match filled {
-                    Some((literal, len)) if quoted => {
-                        out.push_str(inside_quotes(literal));
-                        rest = &after[len + 1..];
-                    }
-                    Some((literal, len)) => {
-                        out.push_str(literal);
-                        rest = &after[len + 1..];
-                    }
-                    None => {
-                        out.push('{');
-                        rest = after;
-                    }
-                }
             }
         }
     }
     out.push_str(rest);
-    out
 }
 
 /// A literal without its surrounding quotes (a number is its own inside).
@@ -285,6 +273,25 @@ mod tests {
         let mut own = group(None);
         own.tables[0].filter = Some("user_id = {1}".into());
         assert_eq!(own.args(Some("7")).unwrap(), ["7".to_string()]);
+    }
+
+    #[test]
+    fn a_quote_in_a_comment_or_identifier_cannot_turn_a_value_into_code() {
+        // Were the comment's apostrophe taken for a quote, `{1}` would count as inside a string
+        // and `0 OR true` would be written bare.
+        let template = "-- the tenant's orders\ntenant_id = {1}";
+        assert_eq!(
+            render(template, &["0 OR true"], EngineKind::Postgres),
+            "-- the tenant's orders\ntenant_id = '0 OR true'"
+        );
+        assert_eq!(
+            render("\"it's\" = {1} /* {1} */", &["x"], EngineKind::Postgres),
+            "\"it's\" = 'x' /* {1} */"
+        );
+        assert_eq!(
+            render("name LIKE '%{1}%'", &["O'Brien"], EngineKind::Sqlite),
+            "name LIKE '%O''Brien%'"
+        );
     }
 
     #[test]

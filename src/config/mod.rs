@@ -28,6 +28,7 @@ mod patterns;
 mod position;
 mod precedence;
 mod select;
+mod sql_text;
 mod tables;
 
 /// Where a job's databases are: defined by the engine layer, named here too for the job's users.

@@ -196,6 +196,18 @@ fn key_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
         if let Some(hash) = dialect.native_key_hash_expr(&columns) {
             return Some(hash);
         }
+        return dialect.key_hash_expr(&canonical_fields(kind, side.key_columns())?);
+    }
+    // Floats and JSON have no canonical text in SQL (see `crate::value`): a key holding one (the
+    // whole row of a keyless table) is bucketed in-process, where the comparison buckets it.
+    let portable = |c: &Column| {
+        !matches!(
+            c.class,
+            TypeClass::Float | TypeClass::Float32 | TypeClass::Json
+        )
+    };
+    if !key.iter().all(|c| portable(c)) {
+        return None;
     }
     dialect.key_hash_expr(&canonical_fields(kind, side.key_columns())?)
 }

@@ -447,3 +447,42 @@ async fn sqlite_text_into_bytea_arrives_as_its_utf8_bytes_and_converges() {
 async fn sqlite_text_into_blob_arrives_as_its_utf8_bytes_and_converges() {
     sqlite_text_into_binary_converges(Engine::MySql).await;
 }
+
+/// A key that a write respells (SQLite's `2024-1-5` becomes `2024-01-05`) is still checked
+/// against the target's rows outside the subset: the PostgreSQL row `2024-01-05` of another
+/// tenant is not overwritten.
+#[tokio::test]
+async fn a_respelled_key_cannot_overwrite_a_row_outside_the_subset_sqlite_to_pg() {
+    let Some(link) = Link::new(Engine::Sqlite, Engine::Postgres).await else {
+        return;
+    };
+    link.source()
+        .exec(
+            "CREATE TABLE days (day DATE NOT NULL PRIMARY KEY, tenant INTEGER);
+             INSERT INTO days VALUES ('2024-1-5', 1);",
+        )
+        .await;
+    link.target()
+        .exec(
+            "CREATE TABLE days (day date PRIMARY KEY, tenant integer);
+             INSERT INTO days VALUES ('2024-01-05', 2);",
+        )
+        .await;
+    let job = link.job("[[tables]]\nname = \"days\"\nwhere = \"tenant = 1\"\n");
+    let output = dbdelta(link.dir(), &["sync", "-c", &job]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("outside the subset"),
+        "{}",
+        describe(&output)
+    );
+    let target = link
+        .target()
+        .rows("SELECT day::text, tenant::text FROM days")
+        .await;
+    assert_eq!(
+        target,
+        [vec![Some("2024-01-05".to_string()), Some("2".to_string())]]
+    );
+    link.cleanup().await;
+}

@@ -196,8 +196,16 @@ impl Dialect for MySql {
         format!("CAST(CONVERT({expr} USING utf8mb4) AS BINARY)")
     }
 
-    fn null_safe_equal(&self, _column: &Column, left: &str, right: &str) -> String {
-        format!("{left} <=> {right}")
+    /// A decimal is bound as text, and MySQL compares a DECIMAL with a string as doubles
+    /// (`0.1` would equal `0.10000000000000000001`): the value is cast to the column's own
+    /// declaration first, so the comparison is exact.
+    fn null_safe_equal(&self, column: &Column, left: &str, right: &str) -> String {
+        match precision_scale(&column.decl_type.to_ascii_lowercase()) {
+            Some((precision, scale)) if column.class == TypeClass::Decimal => {
+                format!("{left} <=> CAST({right} AS DECIMAL({precision}, {scale}))")
+            }
+            _ => format!("{left} <=> {right}"),
+        }
     }
 
     fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String {
