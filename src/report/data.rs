@@ -67,6 +67,9 @@ pub struct TableReport {
     /// Time per phase, summed across concurrent chunks.
     pub timings: Timings,
     pub warnings: Vec<String>,
+    /// `create_missing` created the target table in this run (`"created": true` in `--json`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub created: bool,
     /// A signal stopped the run before every chunk of the table (or its held deletions) ran.
     #[serde(skip_serializing_if = "is_false")]
     pub interrupted: bool,

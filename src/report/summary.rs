@@ -11,6 +11,12 @@ use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
 /// The human summary table on stderr.
 pub fn print_summary(report: &RunReport) {
     let writing = report.command == "sync";
+    if report.command == crate::run::SCHEMA_ONLY {
+        eprintln!(
+            "Schema only: missing tables with create_missing were created (see the warnings for \
+             what was not carried over); no rows were compared or copied."
+        );
+    }
     if report.command == "sync --dry-run" {
         eprintln!("Dry run: nothing was written. `only source` rows would be inserted, `only target` rows deleted, `changed` rows updated.");
     }
@@ -37,6 +43,13 @@ pub fn print_summary(report: &RunReport) {
         };
         let status = match (&t.error, t.chunks_differing, writing) {
             (Some(_), _, _) => "FAILED",
+            (None, _, _) if report.command == crate::run::SCHEMA_ONLY => {
+                if t.created {
+                    "created"
+                } else {
+                    "exists"
+                }
+            }
             (None, _, _) if t.interrupted => "interrupted",
             (None, 0, _) => "in sync",
             (None, _, true) => "synced",

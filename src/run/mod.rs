@@ -37,7 +37,7 @@ pub use shutdown::{stop_on_signals, Stop};
 use crate::apply::HeldDeletes;
 use crate::collisions::refuse_colliding_keys;
 use crate::config::{Integrity, Job, REMOTE_ROUND_TRIP};
-use crate::create::add_foreign_keys;
+use crate::create::{add_foreign_keys, Creation};
 use crate::engine::{ConnectOptions, Db};
 use crate::order::{write_order, WriteOrder};
 use crate::prepare::{missing_target_file, prepare_table};
@@ -49,6 +49,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use table::TableRun;
 use tokio::sync::Semaphore;
+
+/// The command name a `sync --schema-only` report carries.
+pub const SCHEMA_ONLY: &str = "sync --schema-only";
 
 /// Runs a job to the end. An `Err` means nothing could be compared (bad connection, a table that
 /// cannot be synced); failures during a table's run are in that table's report instead.
@@ -202,11 +205,12 @@ async fn run_connected(
                 table: plan.name.clone(),
                 warnings: plan.warnings.clone(),
                 timings: *timings,
+                created: matches!(plan.creation, Creation::Created { .. }),
                 ..Default::default()
             })
             .collect();
         let elapsed = started.elapsed().as_secs_f64();
-        return Ok(RunReport::new(command.name(), true, elapsed, tables));
+        return Ok(RunReport::new(SCHEMA_ONLY, true, elapsed, tables));
     }
     let order = if run_policy.write {
         let names: Vec<String> = plans.iter().map(|(p, _)| p.target_name.clone()).collect();
@@ -400,6 +404,7 @@ impl Tables<'_> {
             table: plan.name.clone(),
             warnings: plan.warnings.clone(),
             timings: *timings,
+            created: matches!(plan.creation, Creation::Created { .. }),
             ..Default::default()
         };
         let holding =

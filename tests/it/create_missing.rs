@@ -71,6 +71,12 @@ async fn the_first_run_goes_through_check_diff_and_sync_without_a_target_file() 
 
     let (code, report) = dbdelta_json(dir, &["sync", "--schema-only", "-c", job]);
     assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["command"], "sync --schema-only", "{report:#}");
+    assert_eq!(
+        table_report(&report, "fresh")["created"],
+        true,
+        "{report:#}"
+    );
     let target = Conn::Lite(
         sqlx::sqlite::SqlitePoolOptions::new()
             .connect(&format!("sqlite://{}", seed.display()))
