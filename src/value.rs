@@ -453,27 +453,33 @@ fn canonical_uuid(text: &str) -> String {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(text);
-    let hyphenated = bare.len() == 36
-        && bare
-            .char_indices()
-            .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (c == '-'));
-    let hex: String = bare.chars().filter(|c| *c != '-').collect();
-    if (hyphenated || bare.len() == 32)
-        && hex.len() == 32
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        let hex = hex.to_ascii_lowercase();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..]
-        )
-    } else {
-        text.to_ascii_lowercase()
+    // PostgreSQL's reading: 32 hex digits, with a hyphen allowed after any group of four.
+    let mut hex = String::with_capacity(32);
+    let mut well_formed = !bare.ends_with('-');
+    let mut after_hyphen = false;
+    for c in bare.chars() {
+        match c {
+            '-' if !hex.is_empty() && hex.len().is_multiple_of(4) && !after_hyphen => {
+                after_hyphen = true
+            }
+            c if c.is_ascii_hexdigit() => {
+                hex.push(c.to_ascii_lowercase());
+                after_hyphen = false;
+            }
+            _ => well_formed = false,
+        }
     }
+    if !(well_formed && hex.len() == 32) {
+        return text.to_ascii_lowercase();
+    }
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// Shortest round-trip digits of the exact binary64 value in scientific form; both zeros are
@@ -1058,6 +1064,28 @@ mod tests {
         assert_eq!(respell(TypeClass::Text, text("10:30")), text("10:30"));
         assert_eq!(respell(TypeClass::Time, Value::Int(5)), Value::Int(5));
         assert!(has_utc_offset("2024-01-01 10:00:00+02:00"));
+        let uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+        for spelling in [
+            "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+            "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+            "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+            "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11",
+            "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}",
+        ] {
+            assert_eq!(canonical_uuid(spelling), uuid, "{spelling}");
+        }
+        for not_one in [
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+            "a0e-ebc99",
+            "a0eebc99--9c0b4ef8bb6d6bb9bd380a11",
+            "a0eebc999c0b4ef8bb6d6bb9bd380a11-",
+        ] {
+            assert_eq!(
+                canonical_uuid(not_one),
+                not_one.to_ascii_lowercase(),
+                "{not_one}"
+            );
+        }
         assert!(
             !has_utc_offset("2024-01-01 10:00:00+1é1"),
             "no panic either"

@@ -162,9 +162,16 @@ pub trait Dialect: Sync {
     /// NULL-safely: true where both are NULL, or both hold the same value.
     fn null_safe_equal(&self, column: &Column, left: &str, right: &str) -> String;
 
-    /// `DELETE` of at most `limit` rows of `table` matching `condition`, which rows being
-    /// immaterial (they are identical copies, see [`Identity::WholeRow`]).
-    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String;
+    /// `DELETE` of at most `limit` rows of `table` (whose columns are `columns`) matching
+    /// `condition`, which rows being immaterial (they are identical copies, see
+    /// [`Identity::WholeRow`]).
+    fn delete_limited(
+        &self,
+        table: &str,
+        columns: &[Column],
+        condition: &str,
+        limit: u64,
+    ) -> String;
 
     /// `CREATE TEMPORARY TABLE name` with these `columns` of `table` declared exactly as they
     /// are there (type, character set, collation), so that the temporary table compares values

@@ -704,7 +704,7 @@ pub fn delete_copies(kind: EngineKind, side: &TableSide, row: &Key, copies: u64)
         parts.join(" AND ")
     };
     (
-        dialect.delete_limited(&side.table, &condition, copies),
+        dialect.delete_limited(&side.table, &side.columns, &condition, copies),
         b.values,
     )
 }

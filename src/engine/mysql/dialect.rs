@@ -208,7 +208,13 @@ impl Dialect for MySql {
         }
     }
 
-    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String {
+    fn delete_limited(
+        &self,
+        table: &str,
+        _columns: &[Column],
+        condition: &str,
+        limit: u64,
+    ) -> String {
         format!("DELETE FROM {table} WHERE {condition} LIMIT {limit}")
     }
 
@@ -294,9 +300,11 @@ fn check_timestamp(normal: &str, decl: &str) -> Result<()> {
 /// MySQL's DATE has no era and no infinity: a year before 1 (PostgreSQL's ` BC`) or
 /// `infinity` would fail inside the statement, without naming the row.
 fn check_date(text: &str) -> Result<()> {
+    // Four digits before the first `-`: no year 10000 or later either.
     let year = text
-        .get(..4)
-        .filter(|y| y.bytes().all(|b| b.is_ascii_digit()));
+        .split('-')
+        .next()
+        .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()));
     if year.is_none() || text.ends_with(" BC") {
         bail!("{text:?} is not a date MySQL/MariaDB can store (no era before year 1, no infinity)");
     }

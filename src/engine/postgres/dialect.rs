@@ -205,7 +205,13 @@ impl Dialect for Postgres {
 
     /// PostgreSQL's `DELETE` takes no `LIMIT`: the rows are picked by their physical address,
     /// with the partition's `tableoid`, since `ctid`s repeat across a partitioned table's parts.
-    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String {
+    fn delete_limited(
+        &self,
+        table: &str,
+        _columns: &[Column],
+        condition: &str,
+        limit: u64,
+    ) -> String {
         format!(
             "DELETE FROM {table} WHERE (tableoid, ctid) IN \
              (SELECT tableoid, ctid FROM {table} WHERE {condition} LIMIT {limit})"

@@ -142,9 +142,22 @@ impl Dialect for Sqlite {
 
     /// By `rowid` (a table without a primary key always has one): SQLite builds without
     /// `SQLITE_ENABLE_UPDATE_DELETE_LIMIT` take no `LIMIT` on `DELETE`.
-    fn delete_limited(&self, table: &str, condition: &str, limit: u64) -> String {
+    /// By the row's `rowid`, under whichever of its three names no column of the table has
+    /// taken (a column named `rowid` hides the real one).
+    fn delete_limited(
+        &self,
+        table: &str,
+        columns: &[Column],
+        condition: &str,
+        limit: u64,
+    ) -> String {
+        let rowid = ["rowid", "_rowid_", "oid"]
+            .into_iter()
+            .find(|alias| !columns.iter().any(|c| c.name.eq_ignore_ascii_case(alias)))
+            .unwrap_or("rowid");
         format!(
-            "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {condition} LIMIT {limit})"
+            "DELETE FROM {table} WHERE {rowid} IN \
+             (SELECT {rowid} FROM {table} WHERE {condition} LIMIT {limit})"
         )
     }
 
