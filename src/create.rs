@@ -401,10 +401,15 @@ async fn foreign_key(
         .tables
         .iter()
         .find(|t| same(&t.name, &parent_name))
+        // SQLite names the parent without a schema; elsewhere a schema is part of the name.
         .or_else(|| {
-            job.tables
-                .iter()
-                .find(|t| same(&bare(&t.name), &bare(&parent_name)))
+            (source.kind == EngineKind::Sqlite)
+                .then(|| {
+                    job.tables
+                        .iter()
+                        .find(|t| same(&bare(&t.name), &bare(&parent_name)))
+                })
+                .flatten()
         });
     let Some(parent) = parent else {
         return Ok(None);
@@ -446,6 +451,18 @@ fn portable(value: &DefaultValue, class: TypeClass) -> Option<DefaultValue> {
     Some(match (value, class) {
         (Expression, _) => return None,
         (Text(_) | Number(_) | Bool(_), TypeClass::Bytes) => return None,
+        // A literal date, time, UUID or JSON default is spelled and bounded differently on each
+        // engine (`'0000-00-00'`, `'infinity'`, an offset): one the target refused would fail the
+        // whole `CREATE TABLE`, so such defaults are only named in a warning.
+        (
+            Text(_) | Number(_) | Bool(_),
+            TypeClass::Date
+            | TypeClass::Time
+            | TypeClass::Timestamp
+            | TypeClass::TimestampTz
+            | TypeClass::Uuid
+            | TypeClass::Json,
+        ) => return None,
         (Bool(b), _) if numeric => Number(if *b { "1" } else { "0" }.into()),
         (Text(t), _) if numeric => match is_number(t.trim()) {
             true => Number(t.trim().to_string()),

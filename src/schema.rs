@@ -198,12 +198,18 @@ fn match_columns(
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<Column>, Vec<Column>)> {
     let name = &job.name;
-    // Columns the job file names must exist on both sides.
-    for listed in job.columns.iter().flatten().chain(&job.exclude_columns) {
+    // Columns the job file copies must exist on both sides; an excluded one in the source (a
+    // table `create_missing` made has none of them).
+    for listed in job.columns.iter().flatten() {
         for (side, info) in [("source", defs.source), ("target", defs.target)] {
             if position(info, listed).is_none() {
                 bail!("table {name}: column {listed:?} named in the job file does not exist in the {side}");
             }
+        }
+    }
+    for excluded in &job.exclude_columns {
+        if position(defs.source, excluded).is_none() {
+            bail!("table {name}: column {excluded:?} named in the job file does not exist in the source");
         }
     }
     let selected = |column: &str| {

@@ -115,8 +115,24 @@ pub fn common_default(text: &str) -> Option<DefaultValue> {
     if is_number(bare) {
         return Some(DefaultValue::Number(bare.to_string()));
     }
-    // Precision arguments (`current_timestamp(6)`, `now(3)`) do not change what is meant.
-    let name = bare.split('(').next().unwrap_or(bare).trim();
+    match bare {
+        "datetime('now')" => return Some(DefaultValue::CurrentTimestamp),
+        "date('now')" => return Some(DefaultValue::CurrentDate),
+        _ => {}
+    }
+    // Precision arguments (`current_timestamp(6)`, `now(3)`) do not change what is meant; any
+    // other text after the name (`now() + interval '1 day'`) does.
+    let name = match bare.split_once('(') {
+        Some((name, rest))
+            if rest
+                .strip_suffix(')')
+                .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            name.trim()
+        }
+        Some(_) => return None,
+        None => bare.trim(),
+    };
     Some(match name {
         "true" => DefaultValue::Bool(true),
         "false" => DefaultValue::Bool(false),
@@ -126,8 +142,6 @@ pub fn common_default(text: &str) -> Option<DefaultValue> {
         | "transaction_timestamp"
         | "statement_timestamp" => DefaultValue::CurrentTimestamp,
         "current_date" | "curdate" => DefaultValue::CurrentDate,
-        _ if bare == "datetime('now')" => DefaultValue::CurrentTimestamp,
-        _ if bare == "date('now')" => DefaultValue::CurrentDate,
         _ => return None,
     })
 }
@@ -182,5 +196,10 @@ mod tests {
             Some(DefaultValue::CurrentTimestamp)
         );
         assert_eq!(common_default("uuid()"), None);
+        assert_eq!(common_default("(now() + '1 day'::interval)"), None);
+        assert_eq!(
+            common_default("now()"),
+            Some(DefaultValue::CurrentTimestamp)
+        );
     }
 }

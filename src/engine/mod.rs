@@ -696,11 +696,11 @@ mod tests {
             .dialect()
             .declare(EngineKind::MySql, &source, true);
         assert_eq!(sqlite, "TEXT");
-        // Other columns keep the target's default collation.
+        // Other columns keep the character set's default collation.
         let other = EngineKind::MySql
             .dialect()
             .declare(EngineKind::Postgres, &source, false);
-        assert_eq!(other, "longtext");
+        assert_eq!(other, "longtext CHARACTER SET utf8mb4");
     }
 
     #[test]

@@ -150,6 +150,11 @@ impl Reporter {
         );
     }
 
+    /// The job's patterns were expanded against the source: the run covers `tables` tables.
+    pub fn tables_expanded(&self, tables: usize) {
+        self.run.recount(tables as u64);
+    }
+
     /// A schema warning about one table (one-sided columns and the like).
     pub fn warning(&self, table: &str, message: &str) {
         if !self.event(

@@ -253,6 +253,14 @@ impl RunCounts {
         let _ = self.bar.set(bar);
     }
 
+    /// The run's tables are counted again once patterns have been expanded on the source.
+    pub fn recount(&self, tables: u64) {
+        self.tables.store(tables, Ordering::Relaxed);
+        if let Some(bar) = self.bar.get() {
+            bar.set_length(tables);
+        }
+    }
+
     /// The run is over: its bar goes, so the summary follows the tables' bars.
     pub fn finish(&self) {
         if let Some(bar) = self.bar.get() {

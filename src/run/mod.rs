@@ -127,6 +127,9 @@ pub async fn run_until(
         .context("cannot reach the source")?
         >= REMOTE_ROUND_TRIP;
     let expanded = expand_patterns(job, &source).await?;
+    if let Some(expanded) = &expanded {
+        reporter.tables_expanded(expanded.tables.len());
+    }
     let job = expanded.as_ref().unwrap_or(job);
     let (source, target) = (Arc::new(source), Arc::new(target));
     let sides = Sides {

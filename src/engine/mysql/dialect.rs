@@ -64,6 +64,8 @@ impl Dialect for MySql {
         }
         let decl = column.decl_type.to_ascii_lowercase();
         match column.class {
+            // SQLite keeps any integer of an INT, SMALLINT or TINYINT column in 64 bits.
+            TypeClass::Int if source == EngineKind::Sqlite => "bigint".into(),
             TypeClass::Int => match (standard_integer(&decl), integer_range(&decl)) {
                 (Some(standard), _) => standard.into(),
                 (None, Some((_, max))) if max >= 1 << 63 => "bigint unsigned".into(),
@@ -88,12 +90,15 @@ impl Dialect for MySql {
             // every key the source does (`'a'`, `'A'`, `'a '`): see `key_equality`.
             TypeClass::Text | TypeClass::Other if is_key => format!(
                 "varchar({}) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin",
-                // MySQL indexes no unbounded text: the longest indexable varchar.
-                length_limit(&decl).unwrap_or(768)
+                // MySQL indexes at most 3072 bytes, 768 characters of utf8mb4; a longer value is
+                // refused when its row is written.
+                length_limit(&decl).unwrap_or(768).min(768)
             ),
+            // In utf8mb4 whatever the database's default character set; a varchar holds at
+            // most 16383 such characters.
             TypeClass::Text | TypeClass::Other => match length_limit(&decl) {
-                Some(n) => format!("varchar({n})"),
-                None => "longtext".into(),
+                Some(n) if n <= 16383 => format!("varchar({n}) CHARACTER SET utf8mb4"),
+                _ => "longtext CHARACTER SET utf8mb4".into(),
             },
         }
     }

@@ -24,7 +24,7 @@ pub async fn table_info(pool: &MySqlPool, name: &str) -> Result<Option<TableInfo
         "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR), CAST(data_type AS CHAR), \
                 CAST(is_nullable = 'YES' AS SIGNED), \
                 CAST(column_default IS NOT NULL OR extra LIKE '%auto_increment%' AS SIGNED), \
-                CAST(extra LIKE '%GENERATED%' AS SIGNED), \
+                CAST(extra LIKE '%GENERATED%' AND extra NOT LIKE '%DEFAULT_GENERATED%' AS SIGNED), \
                 CAST(character_set_name AS CHAR), CAST(collation_name AS CHAR) \
          FROM information_schema.columns \
          WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \

@@ -83,6 +83,8 @@ impl Dialect for Postgres {
         }
         let decl = column.decl_type.to_ascii_lowercase();
         match column.class {
+            // SQLite keeps any integer of an INT, SMALLINT or TINYINT column in 64 bits.
+            TypeClass::Int if source == EngineKind::Sqlite => "bigint".into(),
             TypeClass::Int => match (standard_integer(&decl), integer_range(&decl)) {
                 (Some(standard), _) => standard.into(),
                 (None, Some((_, max))) if max >= 1 << 63 => "numeric(20,0)".into(),
