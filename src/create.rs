@@ -130,7 +130,11 @@ pub async fn blueprint(
     let mut created = Vec::new();
     for c in &columns {
         let is_key = key.contains(&c.name);
-        let indexed = is_key || unique_keys.iter().any(|u| u.contains(&c.name));
+        // Declared like a key: the columns of unique indexes, and those of foreign keys, which
+        // must match the parent's key to be accepted.
+        let indexed = is_key
+            || unique_keys.iter().any(|u| u.contains(&c.name))
+            || extras.foreign_keys.iter().any(|fk| fk.columns.contains(&c.name));
         let declared = dialect.declare(source.kind, c, indexed);
         let numbered = (extras.numbered.contains(&c.name)
             && key.len() == 1

@@ -444,3 +444,43 @@ async fn a_keyless_table_is_created_without_a_key_and_synced_as_a_multiset() {
     );
     link.cleanup().await;
 }
+
+/// A column the job leaves out is left out of the created table too, and the table then syncs
+/// (the job file's `exclude_columns` is not looked for in a target that was made without it).
+#[tokio::test]
+async fn excluded_columns_are_not_created_and_the_table_syncs() {
+    let Some(link) = Link::new(Engine::Postgres, Engine::Sqlite).await else {
+        return;
+    };
+    link.source()
+        .exec(
+            "CREATE TABLE users (id integer PRIMARY KEY, name text, password text);
+             INSERT INTO users VALUES (1, 'ann', 'secret'), (2, 'bob', 'hunter2');",
+        )
+        .await;
+    let job = link.job(
+        "[[tables]]\nname = \"users\"\ncreate_missing = true\nexclude_columns = [\"password\"]\n",
+    );
+    for run in ["check", "diff", "sync"] {
+        let output = dbdelta(link.dir(), &[run, "-c", &job]);
+        let expected = if run == "diff" { 1 } else { 0 };
+        assert_eq!(
+            output.status.code(),
+            Some(expected),
+            "{run}: {}",
+            describe(&output)
+        );
+    }
+    let columns = link
+        .target()
+        .rows("SELECT name FROM pragma_table_info('users') ORDER BY cid")
+        .await;
+    assert_eq!(columns.len(), 2, "{columns:?}");
+    let (code, report) = dbdelta_json(link.dir(), &["sync", "-c", &job]);
+    assert_eq!(
+        (code, report["in_sync"].as_bool()),
+        (0, Some(true)),
+        "{report}"
+    );
+    link.cleanup().await;
+}
