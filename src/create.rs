@@ -134,7 +134,10 @@ pub async fn blueprint(
         // must match the parent's key to be accepted.
         let indexed = is_key
             || unique_keys.iter().any(|u| u.contains(&c.name))
-            || extras.foreign_keys.iter().any(|fk| fk.columns.contains(&c.name));
+            || extras
+                .foreign_keys
+                .iter()
+                .any(|fk| fk.columns.contains(&c.name));
         let declared = dialect.declare(source.kind, c, indexed);
         let numbered = (extras.numbered.contains(&c.name)
             && key.len() == 1
