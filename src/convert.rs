@@ -13,7 +13,9 @@
 
 use crate::engine::types::{integer_range, length_limit, precision_scale};
 use crate::engine::{wire_of, Column, EngineKind};
-use crate::value::{coerce, has_utc_offset, key_to_string, respell, Key, TypeClass, Value};
+use crate::value::{
+    coerce, has_utc_offset, key_to_string, respell, respells, Key, TypeClass, Value,
+};
 use anyhow::{bail, Result};
 
 /// Checks (and, where the engine needs it, normalises) one row for the target.
@@ -59,16 +61,24 @@ fn fit_value(value: Value, to: &Column, engine: EngineKind) -> Result<Value> {
     }
     // The target is given the canonical spelling (`10:30` as `10:30:00.000000`, `'yes'` as
     // true), so it holds exactly the value the comparison sees.
-    let respelled = respell(to.class, value.clone());
+    // Only texts of the classes `respell` rewrites are kept (short ones): a refusal speaks of
+    // the respelled value, and the user knows the source's.
+    let original = match &value {
+        Value::Text(text) if respells(to.class) => Some(text.clone()),
+        _ => None,
+    };
+    let respelled = respell(to.class, value);
+    let respelled_differs = original
+        .as_ref()
+        .is_some_and(|text| !matches!(&respelled, Value::Text(r) if r == text));
     let fitted = dialect
-        .check_value(respelled.clone(), to)
+        .check_value(respelled, to)
         .and_then(|value| check_declared(value, to, dialect.fraction_digits(&to.decl_type)))
         .and_then(|checked| {
             coerce(checked, wire_of(engine, to)).map_err(|refused| anyhow::anyhow!(refused.reason))
         });
-    // A refusal speaks of the respelled value; the user knows the source's.
-    match (fitted, &value) {
-        (Err(why), Value::Text(original)) if respelled != value => {
+    match (fitted, original) {
+        (Err(why), Some(original)) if respelled_differs => {
             Err(why.context(format!("the source holds {original:?}")))
         }
         (fitted, _) => fitted,

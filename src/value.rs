@@ -363,6 +363,9 @@ pub fn canonical_text(class: TypeClass, value: &Value) -> Option<String> {
 /// that [`canonical_text`] names. Values of other classes, and text that is no spelling of the
 /// class, are left as they are (for the target to refuse, or the comparison to flag).
 pub fn respell(class: TypeClass, value: Value) -> Value {
+    if !respells(class) {
+        return value;
+    }
     match (class, value) {
         (TypeClass::Bool, Value::Text(t)) => match parse_bool(&t) {
             Some(b) => Value::Bool(b),
@@ -378,6 +381,19 @@ pub fn respell(class: TypeClass, value: Value) -> Value {
         ) => Value::Text(canonical_text(class, &Value::Text(t)).unwrap_or_default()),
         (_, value) => value,
     }
+}
+
+/// Whether [`respell`] may rewrite a text of this class.
+pub fn respells(class: TypeClass) -> bool {
+    matches!(
+        class,
+        TypeClass::Bool
+            | TypeClass::Date
+            | TypeClass::Time
+            | TypeClass::Timestamp
+            | TypeClass::TimestampTz
+            | TypeClass::Uuid
+    )
 }
 
 /// A boolean as PostgreSQL reads one from text (case and surrounding blanks ignored):
