@@ -68,6 +68,8 @@
 //!      those are hashed as their exact `*send` bytes; nor for text under a nondeterministic
 //!      collation, `citext` or `jsonb`, whose hash follows their equality (`Alice` = `alice`), so
 //!      those and every other type are hashed as their text under the byte-wise `C` collation.
+//!      A NULL field adds 0, and a float's hash of zero is the seed, 0 too: floats are hashed
+//!      once more under seed 1, as the bytes of that hash, so that `0.0` and NULL differ.
 //!   2. *A fingerprint.* `hash_record_extended` combines the field hashes as
 //!      `Σ 31^(n-i) · h(fi)` modulo 2^64; 31 is odd, so a change of any one field's hash changes
 //!      the fingerprint. Linear, so summing fingerprints over a chunk would let values swapped

@@ -334,6 +334,30 @@ async fn bigint_values_that_hash_alike_are_found_pg_to_pg() {
     link.cleanup().await;
 }
 
+/// PostgreSQL hashes a float zero as its seed, 0, which is also what a NULL field adds to a
+/// record's hash: `0.0` against NULL must still be found (found by the randomized differential
+/// test, seed 2576602423).
+#[tokio::test]
+async fn float_zero_and_null_are_found_pg_to_pg() {
+    let Some(link) = Link::new(Engine::Postgres, Engine::Postgres).await else {
+        return;
+    };
+    values_differ(
+        &link,
+        Values {
+            setup: ["", ""],
+            columns: [
+                "v double precision, note text",
+                "v double precision, note text",
+            ],
+            bug: ["v = 0", "v = NULL"],
+            kind: Kind::Float,
+        },
+    )
+    .await;
+    link.cleanup().await;
+}
+
 /// The same fold for timestamps: two instants 2^32 microseconds (about 71 minutes) and one
 /// microsecond apart hash alike in PostgreSQL's own timestamp hash.
 #[tokio::test]

@@ -367,8 +367,8 @@ fn native_row_hash_expr(fields: &[String]) -> String {
 }
 
 /// A column as `hash_record_extended` hashes it exactly: through each type's own 64-bit hash
-/// where that hash is a function of the whole value (32-bit integers, dates, booleans, floats,
-/// numerics, UUIDs, bytes), through the exact `*send` bytes where the type's hash folds 64 bits
+/// where that hash is a function of the whole value (32-bit integers, dates, booleans,
+/// numerics, UUIDs, bytes; floats under another seed, so that zero differs from NULL), through the exact `*send` bytes where the type's hash folds 64 bits
 /// into 32 (bigint, time, timestamps), and as text under the byte-wise `C` collation where the
 /// type's hash follows its equality rather than its value (text under a nondeterministic
 /// collation, `citext`, `jsonb`) and for every other type (their text is exact).
@@ -380,9 +380,13 @@ fn exact_hash_field(column: &Column, quoted: &str) -> String {
         TypeClass::Time => format!("time_send({quoted}::time)"),
         TypeClass::Timestamp => format!("timestamp_send({quoted}::timestamp)"),
         TypeClass::TimestampTz => format!("timestamptz_send({quoted}::timestamptz)"),
+        // A float's hash of zero is the seed, 0 here, which is also what a NULL field adds:
+        // hashed again under seed 1 and as bytes, 0.0 and NULL differ (both zeros, and every
+        // NaN, still hash alike, as the canonical texts compare them).
+        TypeClass::Float | TypeClass::Float32 => {
+            format!("int8send(hashfloat8extended({quoted}::float8, 1))")
+        }
         TypeClass::Decimal
-        | TypeClass::Float
-        | TypeClass::Float32
         | TypeClass::Bool
         | TypeClass::Bytes
         | TypeClass::Date
