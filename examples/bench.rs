@@ -105,7 +105,8 @@ const RSS_POLL: Duration = Duration::from_millis(20);
 /// The goals of the benchmark issue: dbdelta's time divided by a baseline's, at most this
 /// (unless said otherwise).
 const GOAL_A_VS_SCAN: f64 = 1.5;
-const GOAL_B_VS_COPY: f64 = 1.0;
+/// Scenario B with the bigint key: ≤ 1.0 until issue [3/5], which asked for 0.8.
+const GOAL_B_VS_COPY: f64 = 0.8;
 const GOAL_B_WRITTEN_VS_DIFFERING: f64 = 1.1;
 const GOAL_C_VS_COPY: f64 = 0.3;
 const GOAL_D_VS_COPY: f64 = 1.2;

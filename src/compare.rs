@@ -18,7 +18,9 @@ use crate::schema::TablePlan;
 use crate::timings::{Phase, Timings};
 use crate::value::{key_to_string, Key, Value};
 use anyhow::{bail, Context, Result};
-use std::collections::{HashMap, HashSet};
+// Keys are hashed by the million per run: foldhash is several times faster than the standard
+// SipHash and still seeded per process.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::time::Instant;
 
 /// What must change in the target for one chunk to equal the source.
@@ -237,6 +239,14 @@ fn summarize(rows: &[(Key, u64)]) -> Checksum {
 /// key is changed (rewritten as the source's one row) or only in the target (all its rows
 /// deleted), whatever the hashes of its copies.
 fn merge(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>, target: Identity) -> Result<ChunkWork> {
+    if let (Some(src), Some(tgt)) = (integer_keys(&src), integer_keys(&tgt)) {
+        return merge_integers(src, tgt, target);
+    }
+    merge_hashed(src, tgt, target)
+}
+
+/// [`merge`] for any keys, through a hash map of the target's.
+fn merge_hashed(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>, target: Identity) -> Result<ChunkWork> {
     let mut target_rows: HashMap<Key, Option<u64>> = HashMap::with_capacity(tgt.len());
     for (key, hash) in tgt {
         // `None`: copies of the key.
@@ -269,6 +279,71 @@ fn merge(src: Vec<(Key, u64)>, tgt: Vec<(Key, u64)>, target: Identity) -> Result
     Ok(ChunkWork::Rows {
         only_in_source,
         only_in_target: target_rows.into_keys().collect(),
+        changed,
+    })
+}
+
+/// The keys and hashes of a list whose keys are all one integer, the common case, which
+/// [`merge_integers`] merges without hashing a key.
+fn integer_keys(rows: &[(Key, u64)]) -> Option<Vec<(i64, u64)>> {
+    rows.iter()
+        .map(|(key, hash)| match key.as_slice() {
+            [Value::Int(k)] => Some((*k, *hash)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`merge`] for one-integer keys, by sorting both lists (they usually arrive in key order, which
+/// sorts in one pass) and walking them side by side.
+fn merge_integers(
+    mut src: Vec<(i64, u64)>,
+    mut tgt: Vec<(i64, u64)>,
+    target: Identity,
+) -> Result<ChunkWork> {
+    src.sort_unstable();
+    tgt.sort_unstable();
+    if let Some(pair) = src.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        bail!(
+            "the source returns key {} more than once; the key must be unique",
+            pair[0].0
+        );
+    }
+    let key = |k: i64| vec![Value::Int(k)];
+    let (mut only_in_source, mut only_in_target, mut changed) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let (mut s, mut t) = (src.iter().peekable(), 0);
+    while t < tgt.len() || s.peek().is_some() {
+        // The target's rows of its next key: more than one only where it has no unique index.
+        let target_key = tgt.get(t).map(|row| row.0);
+        let copies = target_key.map_or(0, |k| tgt[t..].iter().take_while(|r| r.0 == k).count());
+        match (s.peek(), target_key) {
+            (Some(&&(k, _)), Some(tk)) if k < tk => {
+                only_in_source.push(key(k));
+                s.next();
+            }
+            (Some(&&(k, hash)), Some(tk)) if k == tk => {
+                let copied = copies > 1 && target == Identity::Unindexed;
+                if copied || tgt[t].1 != hash {
+                    changed.push(key(k));
+                }
+                s.next();
+                t += copies;
+            }
+            (_, Some(tk)) => {
+                only_in_target.push(key(tk));
+                t += copies;
+            }
+            (Some(&&(k, _)), None) => {
+                only_in_source.push(key(k));
+                s.next();
+            }
+            (None, None) => break,
+        }
+    }
+    Ok(ChunkWork::Rows {
+        only_in_source,
+        only_in_target,
         changed,
     })
 }
@@ -333,6 +408,50 @@ mod tests {
         only_in_target.sort_by(compare_keys);
         assert_eq!(only_in_target, vec![row(3), row(3)]);
         assert!(changed.is_empty());
+    }
+
+    #[test]
+    fn integer_keys_merge_as_any_keys_do() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let sorted = |work: ChunkWork| match work {
+            ChunkWork::Rows {
+                mut only_in_source,
+                mut only_in_target,
+                mut changed,
+            } => {
+                for keys in [&mut only_in_source, &mut only_in_target, &mut changed] {
+                    keys.sort_by(compare_keys);
+                }
+                (only_in_source, only_in_target, changed)
+            }
+            _ => panic!("rows expected"),
+        };
+        for round in 0..200 {
+            let target = [Identity::Unique, Identity::Unindexed][round % 2];
+            let mut src: Vec<(i64, u64)> = (0..rng.gen_range(0..40))
+                .map(|_| (rng.gen_range(-20..20), rng.gen_range(0..3)))
+                .collect();
+            src.sort_unstable_by_key(|r| r.0);
+            src.dedup_by_key(|r| r.0);
+            let mut tgt: Vec<(i64, u64)> = (0..rng.gen_range(0..40))
+                .map(|_| (rng.gen_range(-20..20), rng.gen_range(0..3)))
+                .collect();
+            if target == Identity::Unique {
+                tgt.sort_unstable_by_key(|r| r.0);
+                tgt.dedup_by_key(|r| r.0);
+            }
+            let keyed = |rows: &[(i64, u64)]| -> Vec<(Key, u64)> {
+                rows.iter()
+                    .map(|(k, h)| (vec![Value::Int(*k)], *h))
+                    .collect()
+            };
+            let fast = merge_integers(src.clone(), tgt.clone(), target).unwrap();
+            let hashed = merge_hashed(keyed(&src), keyed(&tgt), target).unwrap();
+            assert_eq!(sorted(fast), sorted(hashed), "round {round}");
+        }
+        let twice = vec![(1, 0), (1, 0)];
+        assert!(merge_integers(twice, Vec::new(), Identity::Unique).is_err());
     }
 
     #[test]

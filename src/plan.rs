@@ -1,9 +1,10 @@
 //! Splitting a table's key space into chunks of about `chunk_size` rows.
 //!
-//! When the keys are dense (the key range at most four times the row count, as with sequences),
-//! the range is cut into equal widths: no index walk is needed. Otherwise boundaries are taken
-//! from the data, not from arithmetic on the key range: in one ordered pass over the source's key
-//! index (`ROW_NUMBER() OVER (ORDER BY key)`), every `chunk_size`-th key starts a new chunk. Sparse or skewed keys therefore give chunks of even
+//! On MySQL and SQLite, when the keys are dense (the key range at most four times the row count,
+//! as with sequences), the range is cut into equal widths: no index walk is needed. Otherwise
+//! (and always on a PostgreSQL source, which walks its index as fast as it counts) boundaries are
+//! taken from the data, not from arithmetic on the key range: in one ordered pass over the
+//! source's key index, every `chunk_size`-th key starts a new chunk. Sparse or skewed keys therefore give chunks of even
 //! size and never thousands of empty ones. Keys the target holds below the source's smallest or
 //! above its largest key are walked on the target the same way, so that a target with many extra
 //! rows (or an empty source) is still cut into chunks of bounded size.
@@ -32,7 +33,9 @@
 //! range of 10,000 such rows reads about 8,000 pages, so 100 ranges read the table's pages dozens
 //! of times over, where a grouped scan per level reads them once.
 
-use crate::engine::{Chunk, Column, Db, Grouping, Identity, KeyOrder, KeyRange, TableSide};
+use crate::engine::{
+    Chunk, Column, Db, EngineKind, Grouping, Identity, KeyOrder, KeyRange, TableSide,
+};
 use crate::value::Key;
 use crate::value::Value;
 use anyhow::{Context, Result};
@@ -157,14 +160,18 @@ async fn plan_ranges(
     tgt: &TableSide,
     chunk_size: u64,
 ) -> Result<Vec<KeyRange>> {
+    // PostgreSQL walks its key index about as fast as it counts the rows (see
+    // `sql::boundaries`), so it is walked without counting; elsewhere a count and the extremes
+    // may show dense keys, which need no walk.
+    let count = source.kind != EngineKind::Postgres;
     let (source_shape, target_shape) = tokio::try_join!(
         async {
-            shape(source, src)
+            shape(source, src, count)
                 .await
                 .context("cannot plan chunks on the source")
         },
         async {
-            shape(target, tgt)
+            shape(target, tgt, count)
                 .await
                 .context("cannot plan chunks on the target")
         },
@@ -204,14 +211,20 @@ async fn plan_ranges(
     Ok(ranges_from_boundaries(boundaries))
 }
 
-/// Row count and smallest and largest key of one side.
+/// Row count (when counted) and smallest and largest key of one side.
 struct Shape {
-    rows: u64,
+    rows: Option<u64>,
     extremes: Option<(Key, Key)>,
 }
 
-async fn shape(db: &Db, side: &TableSide) -> Result<Shape> {
-    let (rows, extremes) = tokio::try_join!(db.count(side), db.key_extremes(side))?;
+async fn shape(db: &Db, side: &TableSide, count: bool) -> Result<Shape> {
+    let rows = async {
+        match count {
+            true => db.count(side).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (rows, extremes) = tokio::try_join!(rows, db.key_extremes(side))?;
     Ok(Shape { rows, extremes })
 }
 
@@ -230,7 +243,7 @@ fn dense_ranges(source: &Shape, target: &Shape, chunk_size: u64) -> Option<Vec<K
         .collect::<Option<_>>()?;
     let low = bounds.iter().map(|b| b.0).min()?;
     let high = bounds.iter().map(|b| b.1).max()?;
-    let rows = i128::from(source.rows.max(target.rows).max(1));
+    let rows = i128::from(source.rows?.max(target.rows?).max(1));
     let span = high - low + 1;
     if span > 4 * rows {
         return None;
@@ -269,11 +282,11 @@ mod tests {
     #[test]
     fn dense_keys_get_equal_widths_and_sparse_keys_none() {
         let shape = |rows, lo, hi| Shape {
-            rows,
+            rows: Some(rows),
             extremes: Some((vec![Value::Int(lo)], vec![Value::Int(hi)])),
         };
         let empty = Shape {
-            rows: 0,
+            rows: Some(0),
             extremes: None,
         };
         let ranges = dense_ranges(&shape(1000, 1, 1000), &empty, 250).unwrap();
