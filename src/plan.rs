@@ -50,7 +50,8 @@ pub struct Layout {
 /// The chunks of one table: key ranges in key order, or hash buckets (see the module doc). A
 /// table that is only copied (`copy_only`: an empty target, or `truncate`) is cut into the
 /// source's own key ranges whatever the target's order: nothing is compared, and the target is
-/// never asked for a range.
+/// never asked for a range. `near`: the source answers within a few milliseconds, so that
+/// boundaries may be walked a query at a time where that is cheaper for the server.
 pub async fn plan_chunks(
     source: &Db,
     target: &Db,
@@ -58,6 +59,7 @@ pub async fn plan_chunks(
     tgt: &TableSide,
     chunk_size: u64,
     copy_only: bool,
+    near: bool,
 ) -> Result<Layout> {
     let source_alone = copy_only
         && !src.from_query
@@ -67,7 +69,7 @@ pub async fn plan_chunks(
         || (keys_order_alike(source, target, src, tgt)
             && !scattered(source, src, chunk_size).await?)
     {
-        let ranges = plan_ranges(source, target, src, tgt, chunk_size).await?;
+        let ranges = plan_ranges(source, target, src, tgt, chunk_size, near).await?;
         return Ok(Layout {
             chunks: ranges.into_iter().map(Chunk::Range).collect(),
             grouping: None,
@@ -159,6 +161,7 @@ async fn plan_ranges(
     src: &TableSide,
     tgt: &TableSide,
     chunk_size: u64,
+    near: bool,
 ) -> Result<Vec<KeyRange>> {
     // PostgreSQL walks its key index about as fast as it counts the rows (see
     // `sql::boundaries`), so it is walked without counting; elsewhere a count and the extremes
@@ -183,20 +186,20 @@ async fn plan_ranges(
     }
     let extremes = source_shape.extremes;
     let source_walk = source
-        .boundaries(src, None, None, chunk_size)
+        .boundaries(src, None, None, chunk_size, near)
         .await
         .context("cannot plan chunks on the source")?;
 
     let boundaries = match extremes {
         // Nothing in the source: the target alone decides.
         None => target
-            .boundaries(tgt, None, None, chunk_size)
+            .boundaries(tgt, None, None, chunk_size, near)
             .await
             .context("cannot plan chunks on the target")?,
         Some((min, max)) => {
             let (below, above) = tokio::try_join!(
-                target.boundaries(tgt, None, Some(&min), chunk_size),
-                target.boundaries(tgt, Some(&max), None, chunk_size),
+                target.boundaries(tgt, None, Some(&min), chunk_size, near),
+                target.boundaries(tgt, Some(&max), None, chunk_size, near),
             )
             .context("cannot plan chunks on the target")?;
             let mut all = below;

@@ -451,17 +451,36 @@ impl Db {
     }
 
     /// The chunk boundaries strictly between `after` and `before`: every `step`-th key, in one
-    /// ordered pass over the key index (see `sql::boundaries`).
+    /// ordered pass over the key index (see `sql::boundaries`), or, on MySQL and SQLite when
+    /// the side is `near` (round trips cheap), a query per boundary that skips `step` keys of
+    /// the index (see `sql::boundary_step`).
     pub async fn boundaries(
         &self,
         side: &TableSide,
         after: Option<&Key>,
         before: Option<&Key>,
         step: u64,
+        near: bool,
     ) -> Result<Vec<Key>> {
-        let (text, params) = sql::boundaries(self.kind, side, after, before, step);
         let wires = sql::key_wires(self.kind, side);
-        self.fetch(&text, &params, &wires).await
+        let step = step.max(1);
+        if self.kind == EngineKind::Postgres || !near {
+            let (text, params) = sql::boundaries(self.kind, side, after, before, step);
+            return self.fetch(&text, &params, &wires).await;
+        }
+        // Counting from the first row, positions step+1, 2·step+1, …; from an exclusive lower
+        // bound, positions step, 2·step, …: each chunk holds `step` rows.
+        let mut skip = if after.is_some() { step - 1 } else { step };
+        let mut walked: Vec<Key> = Vec::new();
+        loop {
+            let from = walked.last().or(after);
+            let (text, params) = sql::boundary_step(self.kind, side, from, before, skip);
+            match self.fetch(&text, &params, &wires).await?.into_iter().next() {
+                Some(key) => walked.push(key),
+                None => return Ok(walked),
+            }
+            skip = step - 1;
+        }
     }
 
     /// The smallest and largest key of the table, if it has rows.

@@ -149,6 +149,7 @@ pub(super) async fn run_table(table: TableRun, report: &mut TableReport) -> Resu
             &plan.target,
             plan.chunk_size,
             copy_only,
+            !table.remote,
         )
         .await?;
         Ok::<_, anyhow::Error>((copy_only, layout))
