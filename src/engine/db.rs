@@ -601,7 +601,11 @@ impl Db {
         let rows = self.fetch(&text, &params, &wires).await?;
         rows.into_iter()
             .map(|mut r| match r.pop() {
-                Some(Value::Int(h)) if r.len() == nkey => Ok((r, h as u64)),
+                Some(Value::Int(h)) if r.len() == nkey => {
+                    // Kept by the thousand: without the room of the hash's slot.
+                    r.shrink_to_fit();
+                    Ok((r, h as u64))
+                }
                 Some(Value::Null) => Err(self.unhashable_row()),
                 other => bail!("unexpected row hash {other:?}"),
             })
@@ -660,8 +664,10 @@ impl Db {
         let mut listed = Vec::new();
         self.fetch_each(&text, &params, &wires, |mut r| match (r.pop(), r.first()) {
             (Some(Value::Int(h)), Some(&Value::Int(bucket))) if r.len() == nkey + 1 => {
-                r.remove(0);
-                listed.push((bucket as u64, r, h as u64));
+                // A key of its own size: the row's vector has room for three values, which
+                // hundreds of thousands of listed keys would keep.
+                let key: Key = r.drain(1..).collect();
+                listed.push((bucket as u64, key, h as u64));
                 Ok(())
             }
             (Some(Value::Null), _) => Err(self.unhashable_row()),

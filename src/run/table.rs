@@ -352,9 +352,20 @@ async fn run_buckets(
         };
         let (source_rows, target_rows) = lists?;
         report.timings.add(Phase::Narrow, started.elapsed());
+        // Each bucket's lists sized to their rows: a pass holds hundreds of thousands.
+        let mut sizes: HashMap<usize, (usize, usize)> = HashMap::new();
+        for (bucket, _, _) in &source_rows {
+            sizes.entry(*bucket as usize).or_default().0 += 1;
+        }
+        for (bucket, _, _) in &target_rows {
+            sizes.entry(*bucket as usize).or_default().1 += 1;
+        }
         let mut by_bucket: HashMap<usize, RowLists> = chunks
             .iter()
-            .map(|(index, _)| (*index, (Vec::new(), Vec::new())))
+            .map(|(index, _)| {
+                let (src, tgt) = sizes.get(index).copied().unwrap_or_default();
+                (*index, (Vec::with_capacity(src), Vec::with_capacity(tgt)))
+            })
             .collect();
         for (bucket, key, hash) in source_rows {
             if let Some((src, _)) = by_bucket.get_mut(&(bucket as usize)) {
