@@ -6,6 +6,7 @@
 
 mod common;
 
+mod chunk_boundaries;
 mod cli_errors;
 mod command_line;
 mod converging_values;

@@ -15,6 +15,7 @@ pub mod exact;
 pub mod matrix;
 pub mod random;
 pub mod scenario;
+pub mod slow_link;
 
 use sqlx::mysql::{MySqlDatabaseError, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
