@@ -4,10 +4,13 @@
 //! as with sequences), the range is cut into equal widths: no index walk is needed. Otherwise
 //! (and always on a PostgreSQL source, which walks its index as fast as it counts) boundaries are
 //! taken from the data, not from arithmetic on the key range: in one ordered pass over the
-//! source's key index, every `chunk_size`-th key starts a new chunk. Sparse or skewed keys therefore give chunks of even
-//! size and never thousands of empty ones. Keys the target holds below the source's smallest or
-//! above its largest key are walked on the target the same way, so that a target with many extra
-//! rows (or an empty source) is still cut into chunks of bounded size.
+//! source's key index, every `chunk_size`-th key starts a new chunk. Sparse or skewed keys
+//! therefore give chunks of even size and never thousands of empty ones. Keys the target holds
+//! below the source's smallest or above its largest key are walked on the target the same way,
+//! so that a target with many extra rows (or an empty source) is still cut into chunks of
+//! bounded size. PostgreSQL walks in one recursive query of index skips; MySQL and SQLite near
+//! the source in a query per boundary, and over a far link in one `ROW_NUMBER()` pass (see
+//! `Db::boundaries`).
 //!
 //! Chunks are half-open ranges `[b(i), b(i+1))`; the first has no lower and the last no upper
 //! bound, so every key on either side falls into exactly one chunk.
@@ -222,9 +225,10 @@ struct Shape {
 
 async fn shape(db: &Db, side: &TableSide, count: bool) -> Result<Shape> {
     let rows = async {
-        match count {
-            true => db.count(side).await.map(Some),
-            false => Ok(None),
+        if count {
+            db.count(side).await.map(Some)
+        } else {
+            Ok(None)
         }
     };
     let (rows, extremes) = tokio::try_join!(rows, db.key_extremes(side))?;
