@@ -563,6 +563,22 @@ fn row_hash_listing(
     Some((text, b.values))
 }
 
+/// The key column of a listing that may come packed: a table's single unique key column that
+/// travels as one of these wires. A query's key may be NULL, which only the row-per-key listing
+/// reports clearly.
+fn packable_key<'a>(kind: EngineKind, side: &'a TableSide, wires: &[Wire]) -> Option<&'a Column> {
+    match side.key_columns().collect::<Vec<_>>().as_slice() {
+        [key]
+            if !side.from_query
+                && side.identity == Identity::Unique
+                && wires.contains(&select_expr(kind, key).1) =>
+        {
+            Some(*key)
+        }
+        _ => None,
+    }
+}
+
 /// [`row_hashes`] as two arrays in one row (keys, hashes), PostgreSQL's form (`array_agg`) for a
 /// single key column carried as an integer or as text (UUIDs, text, dates…). Decoding two arrays
 /// costs the client a fraction of decoding a row per key.
@@ -572,17 +588,7 @@ pub fn row_hashes_packed(
     chunk: &Chunk,
     groups: Option<&KeyGroups>,
 ) -> Option<Statement> {
-    let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
-        // A query's key may be NULL, which only the row-per-key listing reports clearly.
-        [key]
-            if !side.from_query
-                && side.identity == Identity::Unique
-                && matches!(select_expr(kind, key).1, Wire::Int | Wire::Text) =>
-        {
-            *key
-        }
-        _ => return None,
-    };
+    let key = packable_key(kind, side, &[Wire::Int, Wire::Text])?;
     let hash = row_hash_expr(kind, side)?;
     let mut b = Binder::new(kind);
     let condition = slice_condition(&mut b, side, chunk, groups)?;
@@ -604,16 +610,7 @@ pub fn row_hashes_concatenated(
     chunk: &Chunk,
     groups: Option<&KeyGroups>,
 ) -> Option<Statement> {
-    let key = match side.key_columns().collect::<Vec<_>>().as_slice() {
-        [key]
-            if !side.from_query
-                && side.identity == Identity::Unique
-                && select_expr(kind, key).1 == Wire::Int =>
-        {
-            *key
-        }
-        _ => return None,
-    };
+    let key = packable_key(kind, side, &[Wire::Int])?;
     if side.hash_in_process {
         return None;
     }
