@@ -313,26 +313,26 @@ fn merge_integers(
     let (mut only_in_source, mut only_in_target, mut changed) =
         (Vec::new(), Vec::new(), Vec::new());
     let (mut s, mut t) = (src.iter().peekable(), 0);
+    // The target's rows of the key at `t`: more than one only where it has no unique index.
+    let copies = |t: usize, key: i64| tgt[t..].iter().take_while(|r| r.0 == key).count();
     while t < tgt.len() || s.peek().is_some() {
-        // The target's rows of its next key: more than one only where it has no unique index.
         let target_key = tgt.get(t).map(|row| row.0);
-        let copies = target_key.map_or(0, |k| tgt[t..].iter().take_while(|r| r.0 == k).count());
         match (s.peek(), target_key) {
             (Some(&&(k, _)), Some(tk)) if k < tk => {
                 only_in_source.push(key(k));
                 s.next();
             }
             (Some(&&(k, hash)), Some(tk)) if k == tk => {
-                let copied = copies > 1 && target == Identity::Unindexed;
-                if copied || tgt[t].1 != hash {
+                let held = copies(t, tk);
+                if (held > 1 && target == Identity::Unindexed) || tgt[t].1 != hash {
                     changed.push(key(k));
                 }
                 s.next();
-                t += copies;
+                t += held;
             }
             (_, Some(tk)) => {
                 only_in_target.push(key(tk));
-                t += copies;
+                t += copies(t, tk);
             }
             (Some(&&(k, _)), None) => {
                 only_in_source.push(key(k));
