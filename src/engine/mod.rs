@@ -82,11 +82,16 @@ pub trait Dialect: Sync {
     /// `None` where the engine has none.
     fn native_row_hash_expr(&self, columns: &[Column]) -> Option<String>;
 
-    /// [`Dialect::row_hash_expr`] or, with `native`, [`Dialect::native_row_hash_expr`] as 16 hex
-    /// digits, which the client reads as the same 64-bit value: the form a listing packed into
-    /// one text carries, saving the server the conversion to an integer. `None` where the
-    /// engine packs listings otherwise (PostgreSQL's arrays) or not at all.
-    fn hex_row_hash_expr(&self, _native: bool, _columns: &[Column]) -> Option<String> {
+    /// [`Dialect::row_hash_expr`] as 16 hex digits, which the client reads as the same 64-bit
+    /// value: the form a listing packed into one text carries, saving the server the conversion
+    /// to an integer. `None` where the engine packs listings otherwise (PostgreSQL's arrays) or
+    /// not at all.
+    fn hex_row_hash_expr(&self, _canonical: &[String]) -> Option<String> {
+        None
+    }
+
+    /// [`Dialect::native_row_hash_expr`] as 16 hex digits (see [`Dialect::hex_row_hash_expr`]).
+    fn native_hex_row_hash_expr(&self, _columns: &[Column]) -> Option<String> {
         None
     }
 

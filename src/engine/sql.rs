@@ -156,6 +156,19 @@ fn row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
     dialect.row_hash_expr(&canonical_fields(kind, side.columns.iter())?)
 }
 
+/// [`row_hash_expr`] as 16 hex digits, for listings packed into one text (see
+/// [`Dialect::hex_row_hash_expr`]).
+fn hex_row_hash_expr(kind: EngineKind, side: &TableSide) -> Option<String> {
+    if side.hash_in_process {
+        return None;
+    }
+    let dialect = kind.dialect();
+    if side.native_rows {
+        return dialect.native_hex_row_hash_expr(&side.columns);
+    }
+    dialect.hex_row_hash_expr(&canonical_fields(kind, side.columns.iter())?)
+}
+
 /// The canonical texts of these columns in SQL, or `None` where the engine computes none.
 fn canonical_fields<'a>(
     kind: EngineKind,
@@ -611,12 +624,7 @@ pub fn row_hashes_concatenated(
     groups: Option<&KeyGroups>,
 ) -> Option<Statement> {
     let key = packable_key(kind, side, &[Wire::Int])?;
-    if side.hash_in_process {
-        return None;
-    }
-    let hash = kind
-        .dialect()
-        .hex_row_hash_expr(side.native_rows, &side.columns)?;
+    let hash = hex_row_hash_expr(kind, side)?;
     let mut b = Binder::new(kind);
     let condition = slice_condition(&mut b, side, chunk, groups)?;
     let text = format!(
@@ -1059,6 +1067,24 @@ mod tests {
             hash.contains("SHA2(CONCAT(QUOTE(`a`), ',', QUOTE(`b`), ',', QUOTE(`v`)), 256)"),
             "{hash}"
         );
+        // A chunk's listing packs the same hash as hex digits, the canonical one as well.
+        let everything = Chunk::everything();
+        let (packed, _) =
+            row_hashes_concatenated(EngineKind::MySql, &my, &everything, None).unwrap_or_default();
+        assert!(
+            packed.contains("COALESCE(SUBSTRING(SHA2(CONCAT(QUOTE(`a`)")
+                && !packed.contains("CONV("),
+            "{packed}"
+        );
+        my.native_rows = false;
+        let (packed, _) =
+            row_hashes_concatenated(EngineKind::MySql, &my, &everything, None).unwrap_or_default();
+        assert!(
+            packed.contains("COALESCE(SUBSTRING(MD5(CONCAT("),
+            "{packed}"
+        );
+        my.hash_in_process = true;
+        assert!(row_hashes_concatenated(EngineKind::MySql, &my, &everything, None).is_none());
     }
 
     #[test]

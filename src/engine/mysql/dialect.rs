@@ -42,16 +42,12 @@ impl Dialect for MySql {
         Some(native_row_hash_expr(columns))
     }
 
-    fn hex_row_hash_expr(&self, native: bool, columns: &[Column]) -> Option<String> {
-        Some(if native {
-            native_row_hash_hex(columns)
-        } else {
-            let canonical: Vec<String> = columns
-                .iter()
-                .map(|c| canonical_expr(c, &self.quote_ident(&c.name)))
-                .collect();
-            row_hash_hex(&canonical)
-        })
+    fn hex_row_hash_expr(&self, canonical: &[String]) -> Option<String> {
+        Some(row_hash_hex(canonical))
+    }
+
+    fn native_hex_row_hash_expr(&self, columns: &[Column]) -> Option<String> {
+        Some(native_row_hash_hex(columns))
     }
 
     fn key_hash_expr(&self, canonical_key: &[String]) -> Option<String> {

@@ -140,10 +140,10 @@ impl Dialect for Sqlite {
         format!("{left} IS {right}")
     }
 
-    /// By `rowid` (a table without a primary key always has one): SQLite builds without
-    /// `SQLITE_ENABLE_UPDATE_DELETE_LIMIT` take no `LIMIT` on `DELETE`.
-    /// By the row's `rowid`, under whichever of its three names no column of the table has
-    /// taken (a column named `rowid` hides the real one).
+    /// By the row's `rowid` (a table without a primary key always has one), since SQLite builds
+    /// without `SQLITE_ENABLE_UPDATE_DELETE_LIMIT` take no `LIMIT` on `DELETE`; under whichever of
+    /// its three names no column of the table has taken (a column named `rowid` hides the real
+    /// one).
     fn delete_limited(
         &self,
         table: &str,
